@@ -1,0 +1,58 @@
+"""Shared benchmark helpers.
+
+Each benchmark group times our function and its peers on the same inputs in one run.
+Mark the roles with :func:`tag`; ``scripts/bench_ratios.py`` turns the saved JSON into a
+ratio table and checks the goals. ``CNF_BENCH_QUICK=1`` selects the small CI sizes.
+JIT compilation is kept out of the timed region: call the function once before timing.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+QUICK = os.environ.get("CNF_BENCH_QUICK", "") not in ("", "0")
+
+
+def size(full: int, quick: int) -> int:
+    """Problem size: ``quick`` in CI quick mode, ``full`` otherwise."""
+    return quick if QUICK else full
+
+
+def tag(
+    benchmark: Any,
+    *,
+    role: str,
+    name: str,
+    n: int,
+    goals: dict[str, float] | None = None,
+    fail_at: float = 3.0,
+) -> None:
+    """Record what a benchmark measures.
+
+    Parameters
+    ----------
+    benchmark : pytest-benchmark fixture
+    role : {"ours", "peer"}
+        Whether this is cnfutures or a peer.
+    name : str
+        Implementation name shown in the ratio table (e.g. ``"cnfutures"``, ``"QuantLib"``).
+    n : int
+        Number of items processed per call (options, rows, path-days), for per-item times.
+    goals : dict, optional
+        For ``role="ours"``: peer name -> goal ratio (our time / peer time must be at most).
+    fail_at : float
+        The run fails only when a ratio exceeds ``fail_at`` × its goal (noise margin).
+    """
+    benchmark.extra_info.update(
+        {"role": role, "impl": name, "n": int(n), "goals": goals or {}, "fail_at": fail_at}
+    )
+
+
+@pytest.fixture(scope="session")
+def rng() -> Any:
+    import numpy as np
+
+    return np.random.default_rng(20261127)

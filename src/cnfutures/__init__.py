@@ -1,0 +1,115 @@
+"""cnfutures: hedge China's onshore commodity futures as a foreign investor.
+
+Public names are imported lazily, so ``import cnfutures`` stays fast; numba kernels compile
+on first use (and are cached on disk), or all at once with :func:`warmup`.
+
+Examples
+--------
+>>> import cnfutures
+>>> cnfutures.product("sc").multiplier
+1000.0
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from cnfutures.errors import (
+    AccessDenied,
+    CalendarOutOfBounds,
+    CnFuturesError,
+    DataError,
+    InputError,
+    NotInSession,
+    NotTradingDay,
+    OptionalDependencyMissing,
+    PricingError,
+    RuleNotFound,
+    UnknownContract,
+    UnknownExchange,
+    UnknownProduct,
+)
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY: dict[str, str] = {
+    "Product": "cnfutures.market.products",
+    "product": "cnfutures.market.products",
+    "products": "cnfutures.market.products",
+    "TradingCalendar": "cnfutures.market.calendar",
+    "calendar": "cnfutures.market.calendar",
+    "Contract": "cnfutures.market.contracts",
+    "contract": "cnfutures.market.contracts",
+    "listed_contracts": "cnfutures.market.contracts",
+    "rules": "cnfutures.market.rules",
+}
+
+_SUBMODULES = {"market", "pricing", "hedging", "frames", "access", "backtest", "simulate", "datasets"}
+
+__all__ = [
+    "AccessDenied",
+    "CalendarOutOfBounds",
+    "CnFuturesError",
+    "DataError",
+    "InputError",
+    "NotInSession",
+    "NotTradingDay",
+    "OptionalDependencyMissing",
+    "PricingError",
+    "RuleNotFound",
+    "UnknownContract",
+    "UnknownExchange",
+    "UnknownProduct",
+    "__version__",
+    "warmup",
+    *sorted(_LAZY),
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module = importlib.import_module(_LAZY[name])
+        value = module if name == "rules" else getattr(module, name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        target = "cnfutures.frames.datasets" if name == "datasets" else f"cnfutures.{name}"
+        module = importlib.import_module(target)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'cnfutures' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(__all__) | _SUBMODULES)
+
+
+def warmup() -> None:
+    """Compile (or load from the on-disk cache) every numba kernel now.
+
+    Kernels otherwise compile lazily on first use. The cache lives next to the package,
+    or in ``NUMBA_CACHE_DIR`` when that environment variable is set (use it when the
+    package directory is read-only).
+
+    Examples
+    --------
+    >>> import cnfutures
+    >>> cnfutures.warmup()
+    """
+    from cnfutures._kernels import warmup_all
+
+    warmup_all()
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cnfutures.market import rules as rules
+    from cnfutures.market.calendar import TradingCalendar as TradingCalendar
+    from cnfutures.market.calendar import calendar as calendar
+    from cnfutures.market.contracts import Contract as Contract
+    from cnfutures.market.contracts import contract as contract
+    from cnfutures.market.contracts import listed_contracts as listed_contracts
+    from cnfutures.market.products import Product as Product
+    from cnfutures.market.products import product as product
+    from cnfutures.market.products import products as products

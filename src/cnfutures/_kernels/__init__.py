@@ -1,0 +1,39 @@
+"""Pure numba kernels: contiguous float64/int64 numpy arrays and scalars in, arrays out.
+
+Each kernel is written as a plain Python function and bound with ``njit(cache=True)`` under
+a ``*_nb`` name, so the plain twin can be tested against the compiled one. Modules register
+a warm-up callable in :data:`WARMUPS` through :func:`register_warmup`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+WARMUPS: list[Callable[[], None]] = []
+
+# kernel modules that define a ``_warmup`` function; imported by :func:`warmup_all`
+KERNEL_MODULES: tuple[str, ...] = (
+    "cnfutures._kernels.calendar",
+    "cnfutures._kernels.black76",
+    "cnfutures._kernels.bachelier",
+    "cnfutures._kernels.implied",
+    "cnfutures._kernels.american",
+    "cnfutures._kernels.hedge",
+    "cnfutures._kernels.settlement",
+    "cnfutures._kernels.paths",
+)
+
+
+def warmup_all() -> None:
+    """Import every kernel module that exists and run its ``_warmup`` (compile or load cache)."""
+    for name in KERNEL_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # module not written (yet); nothing to warm
+                continue
+            raise
+        warm = getattr(module, "_warmup", None)
+        if warm is not None:
+            warm()

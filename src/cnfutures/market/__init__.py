@@ -1,0 +1,1 @@
+"""Reference data: products, trading calendars, contracts and dated rule parameters."""
