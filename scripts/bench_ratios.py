@@ -50,8 +50,14 @@ def main(argv: list[str]) -> int:
                     verdict = "FAILED"
                     failures.append(f"{group}: {info['impl']} vs {peer_name} ratio {ratio:.3f} > goal {goal}")
                 rows.append(
-                    (group, f"  vs {peer_name}", f"{t_p / n_p * 1e9:,.1f} ns/item", f"{ratio:.3f}",
-                     "" if goal is None else f"<= {goal}", verdict)
+                    (
+                        group,
+                        f"  vs {peer_name}",
+                        f"{t_p / n_p * 1e9:,.1f} ns/item",
+                        f"{ratio:.3f}",
+                        "" if goal is None else f"<= {goal}",
+                        verdict,
+                    )
                 )
     header = ("group", "implementation", "time", "ratio", "goal", "verdict")
     if markdown:

@@ -44,6 +44,5 @@ def parse_date(value: object, name: str = "date") -> dt.date:
         except ValueError:
             pass
     raise InputError(
-        f"{name}={value!r} is not a date; pass a datetime.date, a datetime or ISO text "
-        "such as '2025-04-30'"
+        f"{name}={value!r} is not a date; pass a datetime.date, a datetime or ISO text such as '2025-04-30'"
     )

@@ -88,9 +88,7 @@ class TradingCalendar:
     ) -> None:
         key = exchange.strip().upper() if isinstance(exchange, str) else exchange
         if key not in EXCHANGES:
-            raise UnknownExchange(
-                f"unknown exchange {exchange!r}; accepted: {', '.join(EXCHANGES)}"
-            )
+            raise UnknownExchange(f"unknown exchange {exchange!r}; accepted: {', '.join(EXCHANGES)}")
         self.exchange: str = key
         data = load_toml("holidays.toml")["closures"]
         closures = {d for year in data.values() for d in year["dates"]}
@@ -421,9 +419,7 @@ class TradingCalendar:
             "(a bare date has no session)"
         )
 
-    def _trading_day_of_series(
-        self, ts: pl.Series, p: Product | None, on_error: str
-    ) -> pl.Series:
+    def _trading_day_of_series(self, ts: pl.Series, p: Product | None, on_error: str) -> pl.Series:
         if not isinstance(ts.dtype, pl.Datetime):
             raise InputError(
                 f"series {ts.name!r} has dtype {ts.dtype}; trading_day_of needs Datetime "
@@ -459,9 +455,7 @@ class TradingCalendar:
                     + "; sessions are 20:55-night close, 08:55-10:15, 10:30-11:30, 13:30-15:00"
                 )
             return (
-                pl.Series("trading_day", result, dtype=pl.Int32)
-                .cast(pl.Date)
-                .set(pl.Series(~ok), None)  # type: ignore[arg-type]
+                pl.Series("trading_day", result, dtype=pl.Int32).cast(pl.Date).set(pl.Series(~ok), None)  # type: ignore[arg-type]
             )
         return pl.Series("trading_day", result, dtype=pl.Int32).cast(pl.Date)
 
@@ -503,8 +497,6 @@ def _attribute(
     return result.astype(np.int32), ok_even | ok_morn | ok_day
 
 
-
-
 def _night_durations(cal: TradingCalendar, code: str | None) -> np.ndarray:
     cache: dict[str | None, np.ndarray] = cal.__dict__.setdefault("_dur_cache", {})
     if code in cache:
@@ -517,6 +509,7 @@ def _night_durations(cal: TradingCalendar, code: str | None) -> np.ndarray:
             (r for r in load_toml("sessions.toml")["night"] if r["product"] == p.code),
             key=lambda r: r["effective"],
         )
+        prod_dur = np.zeros(days.size, dtype=np.int64)
         for r in rows:
             o = _secs(dt.time.fromisoformat(r["open"]))
             c = _secs(dt.time.fromisoformat(r["close"]))
@@ -524,10 +517,7 @@ def _night_durations(cal: TradingCalendar, code: str | None) -> np.ndarray:
             sel = days >= _ord(r["effective"])
             # a later row overrides an earlier one for this product; across products take max
             dur_p = np.where(sel, length, 0)
-            if r is rows[0]:
-                prod_dur = dur_p
-            else:
-                prod_dur = np.where(sel, length, prod_dur)
+            prod_dur = dur_p if r is rows[0] else np.where(sel, length, prod_dur)
         if rows:
             dur = np.maximum(dur, prod_dur)
     dur = np.where(cal._night_base, dur, 0)

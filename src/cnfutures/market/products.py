@@ -151,8 +151,12 @@ class Product:
         d = parse_date(on, "on")
         best: dict[str, object] | None = None
         for row in load_toml("sessions.toml")["night"]:
-            if row["product"] == self.code and row["effective"] <= d and (
-                best is None or row["effective"] > best["effective"]  # type: ignore[operator]
+            if (
+                row["product"] == self.code
+                and row["effective"] <= d
+                and (
+                    best is None or row["effective"] > best["effective"]  # type: ignore[operator]
+                )
             ):
                 best = row
         if best is None:
@@ -174,8 +178,10 @@ def _t(text: str) -> dt.time:
 def _day_sessions(exchange: str, on: dt.date) -> tuple[Session, ...]:
     best = None
     for row in load_toml("sessions.toml")["day"]:
-        if row["exchange"] in ("*", exchange) and row["effective"] <= on and (
-            best is None or row["effective"] > best["effective"]
+        if (
+            row["exchange"] in ("*", exchange)
+            and row["effective"] <= on
+            and (best is None or row["effective"] > best["effective"])
         ):
             best = row
     if best is None:
@@ -240,9 +246,7 @@ def product(code: str) -> Product:
     table = _all_products()
     key = code.strip().lower() if isinstance(code, str) else code
     if key not in table:
-        raise UnknownProduct(
-            f"unknown product {code!r}; known products: {', '.join(sorted(table))}"
-        )
+        raise UnknownProduct(f"unknown product {code!r}; known products: {', '.join(sorted(table))}")
     return table[key]
 
 

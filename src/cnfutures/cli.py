@@ -1,0 +1,80 @@
+"""The ``cnfutures`` command line.
+
+Each area contributes its sub-commands through a ``register(subparsers)`` function in its
+own ``cli`` module (``cnfutures.market.cli``, ``cnfutures.access.cli``,
+``cnfutures.backtest.cli``, ...); this module only assembles them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from cnfutures import __version__
+from cnfutures.errors import CnFuturesError
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "cnfutures.backtest.cli",
+    "cnfutures.market.cli",
+    "cnfutures.access.cli",
+    "cnfutures.frames.cli",
+    "cnfutures.sweep_cli",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every available sub-command.
+
+    Examples
+    --------
+    >>> "specs" in build_parser().format_help()
+    True
+    """
+    parser = argparse.ArgumentParser(
+        prog="cnfutures",
+        description=(
+            "Hedge China's onshore commodity futures (INE sc/nr, DCE i, SHFE ru) as a foreign "
+            "investor: market rules as data, pricing and hedging, day-by-day hedge backtests."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"cnfutures {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``cnfutures`` command; returns the exit status.
+
+    A cnfutures error prints its message (no traceback) and exits with status 2.
+
+    Examples
+    --------
+    >>> main(["calendar", "2026", "--exchange", "DCE", "--month", "10"])  # doctest: +ELLIPSIS
+    DCE trading days in 2026-10: 17
+    ...
+    0
+    """
+    parser = build_parser()
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 1
+    try:
+        return int(args.func(args) or 0)
+    except CnFuturesError as exc:
+        print(f"cnfutures: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
