@@ -72,7 +72,7 @@ def test_trading_day_of_pandas_shortcut(benchmark, stamps) -> None:
     def shortcut() -> object:
         # tqsdk-style: after 18:00 -> next day, weekends -> Monday; ignores holidays (wrong there)
         d = (s + pd.Timedelta(hours=6)).dt.normalize()
-        wd = d.dt.weekday
+        wd = d.dt.day_of_week
         return d + pd.to_timedelta(np.where(wd == 5, 2, np.where(wd == 6, 1, 0)), unit="D")
 
     tag(benchmark, role="peer", name="pandas 18:00 shortcut", n=N)

@@ -460,24 +460,43 @@ class TradingCalendar:
         return pl.Series("trading_day", result, dtype=pl.Int32).cast(pl.Date)
 
 
+def _dense(cal: TradingCalendar) -> tuple[int, np.ndarray, np.ndarray]:
+    """O(1) look-up tables over every calendar day in bounds.
+
+    ``pos[d - lo]`` is the index of day ``d`` among trading days (-1 if not one);
+    ``nxt[d - lo]`` is the index of the first trading day after ``d`` (n if none).
+    """
+    cached = cal.__dict__.get("_dense_cache")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    lo, hi = _ord(cal._bounds[0]), _ord(cal._bounds[1])
+    span = np.arange(lo, hi + 1, dtype=np.int64)
+    pos = np.full(span.size, -1, dtype=np.int64)
+    pos[cal._days - lo] = np.arange(cal._days.size, dtype=np.int64)
+    nxt = np.searchsorted(cal._days, span, side="right").astype(np.int64)
+    out = (lo, pos, nxt)
+    cal.__dict__["_dense_cache"] = out
+    return out
+
+
 def _attribute(
     cal: TradingCalendar, p: Product | None, day: np.ndarray, sec: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     days = cal._days
     dur = cal._night_durations(p)
     n = days.size
-    # index of `day` if it is a trading day, and of the next trading day after it
-    pos = np.searchsorted(days, day, side="left")
-    is_td = (pos < n) & (days[np.minimum(pos, n - 1)] == day)
-    nxt = np.searchsorted(days, day, side="right")
+    lo, pos_t, nxt_t = _dense(cal)
+    off = day - lo
+    pos = pos_t[off]
+    is_td = pos >= 0
+    nxt = nxt_t[off]
     # evening part of a night session: D trading day, belongs to the next trading day
     evening = sec >= _NIGHT_OPEN_S - _AUCTION_S
     k_even = np.minimum(nxt, n - 1)
     ok_even = evening & is_td & (nxt < n) & (sec - _NIGHT_OPEN_S <= dur[k_even])
     # small hours: the night session started on the previous calendar day
-    prev = day - 1
-    ppos = np.searchsorted(days, prev, side="left")
-    prev_td = (ppos < n) & (days[np.minimum(ppos, n - 1)] == prev)
+    ppos = pos_t[np.maximum(off - 1, 0)]
+    prev_td = (off >= 1) & (ppos >= 0)
     k_morn = np.minimum(ppos + 1, n - 1)
     morning = sec < 8 * 3600 + 55 * 60
     ok_morn = morning & prev_td & (ppos + 1 < n) & (sec + 86_400 - _NIGHT_OPEN_S <= dur[k_morn])
