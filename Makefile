@@ -42,6 +42,6 @@ bench: $(VENV)/.dev
 
 ## the documentation site
 docs: $(VENV)/.dev
-	$(VENV)/bin/mkdocs build --strict --site-dir .site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir .site
 
 all: lint test bench docs
