@@ -44,6 +44,15 @@ _LAZY: dict[str, str] = {
     "contract": "cnfutures.market.contracts",
     "listed_contracts": "cnfutures.market.contracts",
     "rules": "cnfutures.market.rules",
+    "Investor": "cnfutures.access.investor",
+    "Route": "cnfutures.access.investor",
+    "eligible": "cnfutures.access.eligibility",
+    "contract_eligible": "cnfutures.access.eligibility",
+    "check_order": "cnfutures.access.checks",
+    "Order": "cnfutures.access.checks",
+    "Account": "cnfutures.access.checks",
+    "collateral_value_cny": "cnfutures.access.collateral",
+    "margin_requirement": "cnfutures.access.collateral",
 }
 
 _SUBMODULES = {"market", "pricing", "hedging", "frames", "access", "backtest", "simulate", "datasets"}
@@ -104,6 +113,15 @@ def warmup() -> None:
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from cnfutures.access.checks import Account as Account
+    from cnfutures.access.checks import Order as Order
+    from cnfutures.access.checks import check_order as check_order
+    from cnfutures.access.collateral import collateral_value_cny as collateral_value_cny
+    from cnfutures.access.collateral import margin_requirement as margin_requirement
+    from cnfutures.access.eligibility import contract_eligible as contract_eligible
+    from cnfutures.access.eligibility import eligible as eligible
+    from cnfutures.access.investor import Investor as Investor
+    from cnfutures.access.investor import Route as Route
     from cnfutures.market import rules as rules
     from cnfutures.market.calendar import TradingCalendar as TradingCalendar
     from cnfutures.market.calendar import calendar as calendar
