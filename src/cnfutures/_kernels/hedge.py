@@ -291,7 +291,11 @@ def ewma_hedge_ratio(
                 status[i] = STATUS_ZERO_VARIANCE
 
 
-ewma_hedge_ratio_nb = njit(cache=True, error_model="numpy")(ewma_hedge_ratio)
+# fastmath={"contract"} only lets LLVM fuse ``lam * c + p`` into one multiply-add (shorter
+# dependency chain through the state, ~25% faster); no other relaxation (NaN checks intact)
+ewma_hedge_ratio_nb = njit(cache=True, error_model="numpy", fastmath={"contract"})(
+    ewma_hedge_ratio
+)
 
 
 # --------------------------------------------------------------------------------------
