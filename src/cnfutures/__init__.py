@@ -44,6 +44,24 @@ _LAZY: dict[str, str] = {
     "contract": "cnfutures.market.contracts",
     "listed_contracts": "cnfutures.market.contracts",
     "rules": "cnfutures.market.rules",
+    "validate_futures": "cnfutures.frames",
+    "validate_continuous": "cnfutures.frames",
+    "validate_spot": "cnfutures.frames",
+    "validate_fx": "cnfutures.frames",
+    "validate_intraday": "cnfutures.frames",
+    "check_futures": "cnfutures.frames",
+    "read_futures": "cnfutures.frames",
+    "read_exchange_daily": "cnfutures.frames",
+    "read_spot": "cnfutures.frames",
+    "read_fx": "cnfutures.frames",
+    "read_intraday": "cnfutures.frames",
+    "write_parquet": "cnfutures.frames",
+    "settlement_price": "cnfutures.frames",
+    "continuous": "cnfutures.frames",
+    "detect_rolls": "cnfutures.frames",
+    "RollRule": "cnfutures.frames",
+    "roll_schedule": "cnfutures.frames",
+    "ValidationReport": "cnfutures.frames",
     "Investor": "cnfutures.access.investor",
     "Route": "cnfutures.access.investor",
     "eligible": "cnfutures.access.eligibility",
@@ -122,6 +140,24 @@ if TYPE_CHECKING:  # pragma: no cover
     from cnfutures.access.eligibility import eligible as eligible
     from cnfutures.access.investor import Investor as Investor
     from cnfutures.access.investor import Route as Route
+    from cnfutures.frames import validate_futures as validate_futures
+    from cnfutures.frames import validate_continuous as validate_continuous
+    from cnfutures.frames import validate_spot as validate_spot
+    from cnfutures.frames import validate_fx as validate_fx
+    from cnfutures.frames import validate_intraday as validate_intraday
+    from cnfutures.frames import check_futures as check_futures
+    from cnfutures.frames import read_futures as read_futures
+    from cnfutures.frames import read_exchange_daily as read_exchange_daily
+    from cnfutures.frames import read_spot as read_spot
+    from cnfutures.frames import read_fx as read_fx
+    from cnfutures.frames import read_intraday as read_intraday
+    from cnfutures.frames import write_parquet as write_parquet
+    from cnfutures.frames import settlement_price as settlement_price
+    from cnfutures.frames import continuous as continuous
+    from cnfutures.frames import detect_rolls as detect_rolls
+    from cnfutures.frames import RollRule as RollRule
+    from cnfutures.frames import roll_schedule as roll_schedule
+    from cnfutures.frames import ValidationReport as ValidationReport
     from cnfutures.market import rules as rules
     from cnfutures.market.calendar import TradingCalendar as TradingCalendar
     from cnfutures.market.calendar import calendar as calendar
