@@ -19,6 +19,7 @@ KERNEL_MODULES: tuple[str, ...] = (
     "cnfutures._kernels.bachelier",
     "cnfutures._kernels.implied",
     "cnfutures._kernels.american",
+    "cnfutures._kernels.carry",
     "cnfutures._kernels.hedge",
     "cnfutures._kernels.settlement",
     "cnfutures._kernels.paths",
