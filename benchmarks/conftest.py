@@ -28,7 +28,7 @@ def tag(
     name: str,
     n: int,
     goals: dict[str, float] | None = None,
-    fail_at: float = 3.0,
+    fail_at: float = 5.0,
 ) -> None:
     """Record what a benchmark measures.
 
@@ -44,7 +44,8 @@ def tag(
     goals : dict, optional
         For ``role="ours"``: peer name -> goal ratio (our time / peer time must be at most).
     fail_at : float
-        The run fails only when a ratio exceeds ``fail_at`` × its goal (noise margin).
+        The run fails only when a ratio exceeds ``fail_at`` × its goal (noise margin: parallel
+        kernels on a shared 2-core machine swing by 2-3x under load).
     """
     benchmark.extra_info.update(
         {"role": role, "impl": name, "n": int(n), "goals": goals or {}, "fail_at": fail_at}

@@ -343,9 +343,10 @@ def test_monotone_in_sigma(F: float, m: float, T: float, r: float, s: float, kin
     K = F * math.exp(-m * 0.3 * math.sqrt(T))
     lo = pricing.black76(F, K, T, r, s, kind)
     hi = pricing.black76(F, K, T, r, s * 1.01, kind)
-    assert hi >= lo
+    # deep in the money the time value can sit below one ulp of the price: allow 4 ulp
+    assert hi >= lo * (1 - 4 * EPS)
     assert pricing.bachelier(F, K, T, r, s * F * 1.01, kind) >= pricing.bachelier(
-        F, K, T, r, s * F, kind)
+        F, K, T, r, s * F, kind) * (1 - 4 * EPS)
 
 
 @settings(max_examples=200, deadline=None)
