@@ -62,6 +62,11 @@ _LAZY: dict[str, str] = {
     "RollRule": "cnfutures.frames",
     "roll_schedule": "cnfutures.frames",
     "ValidationReport": "cnfutures.frames",
+    "Market": "cnfutures.backtest",
+    "Exposure": "cnfutures.backtest",
+    "HedgePolicy": "cnfutures.backtest",
+    "Costs": "cnfutures.backtest",
+    "BacktestResult": "cnfutures.backtest",
     "Investor": "cnfutures.access.investor",
     "Route": "cnfutures.access.investor",
     "eligible": "cnfutures.access.eligibility",
@@ -140,24 +145,29 @@ if TYPE_CHECKING:  # pragma: no cover
     from cnfutures.access.eligibility import eligible as eligible
     from cnfutures.access.investor import Investor as Investor
     from cnfutures.access.investor import Route as Route
-    from cnfutures.frames import validate_futures as validate_futures
-    from cnfutures.frames import validate_continuous as validate_continuous
-    from cnfutures.frames import validate_spot as validate_spot
-    from cnfutures.frames import validate_fx as validate_fx
-    from cnfutures.frames import validate_intraday as validate_intraday
+    from cnfutures.backtest import BacktestResult as BacktestResult
+    from cnfutures.backtest import Costs as Costs
+    from cnfutures.backtest import Exposure as Exposure
+    from cnfutures.backtest import HedgePolicy as HedgePolicy
+    from cnfutures.backtest import Market as Market
+    from cnfutures.frames import RollRule as RollRule
+    from cnfutures.frames import ValidationReport as ValidationReport
     from cnfutures.frames import check_futures as check_futures
-    from cnfutures.frames import read_futures as read_futures
-    from cnfutures.frames import read_exchange_daily as read_exchange_daily
-    from cnfutures.frames import read_spot as read_spot
-    from cnfutures.frames import read_fx as read_fx
-    from cnfutures.frames import read_intraday as read_intraday
-    from cnfutures.frames import write_parquet as write_parquet
-    from cnfutures.frames import settlement_price as settlement_price
     from cnfutures.frames import continuous as continuous
     from cnfutures.frames import detect_rolls as detect_rolls
-    from cnfutures.frames import RollRule as RollRule
+    from cnfutures.frames import read_exchange_daily as read_exchange_daily
+    from cnfutures.frames import read_futures as read_futures
+    from cnfutures.frames import read_fx as read_fx
+    from cnfutures.frames import read_intraday as read_intraday
+    from cnfutures.frames import read_spot as read_spot
     from cnfutures.frames import roll_schedule as roll_schedule
-    from cnfutures.frames import ValidationReport as ValidationReport
+    from cnfutures.frames import settlement_price as settlement_price
+    from cnfutures.frames import validate_continuous as validate_continuous
+    from cnfutures.frames import validate_futures as validate_futures
+    from cnfutures.frames import validate_fx as validate_fx
+    from cnfutures.frames import validate_intraday as validate_intraday
+    from cnfutures.frames import validate_spot as validate_spot
+    from cnfutures.frames import write_parquet as write_parquet
     from cnfutures.market import rules as rules
     from cnfutures.market.calendar import TradingCalendar as TradingCalendar
     from cnfutures.market.calendar import calendar as calendar

@@ -1,0 +1,180 @@
+"""Simulator kernels: two-factor (Schwartz–Smith style) log-price factors and per-contract
+settlements on the tick grid inside the daily price-limit band.
+
+Plain Python functions bound with ``njit(cache=True)`` under ``*_nb`` names; arrays only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+
+def factor_paths(
+    z1: np.ndarray,
+    z2: np.ndarray,
+    dt: float,
+    kappa: float,
+    sigma_chi: float,
+    sigma_xi: float,
+    mu_xi: float,
+    rho: float,
+    chi0: float,
+    xi0: float,
+    xi_given: np.ndarray,
+    chi: np.ndarray,
+    xi: np.ndarray,
+) -> None:
+    """Simulate the short-term factor ``chi`` (OU) and the long-run factor ``xi`` (drifted BM).
+
+    Parameters
+    ----------
+    z1, z2 : ndarray [P, D]
+        Independent standard normal draws.
+    dt : float [year]
+        Step per trading day.
+    kappa : float [1/year]
+        Mean-reversion speed of ``chi``.
+    sigma_chi, sigma_xi : float [1/sqrt(year)]
+        Volatilities of the two factors.
+    mu_xi : float [1/year]
+        Drift of ``xi`` (log-price drift; the Itô term is subtracted).
+    rho : float [-]
+        Correlation of the two factors' shocks.
+    chi0, xi0 : float
+        Day-0 values.
+    xi_given : ndarray [D]
+        If non-empty, ``xi`` is taken from it (a real benchmark drives the long-run factor)
+        and ``z2`` is not used.
+    chi, xi : ndarray [P, D]
+        Outputs.
+    """
+    n_paths, n_days = z1.shape
+    a = math.exp(-kappa * dt)
+    s_chi = sigma_chi * math.sqrt((1.0 - a * a) / (2.0 * kappa)) if kappa > 0.0 else sigma_chi * math.sqrt(dt)
+    s_xi = sigma_xi * math.sqrt(dt)
+    drift = (mu_xi - 0.5 * sigma_xi * sigma_xi) * dt
+    r2 = math.sqrt(max(1.0 - rho * rho, 0.0))
+    given = xi_given.shape[0] == n_days
+    for p in range(n_paths):
+        chi[p, 0] = chi0
+        xi[p, 0] = xi_given[0] if given else xi0
+        for d in range(1, n_days):
+            e1 = z1[p, d]
+            chi[p, d] = chi[p, d - 1] * a + s_chi * e1
+            if given:
+                xi[p, d] = xi_given[d]
+            else:
+                xi[p, d] = xi[p, d - 1] + drift + s_xi * (rho * e1 + r2 * z2[p, d])
+
+
+def contract_paths(
+    chi: np.ndarray,
+    xi: np.ndarray,
+    row_day: np.ndarray,
+    row_tau: np.ndarray,
+    row_start: np.ndarray,
+    row_rate: np.ndarray,
+    z_open: np.ndarray,
+    z_close: np.ndarray,
+    kappa: float,
+    carry: float,
+    tick: float,
+    open_frac: float,
+    open_sd: float,
+    close_sd: float,
+    settle: np.ndarray,
+    prev: np.ndarray,
+    up: np.ndarray,
+    dn: np.ndarray,
+    open_: np.ndarray,
+    close: np.ndarray,
+) -> None:
+    """Per-contract daily prices from the factors, locked at the limits with the excess carried.
+
+    The model price of a contract with ``tau`` years to its last trading day is
+    ``exp(exp(-kappa tau) chi + xi + carry tau)``. The settlement is that price rounded to
+    the tick and clipped into ``[dn, up]``: ``up = floor_tick(prev (1 + rate))``,
+    ``dn = ceil_tick(prev (1 - rate))`` around the previous settlement. A clipped day locks at
+    the limit; because the next day starts from the locked settle while the model price keeps
+    its level, the excess carries to the next day.
+
+    Parameters
+    ----------
+    chi, xi : ndarray [P, D]
+        Factor paths.
+    row_day : ndarray [R] int64
+        Day index of each (contract, day) row; rows are grouped by contract, days ascending.
+    row_tau : ndarray [R] [year]
+        Time to the contract's last trading day.
+    row_start : ndarray [R] int64
+        1 on the first row of a contract group (its reference is the rounded model price).
+    row_rate : ndarray [R] [fraction]
+        Limit rate of the day (already doubled on a first listing day).
+    z_open, z_close : ndarray [P, R]
+        Standard normal draws for the open and the close.
+    tick : float [CNY/unit]
+    open_frac : float [-]
+        The open sits this fraction of the way from the previous settle to the model price.
+    open_sd, close_sd : float [-]
+        Relative noise of the open and of the close around it.
+    settle, prev, up, dn, open_, close : ndarray [P, R]
+        Outputs [CNY/unit].
+    """
+    n_paths = chi.shape[0]
+    n_rows = row_day.shape[0]
+    inv = round(1.0 / tick) if tick < 1.0 else 0.0
+    for p in range(n_paths):
+        last = 0.0
+        for r in range(n_rows):
+            d = row_day[r]
+            tau = row_tau[r]
+            model = math.exp(math.exp(-kappa * tau) * chi[p, d] + xi[p, d] + carry * tau)
+            if row_start[r] == 1:
+                n = math.floor(model / tick + 0.5)
+                last = n / inv if inv > 0.0 else n * tick
+            rate = row_rate[r]
+            n_up = math.floor(last * (1.0 + rate) / tick + 1e-9)
+            n_dn = math.ceil(last * (1.0 - rate) / tick - 1e-9)
+            n_s = math.floor(model / tick + 0.5)
+            n_s = min(max(n_s, n_dn), n_up)
+            o = last + open_frac * (model - last) + last * open_sd * z_open[p, r]
+            n_o = min(max(math.floor(o / tick + 0.5), n_dn), n_up)
+            c = (n_s * tick) * math.exp(close_sd * z_close[p, r])
+            n_c = min(max(math.floor(c / tick + 0.5), n_dn), n_up)
+            if inv > 0.0:
+                s_ = n_s / inv
+                up[p, r] = n_up / inv
+                dn[p, r] = n_dn / inv
+                open_[p, r] = n_o / inv
+                close[p, r] = n_c / inv
+            else:
+                s_ = n_s * tick
+                up[p, r] = n_up * tick
+                dn[p, r] = n_dn * tick
+                open_[p, r] = n_o * tick
+                close[p, r] = n_c * tick
+            prev[p, r] = last
+            settle[p, r] = s_
+            last = s_
+
+
+factor_paths_nb = njit(cache=True)(factor_paths)
+contract_paths_nb = njit(cache=True)(contract_paths)
+
+
+def _warmup() -> None:
+    """Compile (or load from cache) the simulator kernels on a tiny input."""
+    P, D = 1, 3
+    z = np.zeros((P, D))
+    chi = np.zeros((P, D))
+    xi = np.zeros((P, D))
+    factor_paths_nb(z, z, 1 / 244, 1.0, 0.2, 0.2, 0.0, 0.0, 0.0, 6.0, np.zeros(0), chi, xi)
+    R = 3
+    out = [np.zeros((P, R)) for _ in range(6)]
+    contract_paths_nb(
+        chi, xi, np.arange(R, dtype=np.int64), np.full(R, 0.5), np.array([1, 0, 0], np.int64),
+        np.full(R, 0.1), np.zeros((P, R)), np.zeros((P, R)), 1.0, 0.0, 0.1, 0.5, 0.0, 0.0, *out,
+    )  # fmt: skip

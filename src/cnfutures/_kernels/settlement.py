@@ -1,0 +1,401 @@
+"""Day-loop booking kernel of the hedge backtester: trades, limits, rolls, margin, USD collateral.
+
+All calendar and rule look-ups happen in polars before (``cnfutures.backtest.engine``); this
+kernel only walks trading days over precomputed arrays. Prices and limits are ``[P, K, D]``
+(paths × contracts used × trading days), rules ``[K, D]``, schedules and FX ``[D]``.
+
+``book_paths(...)`` is the plain Python twin; ``book_paths_nb`` the compiled kernel and
+``book_paths_par_nb`` the same kernel with the paths spread over all cores (``prange``; each
+path is independent, so the results are identical). Pass an empty ledger for a summary-only
+run over many paths. The booking rules are documented in ``docs/backtest.md`` and in :func:`book_paths`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+# ledger rows (first axis of ``ledger``)
+L_CONTRACT = 0  # index of the contract held at the end of the day (-1: none)
+L_LOTS = 1  # signed lots held at the end of the day [lots]
+L_TRADE = 2  # signed lots traded in the held contract [lots]
+L_ROLL = 3  # signed lots traded to close the old contract on a roll day [lots]
+L_PRICE = 4  # execution price of the trade in the held contract incl. slippage [CNY/unit]
+L_SETTLE = 5  # settlement price of the held contract [CNY/unit]
+L_VM = 6  # variation margin incl. slippage [CNY]
+L_FEES = 7  # exchange fees + futures-firm commission [CNY]
+L_SLIP = 8  # slippage cost (already inside the variation margin) [CNY]
+L_REQ = 9  # margin requirement [CNY]
+L_CASH = 10  # CNY cash in the futures account [CNY]
+L_COLL = 11  # USD collateral at the futures firm [USD]
+L_CALL = 12  # USD posted that day (margin call or initial margin) [USD]
+L_RELEASE = 13  # USD returned that day [USD]
+L_CONVERT = 14  # USD converted to CNY to settle negative cash [USD]
+L_FXCOST = 15  # FX conversion spread paid [USD]
+L_FUNDING = 16  # funding cost of the USD sent [USD]
+L_FUNDED = 17  # net USD sent to the futures firm so far [USD]
+L_HEDGE = 18  # hedge P&L = variation margin / FX [USD]
+L_COSTS = 19  # fees/FX + FX spread + funding [USD]
+L_NET = 20  # exposure P&L + hedge P&L - costs [USD]
+L_LOCKED = 21  # 1 when a wanted trade was blocked by a limit-locked contract
+L_FORCED = 22  # 1 on a forced roll day (stage exit or LTD)
+L_BOUND = 23  # 1 when the position or opening limit cut the target
+L_MCALL = 24  # 1 on a margin call (posting while a position was open)
+L_DELAYED = 25  # 1 when a scheduled roll was delayed
+L_EQUITY = 26  # account equity: cash + collateral × haircut × FX [CNY]
+L_TARGET = 27  # target lots after the position / opening limits [lots]
+N_LEDGER = 28
+
+# summary columns (second axis of ``summary``)
+S_EXPO = 0
+S_HEDGE = 1
+S_COSTS = 2
+S_NET = 3
+S_FEES = 4  # [USD]
+S_SLIP = 5  # [USD]
+S_FXCOST = 6
+S_FUNDING = 7
+S_PEAK = 8  # peak net USD sent [USD]
+S_CALLS = 9
+S_LOCKED = 10
+S_DELAYED = 11
+S_EXPO_SQ = 12
+S_NET_SQ = 13
+S_VM = 14  # total variation margin [CNY]
+S_DD_EXPO = 15  # worst drawdown of cumulative exposure P&L [USD] (<= 0)
+S_DD_NET = 16  # worst drawdown of cumulative hedged P&L [USD] (<= 0)
+S_FORCED = 17
+N_SUMMARY = 18
+
+
+def book_paths(
+    settle: np.ndarray,
+    exec_px: np.ndarray,
+    lim_up: np.ndarray,
+    lim_dn: np.ndarray,
+    margin_rate: np.ndarray,
+    pos_limit: np.ndarray,
+    open_limit: np.ndarray,
+    fee_open_lot: np.ndarray,
+    fee_open_rate: np.ndarray,
+    fee_close_lot: np.ndarray,
+    fee_close_rate: np.ndarray,
+    target_k: np.ndarray,
+    forced: np.ndarray,
+    want_lots: np.ndarray,
+    fx: np.ndarray,
+    dt_years: np.ndarray,
+    expo_pnl: np.ndarray,
+    multiplier: float,
+    slippage: float,
+    band: float,
+    commission: float,
+    fx_spread: float,
+    haircut: float,
+    buffer: float,
+    release_above: float,
+    funding_rate: float,
+    ledger: np.ndarray,
+    summary: np.ndarray,
+) -> None:
+    """Book a futures hedge day by day on every path.
+
+    Parameters
+    ----------
+    settle, exec_px, lim_up, lim_dn : ndarray [P, K, D]
+        Settlement price, execution price before slippage, limit-up and limit-down prices
+        [CNY/unit] of contract ``k`` on trading day ``d`` of path ``p`` (NaN where unlisted).
+    margin_rate, pos_limit, open_limit : ndarray [K, D]
+        Margin rate incl. broker add-on [fraction of contract value]; position limit and
+        daily opening limit [lots] (``inf`` where none applies).
+    fee_open_lot, fee_open_rate, fee_close_lot, fee_close_rate : ndarray [K, D]
+        Exchange fees [CNY/lot] and [fraction of turnover] for opening and closing.
+    target_k : ndarray [D] int64
+        Contract to hold at the end of each day (roll schedule incl. forced rolls).
+    forced : ndarray [D] int64
+        1 where the schedule's roll is forced (stage exit, LTD).
+    want_lots : ndarray [D]
+        Signed whole lots the policy wants [lots].
+    fx : ndarray [D]
+        USD/CNY [CNY per USD].
+    dt_years : ndarray [D]
+        Years since the previous trading day (ACT/365) [year].
+    expo_pnl : ndarray [P, D]
+        Exposure P&L [USD].
+    multiplier : float [unit/lot]
+    slippage : float [CNY/unit], paid on every lot traded (adverse).
+    band : float [lots]
+        No rebalancing trade while ``|target - lots| <= band`` (rolls always trade).
+    commission : float [CNY/lot]
+        Futures-firm commission on every lot traded.
+    fx_spread : float [fraction]
+        Spread paid on each USD→CNY and CNY→USD conversion.
+    haircut : float [fraction]
+        USD collateral counts as ``haircut × FX`` CNY.
+    buffer : float [fraction]
+        A margin call tops equity up to ``(1 + buffer) × requirement``.
+    release_above : float [fraction]
+        Excess above ``(1 + release_above) × requirement`` is released down to the buffer.
+    funding_rate : float [1/year]
+        USD funding rate on the net USD sent (when positive).
+    ledger : ndarray [N_LEDGER, D]
+        Output: the ledger of path 0 (pass shape (N_LEDGER, 0) to skip).
+    summary : ndarray [P, N_SUMMARY]
+        Output: per-path totals.
+    """
+    n_paths = settle.shape[0]
+    n_days = settle.shape[2]
+    keep = ledger.shape[1] == n_days
+    for p in prange(n_paths):
+        k = -1
+        lots = 0.0
+        cash = 0.0
+        coll = 0.0
+        funded = 0.0
+        peak = 0.0
+        cum_e = 0.0
+        cum_n = 0.0
+        hi_e = 0.0
+        hi_n = 0.0
+        dd_e = 0.0
+        dd_n = 0.0
+        t_expo = 0.0
+        t_hedge = 0.0
+        t_costs = 0.0
+        t_fees = 0.0
+        t_slip = 0.0
+        t_fxc = 0.0
+        t_fund = 0.0
+        t_vm = 0.0
+        sq_e = 0.0
+        sq_n = 0.0
+        n_calls = 0.0
+        n_locked = 0.0
+        n_delayed = 0.0
+        n_forced = 0.0
+        for d in range(n_days):
+            f = fx[d]
+            kt = target_k[d]
+            vm = 0.0
+            fees = 0.0
+            slip_cny = 0.0
+            locked = 0.0
+            bound = 0.0
+            delayed = 0.0
+            trade = 0.0
+            roll_lots = 0.0
+            price = math.nan
+            lots_start = lots
+            # 1. mark the position carried in to today's settlement
+            if lots != 0.0:
+                vm += lots * (settle[p, k, d] - settle[p, k, d - 1]) * multiplier
+            # 2. target lots within the position limit of the target contract
+            want = want_lots[d]
+            lim = pos_limit[kt, d]
+            tgt = want
+            if tgt > lim:
+                tgt = lim
+                bound = 1.0
+            elif tgt < -lim:
+                tgt = -lim
+                bound = 1.0
+            if lots != 0.0 and k != kt:
+                # 3a. roll: close the old contract and open the target one, or wait
+                olim = open_limit[kt, d]
+                if abs(tgt) > olim:
+                    tgt = olim if tgt > 0.0 else -olim
+                    bound = 1.0
+                s_old = settle[p, k, d]
+                s_new = settle[p, kt, d]
+                # a buy is blocked at the up-limit, a sell at the down-limit
+                # (bitwise & | on bools: no data-dependent branches in the compiled loop)
+                old_locked = ((lots < 0.0) & (s_old >= lim_up[p, k, d])) | (
+                    (lots > 0.0) & (s_old <= lim_dn[p, k, d])
+                )
+                new_locked = ((tgt > 0.0) & (s_new >= lim_up[p, kt, d])) | (
+                    (tgt < 0.0) & (s_new <= lim_dn[p, kt, d])
+                )
+                if old_locked or new_locked:
+                    locked = 1.0
+                    delayed = 1.0
+                else:
+                    roll_lots = -lots
+                    pc = exec_px[p, k, d] + math.copysign(slippage, roll_lots)
+                    vm += roll_lots * (s_old - pc) * multiplier
+                    slip_cny += abs(roll_lots) * slippage * multiplier
+                    fees += abs(roll_lots) * (fee_close_lot[k, d] + pc * multiplier * fee_close_rate[k, d])
+                    fees += abs(roll_lots) * commission
+                    if tgt != 0.0:
+                        trade = tgt
+                        price = exec_px[p, kt, d] + math.copysign(slippage, trade)
+                        vm += trade * (s_new - price) * multiplier
+                        slip_cny += abs(trade) * slippage * multiplier
+                        fees += abs(trade) * (fee_open_lot[kt, d] + price * multiplier * fee_open_rate[kt, d])
+                        fees += abs(trade) * commission
+                    lots = tgt
+                    k = kt
+            else:
+                # 3b. rebalance in the target contract
+                if lots == 0.0:
+                    k = kt
+                delta = tgt - lots
+                if abs(delta) > band and delta != 0.0:
+                    # opening vs closing part
+                    # same side (or flat): only the change opens or closes; else close all, open all
+                    same = (lots == 0.0) | ((lots > 0.0) == (tgt > 0.0))
+                    a_t = abs(tgt)
+                    a_l = abs(lots)
+                    n_open = max(a_t - a_l, 0.0) if same else a_t
+                    n_close = max(a_l - a_t, 0.0) if same else a_l
+                    olim = open_limit[k, d]
+                    if n_open > olim:
+                        cut = n_open - olim
+                        n_open = olim
+                        tgt = tgt - cut if tgt > 0.0 else tgt + cut
+                        delta = tgt - lots
+                        bound = 1.0
+                    s = settle[p, k, d]
+                    if ((delta > 0.0) & (s >= lim_up[p, k, d])) | ((delta < 0.0) & (s <= lim_dn[p, k, d])):
+                        locked = 1.0
+                    elif delta != 0.0:
+                        trade = delta
+                        price = exec_px[p, k, d] + math.copysign(slippage, trade)
+                        vm += trade * (s - price) * multiplier
+                        slip_cny += abs(trade) * slippage * multiplier
+                        fees += n_open * (fee_open_lot[k, d] + price * multiplier * fee_open_rate[k, d])
+                        fees += n_close * (fee_close_lot[k, d] + price * multiplier * fee_close_rate[k, d])
+                        fees += abs(trade) * commission
+                        lots = tgt
+            # 4. margin requirement at today's settlement
+            s_held = settle[p, k, d] if k >= 0 else math.nan
+            req = abs(lots) * s_held * multiplier * margin_rate[k, d] if lots != 0.0 else 0.0
+            # 5. cash, conversions, collateral
+            fund = max(funded, 0.0) * funding_rate * dt_years[d]
+            cash += vm - fees
+            # negative cash is covered by converting USD (0 when cash >= 0; branch-free)
+            convert = max(-cash, 0.0) / (f * (1.0 - fx_spread))
+            fxcost = convert * fx_spread
+            cash = max(cash, 0.0)
+            funded += convert
+            equity = cash + coll * haircut * f
+            # margin call (equity short of the requirement: top up to the buffer level) or
+            # release (equity above release_above: back down to the buffer, collateral first,
+            # then CNY cash converted back); both computed, the unused one selected to 0
+            is_call = equity < req
+            is_rel = equity > req * (1.0 + release_above)
+            call = (req * (1.0 + buffer) - equity) / (haircut * f)
+            call = call if is_call else 0.0
+            excess = equity - req * (1.0 + buffer)
+            rel_c = min(coll, excess / (haircut * f))
+            rel_c = rel_c if is_rel else 0.0
+            excess -= rel_c * haircut * f
+            rel_cash = min(cash, max(excess, 0.0))
+            rel_cash = rel_cash if is_rel else 0.0
+            back = rel_cash / (f * (1.0 + fx_spread))
+            fxcost += rel_cash / f - back
+            cash -= rel_cash
+            release = rel_c + back
+            coll = coll + call - rel_c
+            funded = funded + call - release
+            equity = cash + coll * haircut * f
+            mcall = 1.0 if is_call & (lots_start != 0.0) else 0.0
+            if funded > peak:
+                peak = funded
+            fees_usd = fees / f
+            hedge = vm / f
+            costs = fees_usd + fxcost + fund
+            e = expo_pnl[p, d]
+            net = e + hedge - costs
+            # 6. totals
+            t_expo += e
+            t_hedge += hedge
+            t_costs += costs
+            t_fees += fees_usd
+            t_slip += slip_cny / f
+            t_fxc += fxcost
+            t_fund += fund
+            t_vm += vm
+            sq_e += e * e
+            sq_n += net * net
+            n_calls += mcall
+            n_locked += locked
+            n_delayed += delayed
+            n_forced += forced[d]
+            cum_e += e
+            cum_n += net
+            hi_e = max(hi_e, cum_e)
+            hi_n = max(hi_n, cum_n)
+            dd_e = min(dd_e, cum_e - hi_e)
+            dd_n = min(dd_n, cum_n - hi_n)
+            if keep and p == 0:
+                ledger[L_CONTRACT, d] = k
+                ledger[L_LOTS, d] = lots
+                ledger[L_TRADE, d] = trade
+                ledger[L_ROLL, d] = roll_lots
+                ledger[L_PRICE, d] = price
+                ledger[L_SETTLE, d] = s_held
+                ledger[L_VM, d] = vm
+                ledger[L_FEES, d] = fees
+                ledger[L_SLIP, d] = slip_cny
+                ledger[L_REQ, d] = req
+                ledger[L_CASH, d] = cash
+                ledger[L_COLL, d] = coll
+                ledger[L_CALL, d] = call
+                ledger[L_RELEASE, d] = release
+                ledger[L_CONVERT, d] = convert
+                ledger[L_FXCOST, d] = fxcost
+                ledger[L_FUNDING, d] = fund
+                ledger[L_FUNDED, d] = funded
+                ledger[L_HEDGE, d] = hedge
+                ledger[L_COSTS, d] = costs
+                ledger[L_NET, d] = net
+                ledger[L_LOCKED, d] = locked
+                ledger[L_FORCED, d] = forced[d]
+                ledger[L_BOUND, d] = bound
+                ledger[L_MCALL, d] = mcall
+                ledger[L_DELAYED, d] = delayed
+                ledger[L_EQUITY, d] = equity
+                ledger[L_TARGET, d] = tgt
+        summary[p, S_EXPO] = t_expo
+        summary[p, S_HEDGE] = t_hedge
+        summary[p, S_COSTS] = t_costs
+        summary[p, S_NET] = t_expo + t_hedge - t_costs
+        summary[p, S_FEES] = t_fees
+        summary[p, S_SLIP] = t_slip
+        summary[p, S_FXCOST] = t_fxc
+        summary[p, S_FUNDING] = t_fund
+        summary[p, S_PEAK] = peak
+        summary[p, S_CALLS] = n_calls
+        summary[p, S_LOCKED] = n_locked
+        summary[p, S_DELAYED] = n_delayed
+        summary[p, S_EXPO_SQ] = sq_e
+        summary[p, S_NET_SQ] = sq_n
+        summary[p, S_VM] = t_vm
+        summary[p, S_DD_EXPO] = dd_e
+        summary[p, S_DD_NET] = dd_n
+        summary[p, S_FORCED] = n_forced
+
+
+# serial kernel (one or a few paths: no thread start-up) and the multi-core one (``prange`` over
+# paths); numpy's error model drops Python's zero-division checks (FX and haircut are > 0).
+book_paths_nb = njit(cache=True, error_model="numpy")(book_paths)
+book_paths_par_nb = njit(cache=True, error_model="numpy", parallel=True)(book_paths)
+PARALLEL_MIN_PATHS = 16  # from this many paths on, book on all cores
+
+
+def _warmup() -> None:
+    """Compile (or load from cache) the booking kernel on a two-day, one-contract market."""
+    P, K, D = 1, 1, 2
+    s = np.full((P, K, D), 100.0)
+    z = np.zeros((K, D))
+    inf = np.full((K, D), np.inf)
+    led = np.zeros((N_LEDGER, D))
+    summ = np.zeros((P, N_SUMMARY))
+    for fn in (book_paths_nb, book_paths_par_nb):
+        fn(
+            s, s.copy(), s + 10.0, s - 10.0, z + 0.1, inf, inf, z, z, z, z,
+            np.zeros(D, np.int64), np.zeros(D, np.int64), np.ones(D), np.full(D, 7.0), np.zeros(D),
+            np.zeros((P, D)), 10.0, 0.0, 0.0, 0.0, 0.0, 0.95, 0.2, 0.5, 0.05, led, summ,
+        )  # fmt: skip

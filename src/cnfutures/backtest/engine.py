@@ -1,0 +1,555 @@
+"""The hedge backtest: rule and calendar look-ups in polars, then one call to the booking kernel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from cnfutures._dates import DateLike
+from cnfutures.access import Investor, eligible, must_exit_before_stage
+from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market
+from cnfutures.errors import DataError, InputError
+from cnfutures.frames.roll import RollRule, roll_schedule
+from cnfutures.market.calendar import calendar
+from cnfutures.market.contracts import contract
+from cnfutures.market.products import Product, product
+from cnfutures.market.rules import RuleBook
+
+__all__ = ["MAX_FX_AGE_DAYS", "Prepared", "backtest", "prepare", "run"]
+
+MAX_FX_AGE_DAYS = 10  # an FX or exposure price older than this many calendar days is an error
+
+# Rule values already looked up per (trading_day, contract), per rule book, hedge flag and holder:
+# ``RuleBook.table`` is a row-wise function of (trading_day, contract), so a value once looked
+# up is reused by every later backtest in the process (its per-contract stage look-ups dominate).
+_RULE_CACHE: dict[tuple[int, bool, str], tuple[RuleBook, pl.DataFrame]] = {}
+_RULE_CACHE_MAX = 8
+_RULE_COLS = {"margin": "margin", "rate": "price_limit", "pos": "position_limit", "olim": "open_limit"}
+
+
+def _rule_values(rb: RuleBook, frame: pl.DataFrame, *, hedge: bool, holder: str) -> pl.DataFrame:
+    """Margin rate, price-limit rate, position and opening limit of each (trading_day, contract) row.
+
+    The columns ``margin``, ``rate``, ``pos``, ``olim`` of ``rb.table(...)["value"]`` (null where
+    no rule is in force), in the order of ``frame``; memoised per row.
+    """
+    key = (id(rb), hedge, holder)
+    hit = _RULE_CACHE.get(key)
+    known = hit[1] if hit is not None and hit[0] is rb else None
+    cols = ["trading_day", "contract"]
+    keys = frame.select(cols)
+    j = None if known is None else keys.join(known, on=cols, how="left", maintain_order="left")
+    todo = keys if j is None else j.filter(pl.col("_hit").is_null()).select(cols)
+    if todo.height:
+        todo = todo.unique(maintain_order=True)
+        kw: dict[str, dict[str, Any]] = {"margin": {"hedge": hedge}, "position_limit": {"holder": holder}}
+        new = todo.with_columns(
+            **{
+                name: rb.table(par, todo, **kw.get(par, {}))["value"].cast(pl.Float64)
+                for name, par in _RULE_COLS.items()
+            },
+            _hit=pl.lit(True),
+        )
+        known = new if known is None else pl.concat([known, new])
+        if len(_RULE_CACHE) >= _RULE_CACHE_MAX and key not in _RULE_CACHE:
+            _RULE_CACHE.pop(next(iter(_RULE_CACHE)))
+        _RULE_CACHE[key] = (rb, known)
+        j = keys.join(known, on=cols, how="left", maintain_order="left")
+    assert j is not None
+    return j.select(list(_RULE_COLS))
+
+
+@functools.lru_cache(maxsize=4096)
+def _exit_after(code: str, stage: str | None) -> dt.date | None:
+    """Last trading day a position in ``code`` may be held (before the LTD / the forbidden stage)."""
+    con = contract(code)
+    cal = con.calendar
+    last = cal.previous_trading_day(con.last_trading_day) if con.last_trading_day <= cal.bounds[1] else None
+    if stage is not None:
+        starts = con.stage_starts()
+        if stage in starts:
+            s_prev = cal.previous_trading_day(starts[stage])
+            last = s_prev if last is None else min(last, s_prev)
+    return last
+
+
+@functools.lru_cache(maxsize=64)
+def _calendar_schedule(rule: RollRule, product_code: str, d0: dt.date, d1: dt.date) -> pl.DataFrame:
+    """The calendar roll schedule over the trading days ``d0 .. d1`` (needs no market data)."""
+    days = calendar(product(product_code).exchange).trading_days(d0, d1)
+    return roll_schedule(rule, product_code, days).select("trading_day", "contract", "next_contract")
+
+
+@functools.lru_cache(maxsize=4096)
+def _first_trading_day(code: str) -> dt.date:
+    return contract(code).first_trading_day
+
+
+@dataclass
+class Prepared:
+    """Precomputed kernel inputs of one backtest (arrays) and the frames behind them."""
+
+    product: Product
+    days: pl.Series
+    contracts: list[str]
+    arrays: dict[str, np.ndarray]
+    scalars: dict[str, float]
+    schedule: pl.DataFrame
+    ratio: np.ndarray
+    quantity: np.ndarray
+    expo_price: np.ndarray
+
+
+def _tick_round(x: pl.Expr, tick: float, how: str) -> pl.Expr:
+    q = x / tick
+    n = (q + 1e-9).floor() if how == "down" else (q - 1e-9).ceil()
+    if tick < 1.0:
+        return n / round(1.0 / tick)
+    return n * tick
+
+
+def _asof(series: pl.DataFrame, value: str, days: pl.Series, name: str) -> np.ndarray:
+    s = series.select(pl.col("date"), pl.col(value).cast(pl.Float64)).drop_nulls().sort("date")
+    bad = s.filter(~pl.col(value).is_finite())
+    if bad.height:
+        raise DataError(f"{name} has non-finite values", [str(r) for r in bad.head(5).rows()])
+    j = pl.DataFrame({"trading_day": days}).join_asof(
+        s.with_columns(pl.col("date").alias("_d")),
+        left_on="trading_day",
+        right_on="date",
+        strategy="backward",
+    )
+    stale = j.filter(
+        pl.col("_d").is_null() | ((pl.col("trading_day") - pl.col("_d")).dt.total_days() > MAX_FX_AGE_DAYS)
+    )
+    if stale.height:
+        r = stale.row(0, named=True)
+        raise DataError(
+            f"{name} has no value within {MAX_FX_AGE_DAYS} days before {r['trading_day']} "
+            f"(last: {r['_d']}); it must cover every trading day of the backtest "
+            f"({stale.height} day(s) fail)",
+            [f"{x['trading_day']} (last value {x['_d']})" for x in stale.head(10).to_dicts()],
+        )
+    return j[value].to_numpy().astype(np.float64)
+
+
+def _fees(book: RuleBook, p: Product, cells: pl.DataFrame) -> pl.DataFrame:
+    """Fee columns per (trading_day, contract): open/close per lot [CNY] and per turnover [-]."""
+    rows = [r for r in book.rows.get("fee", ()) if r["product"] == p.code]
+    if not rows:
+        raise DataError(f"no fee rule for {p.code}; add one with RuleBook.with_override('fee', ...)")
+    f = pl.DataFrame(
+        [
+            {
+                "contract_key": r.get("contract"),
+                "effective": r["effective"],
+                "open_lot": float(r["open"]) if r["basis"] == "per_lot" else 0.0,
+                "open_rate": float(r["open"]) if r["basis"] == "per_turnover" else 0.0,
+                "close_lot": float(r["close"]) if r["basis"] == "per_lot" else 0.0,
+                "close_rate": float(r["close"]) if r["basis"] == "per_turnover" else 0.0,
+                "idx": i,
+            }
+            for i, r in enumerate(rows)
+        ],
+        schema={
+            "contract_key": pl.String, "effective": pl.Date, "open_lot": pl.Float64, "open_rate": pl.Float64,
+            "close_lot": pl.Float64, "close_rate": pl.Float64, "idx": pl.Int64,
+        },
+    ).sort("effective", "idx").unique(
+        ["contract_key", "effective"], keep="last", maintain_order=True
+    )  # fmt: skip
+    cols = ["open_lot", "open_rate", "close_lot", "close_rate"]
+    base = cells.select("trading_day", "contract").with_row_index("_r").sort("trading_day")
+    gen = f.filter(pl.col("contract_key").is_null()).drop("contract_key", "idx").sort("effective")
+    out = base.join_asof(gen, left_on="trading_day", right_on="effective", strategy="backward")
+    spec = f.filter(pl.col("contract_key").is_not_null()).drop("idx").rename({"contract_key": "contract"})
+    if spec.height:
+        out = out.drop("effective").join_asof(
+            spec.sort("effective").rename({c: f"{c}_c" for c in cols}),
+            left_on="trading_day", right_on="effective", by="contract", strategy="backward",
+        ).with_columns([pl.coalesce(pl.col(f"{c}_c"), pl.col(c)).alias(c) for c in cols])  # fmt: skip
+    out = out.sort("_r")
+    if out["open_lot"].null_count():
+        r = out.filter(pl.col("open_lot").is_null()).row(0, named=True)
+        raise DataError(f"no fee rule in force for {r['contract']} on {r['trading_day']}")
+    return out.select(cols)
+
+
+def _ratio_series(policy: HedgePolicy, dS: np.ndarray, dF: np.ndarray, n: int) -> np.ndarray:
+    """Hedge ratio per day: a constant, or re-estimated from past data only."""
+    if not isinstance(policy.ratio, str):
+        return np.full(n, float(policy.ratio))
+    from cnfutures.hedging import hedge_ratio
+
+    out = np.full(n, policy.initial_ratio)
+    current = policy.initial_ratio
+    w = policy.window
+    for d in range(1, n):
+        if d % policy.reestimate_every == 0:
+            # data known before day d: changes of days 1..d-1
+            lo = max(1, d - (w if policy.ratio == "rolling" else 10 * w))
+            s, f = dS[lo:d], dF[lo:d]
+            ok = np.isfinite(s) & np.isfinite(f)
+            s, f = s[ok], f[ok]
+            if s.size >= w and np.var(f) > 0:
+                if policy.ratio == "rolling":
+                    est = hedge_ratio(s, f, "ols")["hedge_ratio"][0]
+                elif policy.ratio == "ewma":
+                    est = hedge_ratio(s, f, "ewma", lam=policy.lam)["hedge_ratio"][-1]
+                else:
+                    est = hedge_ratio(s, f, "dcc")["hedge_ratio"][-1]
+                if est is not None and math.isfinite(est):
+                    current = max(float(est), 0.0)
+        out[d] = current
+    return out
+
+
+def prepare(
+    market: Market,
+    exposure: Exposure,
+    policy: HedgePolicy,
+    investor: Investor,
+    costs: Costs | None = None,
+    *,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+    book: RuleBook | None = None,
+) -> Prepared:
+    """Validate the inputs and precompute every kernel array (no booking yet).
+
+    Raises
+    ------
+    AccessDenied
+        The investor may not trade the product through its route on the start date.
+    InputError, NotTradingDay, CalendarOutOfBounds
+        Bad arguments or dates off the exchange calendar.
+    DataError
+        The market lacks a contract the roll needs, a settlement, an FX or exposure price.
+    """
+    c = costs if costs is not None else Costs()
+    rb = book if book is not None else RuleBook.default()
+    p = product(policy.product)
+    cal = calendar(p.exchange)
+    fut = market.futures
+    if exposure.price not in market.prices:
+        raise InputError(
+            f"exposure prices off {exposure.price!r}, which is not in Market.prices; "
+            f"available: {sorted(market.prices) or 'none'}"
+        )
+    fut = fut.filter(
+        pl.col("contract").str.starts_with(p.code)
+        & pl.col("contract").str.slice(len(p.code), 1).str.contains(r"^\d")
+    )
+    if fut.height == 0:
+        raise DataError(f"Market.futures has no {p.code} contract")
+    d0 = cal.require_trading_day(start, "start") if start is not None else fut["trading_day"].min()
+    d1 = cal.require_trading_day(end, "end") if end is not None else fut["trading_day"].max()
+    assert isinstance(d0, dt.date) and isinstance(d1, dt.date)
+    if d1 <= d0:
+        raise InputError(f"end={d1} must be after start={d0}")
+    eligible(investor, p.code, d0).raise_if_denied()
+    days = cal.trading_days(d0, d1)
+    have = fut.filter(pl.col("trading_day").is_between(d0, d1))["trading_day"].unique()
+    gap = days.filter(~days.is_in(have.implode()))
+    if gap.len():
+        raise DataError(
+            f"Market.futures has no {p.code} row on {gap.len()} trading day(s) between {d0} and {d1}, "
+            f"first {gap[0]}", [str(x) for x in gap.head(10).to_list()],
+        )  # fmt: skip
+    f_lo, f_hi = fut["trading_day"].min(), fut["trading_day"].max()
+    assert isinstance(f_lo, dt.date) and isinstance(f_hi, dt.date)
+    off = fut.filter(~pl.col("trading_day").is_in(cal.trading_days(f_lo, f_hi).implode()))
+    if off.height:
+        raise DataError(
+            f"Market.futures has {off.height} row(s) on days that are not {p.exchange} trading days, "
+            f"first {off['trading_day'][0]}", [str(x) for x in off["trading_day"].head(10).to_list()],
+        )  # fmt: skip
+    # 1. which contract to hold: roll rule, then forced exits (stage for individuals, LTD)
+    if policy.roll.kind == "calendar":  # a function of the calendar only: memoised
+        sched = _calendar_schedule(policy.roll, p.code, d0, d1)
+    else:
+        sched = roll_schedule(policy.roll, p.code, days, data=fut).select(
+            "trading_day", "contract", "next_contract"
+        )
+    stage = must_exit_before_stage(investor, p.code, d0)
+    codes = list(
+        dict.fromkeys(
+            sched["contract"].unique().sort().to_list()
+            + sched["next_contract"].drop_nulls().unique().sort().to_list()
+        )
+    )
+    exits = pl.DataFrame(
+        {"contract": codes, "exit_after": [_exit_after(code, stage) for code in codes]},
+        schema={"contract": pl.String, "exit_after": pl.Date},
+    )
+    sched = sched.join(exits, on="contract", how="left").with_columns(
+        (pl.col("exit_after").is_not_null() & (pl.col("trading_day") > pl.col("exit_after"))).alias("_force")
+    )
+    bad_next = sched.filter(pl.col("_force") & pl.col("next_contract").is_null())
+    if bad_next.height:
+        raise DataError(
+            f"{sched['contract'][0]}: a forced roll on {bad_next['trading_day'][0]} has no next contract"
+        )
+    sched = sched.with_columns(
+        pl.when(pl.col("_force")).then(pl.col("next_contract")).otherwise(pl.col("contract")).alias("target")
+    )
+    sched = sched.with_columns(
+        (pl.col("_force") & (pl.col("target") != pl.col("target").shift(1)).fill_null(False)).alias("forced")
+    )
+    prev_target = sched["target"].shift(1)
+    # 2. contract × day matrices of the contracts the schedule uses
+    contracts = sched["target"].unique(maintain_order=True).to_list()
+    K, D = len(contracts), days.len()
+    kmap = pl.DataFrame({"contract": contracts, "k": np.arange(K, dtype=np.int64)})
+    dmap = pl.DataFrame({"trading_day": days, "d": np.arange(D, dtype=np.int64)})
+    need = pl.concat(
+        [
+            sched.select("trading_day", pl.col("target").alias("contract")),
+            sched.with_columns(prev_target.alias("p"))
+            .filter(pl.col("p").is_not_null() & (pl.col("p") != pl.col("target")))
+            .select("trading_day", pl.col("p").alias("contract")),
+        ]
+    )  # fmt: skip
+    exec_col = policy.execution
+    if exec_col not in fut.columns:
+        raise DataError(f"execution={exec_col!r} needs a {exec_col!r} column in Market.futures")
+    chk = need.join(fut, on=["trading_day", "contract"], how="left")
+    miss = chk.filter(pl.col("settle").is_null() | pl.col(exec_col).is_null())
+    if miss.height:
+        raise DataError(
+            f"Market.futures lacks the settlement (or {exec_col}) of {miss.height} (day, contract) cell(s) "
+            f"the roll needs, first {miss['trading_day'][0]} {miss['contract'][0]}; a missing settlement is "
+            "never replaced by the close",
+            [f"{r['trading_day']} {r['contract']}" for r in miss.head(10).to_dicts()],
+        )
+    cells = (
+        fut.join(kmap, on="contract", how="inner")
+        .join(dmap, on="trading_day", how="inner")
+        .sort("contract", "trading_day")
+    )
+    if "prev_settle" not in cells.columns:
+        cells = cells.with_columns(pl.col("settle").shift(1).over("contract").alias("prev_settle"))
+    hedge = investor.hedging_quota is not None
+    frame = cells.select("trading_day", "contract")
+    rules = _rule_values(rb, frame, hedge=hedge, holder=investor.holder)
+    for col, what in (("margin", "margin"), ("rate", "price-limit")):
+        if rules[col].null_count():
+            r = frame.filter(rules[col].is_null()).row(0, named=True)
+            raise DataError(f"no {what} rule for {r['contract']} on {r['trading_day']}")
+    firsts = pl.DataFrame(
+        {"contract": contracts, "first": [_first_trading_day(x) for x in contracts]},
+        schema={"contract": pl.String, "first": pl.Date},
+    )
+    mult_first = rb.first_day_limit_multiplier(p.code)
+    fees = (
+        _fees(rb, p, frame)
+        if c.exchange_fees
+        else pl.DataFrame(
+            {k: [0.0] * frame.height for k in ("open_lot", "open_rate", "close_lot", "close_rate")}
+        )
+    )
+    quota = float(investor.hedging_quota) if investor.hedging_quota is not None else None
+    cells = cells.with_columns(
+        margin=rules["margin"] + c.broker_addon,
+        rate=rules["rate"],
+        pos=rules["pos"].fill_null(math.inf),
+        olim=rules["olim"].fill_null(math.inf),
+        **{k: fees[k] for k in fees.columns},
+    ).join(firsts, on="contract", how="left")
+    cells = cells.with_columns(
+        pl.when(pl.col("trading_day") == pl.col("first"))
+        .then(pl.col("rate") * mult_first)
+        .otherwise(pl.col("rate"))
+        .alias("rate")
+    ).with_columns(
+        _tick_round(pl.col("prev_settle") * (1 + pl.col("rate")), p.tick, "down")
+        .fill_null(math.inf)
+        .alias("up"),
+        _tick_round(pl.col("prev_settle") * (1 - pl.col("rate")), p.tick, "up")
+        .fill_null(-math.inf)
+        .alias("dn"),
+    )  # fmt: skip
+    if quota is not None:
+        cells = cells.with_columns(
+            pl.max_horizontal("pos", pl.lit(quota)).alias("pos"), pl.lit(math.inf).alias("olim")
+        )
+    k_idx = cells["k"].to_numpy()
+    d_idx = cells["d"].to_numpy()
+
+    def mat(col: str, fill: float, three: bool) -> np.ndarray:
+        m = np.full((K, D), fill)
+        m[k_idx, d_idx] = cells[col].cast(pl.Float64).to_numpy()
+        return m[None, :, :] if three else m  # a C-contiguous [1, K, D] view
+
+    arrays: dict[str, np.ndarray] = {
+        "settle": mat("settle", np.nan, True),
+        "exec_px": mat(exec_col, np.nan, True),
+        "lim_up": mat("up", np.inf, True),
+        "lim_dn": mat("dn", -np.inf, True),
+        "margin_rate": mat("margin", np.nan, False),
+        "pos_limit": mat("pos", np.nan, False),
+        "open_limit": mat("olim", np.nan, False),
+        "fee_open_lot": mat("open_lot", 0.0, False),
+        "fee_open_rate": mat("open_rate", 0.0, False),
+        "fee_close_lot": mat("close_lot", 0.0, False),
+        "fee_close_rate": mat("close_rate", 0.0, False),
+    }
+    target_k = (
+        sched.join(kmap, left_on="target", right_on="contract", how="left")["k"].to_numpy().astype(np.int64)
+    )
+    forced = sched["forced"].cast(pl.Int64).to_numpy()
+    # 3. FX, exposure price and quantity on the trading days (as-of, never ahead)
+    fx = _asof(market.usd_cny, "usd_cny", days, "Market.usd_cny")
+    px = _asof(market.prices[exposure.price], "price", days, f"Market.prices[{exposure.price!r}]")
+    if isinstance(exposure.quantity, pl.DataFrame):
+        qf = exposure.quantity.sort("date")
+        qj = pl.DataFrame({"trading_day": days}).join_asof(
+            qf, left_on="trading_day", right_on="date", strategy="backward"
+        )
+        qty = qj["quantity"].cast(pl.Float64).fill_null(0.0).to_numpy()
+    else:
+        qty = np.full(D, float(exposure.quantity))
+    px_usd = px / fx if exposure.currency == "CNY" else px
+    expo = np.zeros(D)
+    expo[1:] = exposure.sign * qty[:-1] * (px_usd[1:] - px_usd[:-1])
+    # 4. hedge ratio from past USD changes of the exposure price and the held contract
+    held = arrays["settle"][0, target_k, np.arange(D)]
+    prev_same = np.full(D, np.nan)
+    prev_same[1:] = arrays["settle"][0, target_k[1:], np.arange(D - 1)]
+    dF = (held - prev_same) / fx
+    dS = np.full(D, np.nan)
+    dS[1:] = px_usd[1:] - px_usd[:-1]
+    ratio = _ratio_series(policy, dS, dF, D)
+    raw = ratio * qty / p.multiplier
+    want = -exposure.sign * np.floor(raw + 0.5)
+    dt_years = np.zeros(D)
+    dt_years[1:] = np.diff(days.to_physical().to_numpy()).astype(np.float64) / 365.0
+    haircut = c.haircut
+    if haircut is None:
+        from cnfutures.access.collateral import default_haircut
+
+        haircut = default_haircut(p.exchange, d0)
+    arrays.update(
+        target_k=target_k, forced=forced, want_lots=want.astype(np.float64), fx=fx, dt_years=dt_years,
+        expo_pnl=expo[None, :].copy(),
+    )  # fmt: skip
+    scalars = {
+        "multiplier": p.multiplier,
+        "slippage": policy.slippage_ticks * p.tick,
+        "band": float(policy.band),
+        "commission": c.commission,
+        "fx_spread": c.fx_spread,
+        "haircut": float(haircut),
+        "buffer": c.margin_buffer,
+        "release_above": c.release_above,
+        "funding_rate": c.funding_rate,
+    }
+    return Prepared(p, days, contracts, arrays, scalars, sched, ratio, qty, px)
+
+
+_ARG_ORDER = (
+    "settle", "exec_px", "lim_up", "lim_dn", "margin_rate", "pos_limit", "open_limit", "fee_open_lot",
+    "fee_open_rate", "fee_close_lot", "fee_close_rate", "target_k", "forced", "want_lots", "fx", "dt_years",
+    "expo_pnl",
+)  # fmt: skip
+_SCALAR_ORDER = (
+    "multiplier",
+    "slippage",
+    "band",
+    "commission",
+    "fx_spread",
+    "haircut",
+    "buffer",
+    "release_above",
+    "funding_rate",
+)
+
+
+def book(prep: Prepared, *, jit: bool = True, ledger: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Run the booking kernel on prepared arrays; returns (ledger [N_LEDGER, D], summary [P, N])."""
+    from cnfutures._kernels import settlement as k
+
+    a = prep.arrays
+    P, D = a["settle"].shape[0], a["settle"].shape[2]
+    led = np.zeros((k.N_LEDGER, D if ledger else 0))
+    summ = np.zeros((P, k.N_SUMMARY))
+    fn: Callable[..., None] = k.book_paths
+    if jit:
+        fn = k.book_paths_par_nb if P >= k.PARALLEL_MIN_PATHS else k.book_paths_nb
+    args = [np.ascontiguousarray(a[n]) for n in _ARG_ORDER]
+    fn(*args, *(float(prep.scalars[s]) for s in _SCALAR_ORDER), led, summ)
+    return led, summ
+
+
+def run(
+    market: Market,
+    exposure: Exposure,
+    policy: HedgePolicy,
+    investor: Investor,
+    costs: Costs | None = None,
+    *,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+    book_: RuleBook | None = None,
+    weekly: bool = True,
+) -> Any:
+    """Replay a futures hedge day by day as the exchange and the futures firm would book it.
+
+    Parameters
+    ----------
+    market : Market
+        Per-contract futures, exposure price series and USD/CNY.
+    exposure : Exposure
+        The physical exposure [unit] and its price series.
+    policy : HedgePolicy
+        Product, hedge ratio, roll rule, band [lots], execution price, slippage [ticks].
+    investor : cnfutures.access.Investor
+        Route and kind (individuals exit before the stage their rules forbid); a hedging
+        quota [lots] lifts the position limit, exempts the opening limit and selects the
+        hedging margin rate.
+    costs : Costs, optional
+        Fees, commission [CNY/lot], FX spread, funding rate, margin add-on and buffers.
+    start, end : date or str, optional
+        First and last trading day (default: the market's range).
+    book_ : RuleBook, optional
+        Rules (default: bundled; pass overrides for a broker's own margins).
+    weekly : bool
+        Also report weekly (Friday) hedge effectiveness.
+
+    Returns
+    -------
+    BacktestResult
+        ``ledger`` (one row per trading day) and ``summary``.
+
+    Raises
+    ------
+    AccessDenied
+        The investor may not trade ``policy.product`` (the reasons from ``eligible``).
+    DataError
+        Missing contracts, settlements, FX or exposure prices.
+    InputError, NotTradingDay, CalendarOutOfBounds
+        Bad arguments or dates.
+
+    Examples
+    --------
+    >>> from cnfutures.access import Investor
+    >>> m = Market.sample("sc", "2025-03-03", "2025-06-06")
+    >>> r = run(m, Exposure(500_000, "short", "brent"), HedgePolicy("sc"), Investor("qfi"))
+    >>> r.ledger.height, r.ledger["lots"].max()
+    (65, 500.0)
+    """
+    from cnfutures.backtest.result import BacktestResult
+
+    prep = prepare(market, exposure, policy, investor, costs, start=start, end=end, book=book_)
+    led, summ = book(prep)
+    return BacktestResult.from_arrays(prep, led, summ, market=market, policy=policy, investor=investor)
+
+
+backtest = run

@@ -1,0 +1,364 @@
+"""Inputs of a hedge backtest: the market, the exposure, the hedge policy and the costs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import polars as pl
+
+from cnfutures._dates import DateLike, parse_date
+from cnfutures.errors import DataError, InputError
+from cnfutures.frames.roll import RollRule
+
+__all__ = ["RATIO_METHODS", "Costs", "Exposure", "HedgePolicy", "Market"]
+
+RATIO_METHODS: tuple[str, ...] = ("rolling", "ewma", "dcc")
+_EXECUTION = ("settle", "open", "close")
+
+
+def _check_frame(frame: pl.DataFrame, name: str, needed: dict[str, tuple[type[pl.DataType], ...]]) -> None:
+    if not isinstance(frame, pl.DataFrame):
+        raise InputError(f"{name} must be a polars DataFrame, got {type(frame).__name__}")
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise InputError(f"{name} lacks column(s) {missing}; it needs {list(needed)}")
+    for col, types in needed.items():
+        dtype = frame.schema[col]
+        if not isinstance(dtype, types) and dtype not in types:
+            raise InputError(f"{name}.{col} has dtype {dtype}; accepted: {[t.__name__ for t in types]}")
+
+
+_NUM = (pl.Float64, pl.Float32, pl.Int64, pl.Int32)
+
+
+@dataclass(frozen=True)
+class Market:
+    """Prices a backtest runs on.
+
+    Parameters
+    ----------
+    futures : polars.DataFrame
+        Per-contract daily frame: ``trading_day`` (Date), ``contract`` (str), ``settle``
+        [CNY/unit], optionally ``open``, ``close``, ``prev_settle`` [CNY/unit],
+        ``open_interest``, ``volume`` [lots]. A ``path`` column, if present, must hold one path.
+    prices : dict of str to polars.DataFrame
+        Named spot / benchmark series for exposures: columns ``date`` and ``price``
+        [currency/unit]; nulls are allowed (holidays) and skipped.
+    usd_cny : polars.DataFrame
+        FX fixing: ``date``, ``usd_cny`` [CNY per USD]; nulls skipped.
+    simulated : bool
+        True when ``futures`` comes from :mod:`cnfutures.simulate` (labelled in all output).
+    label : str
+        Description shown in reports.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> f = pl.DataFrame({"trading_day": [dt.date(2025, 6, 3)], "contract": ["sc2508"],
+    ...                   "settle": [480.3]})
+    >>> fx = pl.DataFrame({"date": [dt.date(2025, 6, 3)], "usd_cny": [7.19]})
+    >>> Market(f, {}, fx).futures.height
+    1
+    """
+
+    futures: pl.DataFrame
+    prices: dict[str, pl.DataFrame]
+    usd_cny: pl.DataFrame
+    simulated: bool = False
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        _check_frame(
+            self.futures,
+            "Market.futures",
+            {"trading_day": (pl.Date,), "contract": (pl.String,), "settle": _NUM},
+        )
+        if "path" in self.futures.columns and self.futures["path"].n_unique() > 1:
+            raise InputError("Market.futures holds several paths; select one (pl.col('path') == 0)")
+        dup = self.futures.select("trading_day", "contract").is_duplicated()
+        if dup.any():
+            r = self.futures.filter(dup).row(0, named=True)
+            raise DataError(
+                "Market.futures has duplicate (trading_day, contract) rows, "
+                f"e.g. {r['trading_day']} {r['contract']}",
+                [f"{r['trading_day']} {r['contract']}" for r in self.futures.filter(dup).head(5).to_dicts()],
+            )
+        for name, frame in self.prices.items():
+            _check_frame(frame, f"Market.prices[{name!r}]", {"date": (pl.Date,), "price": _NUM})
+        _check_frame(self.usd_cny, "Market.usd_cny", {"date": (pl.Date,), "usd_cny": _NUM})
+
+    @classmethod
+    def sample(
+        cls,
+        product_code: str = "sc",
+        start: DateLike = "2019-01-02",
+        end: DateLike = "2025-06-06",
+        *,
+        seed: int = 20260101,
+    ) -> Market:
+        """The bundled sample market: real EIA Brent and FRED USD/CNY, SIMULATED contracts.
+
+        For ``sc`` the per-contract settlements follow Brent × USD/CNY × 0.99 (median SC /
+        Brent ratio, see the data README) through :func:`cnfutures.simulate.market` with a
+        mean-reverting basis; ``prices`` holds ``"brent"`` [USD/bbl]. For ``i``, ``nr``,
+        ``ru`` (no shippable USD benchmark) the whole market is simulated and ``prices`` holds
+        ``"spot"``: the model's spot [CNY/unit].
+
+        Examples
+        --------
+        >>> m = Market.sample("sc", "2025-05-06", "2025-06-06")
+        >>> m.simulated, sorted(m.prices)
+        (True, ['brent'])
+        """
+        from cnfutures import simulate
+        from cnfutures.market.products import product
+
+        p = product(product_code)
+        fx = _load_usdcny()
+        if p.code == "sc":
+            brent = _load_brent()
+            params = simulate.with_params(
+                simulate.default_params("sc"), basis=0.99, sigma_chi=0.15, kappa=3.0
+            )
+            fut = simulate.market("sc", start, end=end, seed=seed, params=params, benchmark=brent, usd_cny=fx)
+            prices = {"brent": brent}
+            label = "SIMULATED sc contracts driven by EIA Brent spot × FRED USD/CNY (seeded model)"
+        else:
+            fut = simulate.market(p.code, start, end=end, seed=seed)
+            spot = fut.group_by("trading_day").agg(pl.col("spot").first()).sort("trading_day")
+            prices = {"spot": spot.select(pl.col("trading_day").alias("date"), pl.col("spot").alias("price"))}
+            label = f"SIMULATED {p.code} contracts and spot (seeded two-factor model) with FRED USD/CNY"
+        return cls(futures=fut.drop("path"), prices=prices, usd_cny=fx, simulated=True, label=label)
+
+
+def _load_brent() -> pl.DataFrame:
+    """EIA Brent spot [USD/bbl] as ``date, price`` (bundled with the package)."""
+    from cnfutures.frames.datasets import load_brent
+
+    return load_brent().select(pl.col("date"), pl.col("price").cast(pl.Float64))
+
+
+def _load_usdcny() -> pl.DataFrame:
+    """FRED DEXCHUS [CNY per USD] as ``date, usd_cny`` (nulls kept; bundled with the package)."""
+    from cnfutures.frames.datasets import load_usdcny
+
+    return load_usdcny().select(pl.col("date"), pl.col("usd_cny").cast(pl.Float64))
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """A physical exposure priced off a named series.
+
+    Parameters
+    ----------
+    quantity : float or polars.DataFrame
+        Physical quantity [unit, e.g. bbl or t], constant or a frame ``date``, ``quantity``
+        applied as-of each trading day (a step schedule, e.g. cargoes being priced).
+    side : {"long", "short"}
+        ``"long"`` gains when the price rises (a producer or stock holder); ``"short"``
+        loses when it rises (a buyer with unpriced purchases, e.g. a refiner's cargoes).
+    price : str
+        Name of the series in :attr:`Market.prices`.
+    currency : {"USD", "CNY"}
+        Currency of that series.
+
+    Examples
+    --------
+    >>> Exposure(1_000_000, "short", price="brent").sign
+    -1.0
+    """
+
+    quantity: float | pl.DataFrame
+    side: Literal["long", "short"] = "long"
+    price: str = "brent"
+    currency: Literal["USD", "CNY"] = "USD"
+
+    def __post_init__(self) -> None:
+        if self.side not in ("long", "short"):
+            raise InputError(f"Exposure side={self.side!r}; accepted: 'long', 'short'")
+        if self.currency not in ("USD", "CNY"):
+            raise InputError(f"Exposure currency={self.currency!r}; accepted: 'USD', 'CNY'")
+        q = self.quantity
+        if isinstance(q, pl.DataFrame):
+            _check_frame(q, "Exposure.quantity", {"date": (pl.Date,), "quantity": _NUM})
+        elif isinstance(q, bool) or not isinstance(q, int | float) or not math.isfinite(q) or q < 0:
+            raise InputError(f"Exposure quantity={q!r} must be a finite number >= 0 [unit] or a frame")
+
+    @property
+    def sign(self) -> float:
+        """+1 for a long exposure, -1 for a short one."""
+        return 1.0 if self.side == "long" else -1.0
+
+    @classmethod
+    def monthly_cargoes(
+        cls,
+        volume: float,
+        start: DateLike,
+        end: DateLike,
+        *,
+        side: Literal["long", "short"] = "short",
+        price: str = "brent",
+        currency: Literal["USD", "CNY"] = "USD",
+    ) -> Exposure:
+        """A purchase (``side="short"``) or sale programme of one cargo a month.
+
+        The cargo of month ``m`` is priced on its loading month, so from the start of month
+        ``m - 1`` the firm carries the unpriced volume of the next cargo: ``volume`` [unit]
+        all the time, as a step schedule dated the 1st of each month.
+
+        Examples
+        --------
+        >>> e = Exposure.monthly_cargoes(500_000, "2025-01-01", "2025-03-31")
+        >>> e.quantity.height, e.side
+        (3, 'short')
+        """
+        d0, d1 = parse_date(start, "start"), parse_date(end, "end")
+        months: list[dt.date] = []
+        y, m = d0.year, d0.month
+        while dt.date(y, m, 1) <= d1:
+            months.append(dt.date(y, m, 1))
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        q = pl.DataFrame({"date": months, "quantity": [float(volume)] * len(months)})
+        return cls(q, side, price, currency)
+
+
+@dataclass(frozen=True)
+class HedgePolicy:
+    """How the hedge is run.
+
+    Parameters
+    ----------
+    product : str
+        Futures product (``"sc"``, ``"i"``, ``"nr"``, ``"ru"``).
+    ratio : float or {"rolling", "ewma", "dcc"}
+        Hedge ratio [futures units per exposure unit], or a method re-estimated every
+        ``reestimate_every`` trading days from past USD price changes only (see
+        :func:`cnfutures.hedging.hedge_ratio`); until the first estimate, ``initial_ratio``.
+    roll : RollRule
+        Which contract to hold (:class:`cnfutures.frames.roll.RollRule`).
+    band : float [lots]
+        No rebalancing while the position is within ``band`` lots of the target.
+    execution : {"settle", "open", "close"}
+        Price at which trades are done (before slippage).
+    slippage_ticks : float [ticks]
+        Adverse slippage per lot traded.
+    window : int [trading days]
+        Estimation window of the ratio methods (rolling OLS window; EWMA warm-up).
+    reestimate_every : int [trading days]
+        Re-estimation interval of the ratio methods.
+    initial_ratio : float
+        Ratio used before the first estimate.
+    lam : float
+        EWMA decay.
+
+    Examples
+    --------
+    >>> HedgePolicy("sc", ratio=0.8).ratio
+    0.8
+    """
+
+    product: str
+    ratio: float | str = 1.0
+    roll: RollRule = field(default_factory=lambda: RollRule(kind="calendar", days_before_ltd=5))
+    band: float = 0.0
+    execution: Literal["settle", "open", "close"] = "settle"
+    slippage_ticks: float = 0.0
+    window: int = 60
+    reestimate_every: int = 21
+    initial_ratio: float = 1.0
+    lam: float = 0.94
+
+    def __post_init__(self) -> None:
+        r = self.ratio
+        if isinstance(r, str):
+            if r not in RATIO_METHODS:
+                raise InputError(f"ratio={r!r}; accepted: a number or one of {', '.join(RATIO_METHODS)}")
+        elif isinstance(r, bool) or not isinstance(r, int | float) or not math.isfinite(r) or r < 0:
+            raise InputError(f"ratio={r!r} must be a finite number >= 0 or one of {', '.join(RATIO_METHODS)}")
+        if self.execution not in _EXECUTION:
+            raise InputError(f"execution={self.execution!r}; accepted: {', '.join(_EXECUTION)}")
+        for name in ("band", "slippage_ticks", "initial_ratio"):
+            v = getattr(self, name)
+            if not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
+                raise InputError(f"{name}={v!r} must be a finite number >= 0")
+        for name in ("window", "reestimate_every"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise InputError(f"{name}={v!r} must be a positive whole number of trading days")
+        if not 0 < self.lam < 1:
+            raise InputError(f"lam={self.lam!r} must lie in (0, 1)")
+        if not isinstance(self.roll, RollRule):
+            raise InputError(f"roll must be a RollRule, got {type(self.roll).__name__}")
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Trading, FX and funding costs, and the margin-account policy.
+
+    Parameters
+    ----------
+    exchange_fees : bool
+        Charge the exchange fees of the dated rules (per lot or per turnover).
+    commission : float [CNY/lot]
+        Futures-firm commission per lot traded.
+    fx_spread : float [fraction]
+        Spread on every USD→CNY and CNY→USD conversion.
+    funding_rate : float [1/year]
+        USD funding rate on the net USD sent to the futures firm (ACT/365).
+    broker_addon : float [fraction]
+        Futures-firm margin add-on on top of the exchange rate (0.02 = +2 points).
+    haircut : float or None [fraction]
+        Value of USD collateral as a share of its CNY value (default: the exchange's
+        haircut from :func:`cnfutures.access.collateral.default_haircut`).
+    margin_buffer : float [fraction]
+        A margin call tops equity up to ``(1 + margin_buffer) ×`` the requirement.
+    release_above : float [fraction]
+        Equity above ``(1 + release_above) ×`` the requirement is released down to the
+        buffer level (``release_above >= margin_buffer``).
+
+    Examples
+    --------
+    >>> Costs.zero().fx_spread
+    0.0
+    """
+
+    exchange_fees: bool = True
+    commission: float = 2.0
+    fx_spread: float = 0.0005
+    funding_rate: float = 0.05
+    broker_addon: float = 0.0
+    haircut: float | None = None
+    margin_buffer: float = 0.2
+    release_above: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in (
+            "commission",
+            "fx_spread",
+            "funding_rate",
+            "broker_addon",
+            "margin_buffer",
+            "release_above",
+        ):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
+                raise InputError(f"Costs.{name}={v!r} must be a finite number >= 0")
+        if self.fx_spread >= 0.5:
+            raise InputError(f"Costs.fx_spread={self.fx_spread!r} must be below 0.5 (a fraction)")
+        if self.haircut is not None and not 0 < self.haircut <= 1:
+            raise InputError(f"Costs.haircut={self.haircut!r} must lie in (0, 1]")
+        if self.release_above < self.margin_buffer:
+            raise InputError(
+                f"Costs.release_above={self.release_above} must be >= margin_buffer={self.margin_buffer}"
+            )
+
+    @classmethod
+    def zero(cls) -> Costs:
+        """No fees, commission, FX spread or funding (haircut 1, no buffer)."""
+        return cls(
+            exchange_fees=False, commission=0.0, fx_spread=0.0, funding_rate=0.0, haircut=1.0,
+            margin_buffer=0.0, release_above=0.0,
+        )  # fmt: skip
