@@ -81,7 +81,7 @@ def test_ten_year_backtest_end_to_end_under_50ms() -> None:
     m = Market(fut, prices, fx, simulated=True)
     args = (m, Exposure(1e6, "long", "spot", "CNY"), HedgePolicy("sc"), Investor("osbp_client"))
     t = time.perf_counter()
-    run(*args)  # first run in this process: fills the engine's rule / stage / schedule caches
+    run(*args)  # first run in this process: per-contract dates and the roll schedule are computed
     cold = (time.perf_counter() - t) * 1000
     times = []
     for _ in range(5):

@@ -20,7 +20,6 @@ Everything is seeded and reproducible bit for bit. Prices are simulated, not his
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -111,7 +110,6 @@ def default_params(product_code: str) -> Params:
     return Params(s0=_S0.get(p.code, 100.0))
 
 
-@functools.cache
 def _bounds(code: str) -> tuple[dt.date, dt.date | None]:
     from cnfutures.market.contracts import contract
 

@@ -26,47 +26,22 @@ __all__ = ["MAX_FX_AGE_DAYS", "Prepared", "backtest", "prepare", "run"]
 
 MAX_FX_AGE_DAYS = 10  # an FX or exposure price older than this many calendar days is an error
 
-# Rule values already looked up per (trading_day, contract), per rule book, hedge flag and holder:
-# ``RuleBook.table`` is a row-wise function of (trading_day, contract), so a value once looked
-# up is reused by every later backtest in the process (its per-contract stage look-ups dominate).
-_RULE_CACHE: dict[tuple[int, bool, str], tuple[RuleBook, pl.DataFrame]] = {}
-_RULE_CACHE_MAX = 8
 _RULE_COLS = {"margin": "margin", "rate": "price_limit", "pos": "position_limit", "olim": "open_limit"}
 
 
 def _rule_values(rb: RuleBook, frame: pl.DataFrame, *, hedge: bool, holder: str) -> pl.DataFrame:
     """Margin rate, price-limit rate, position and opening limit of each (trading_day, contract) row.
 
-    The columns ``margin``, ``rate``, ``pos``, ``olim`` of ``rb.table(...)["value"]`` (null where
-    no rule is in force), in the order of ``frame``; memoised per row.
+    The columns ``margin``, ``rate``, ``pos``, ``olim`` (null where no rule is in force), in the
+    order of ``frame``; one :meth:`RuleBook.tables` call shares the stage look-up.
     """
-    key = (id(rb), hedge, holder)
-    hit = _RULE_CACHE.get(key)
-    known = hit[1] if hit is not None and hit[0] is rb else None
-    cols = ["trading_day", "contract"]
-    keys = frame.select(cols)
-    j = None if known is None else keys.join(known, on=cols, how="left", maintain_order="left")
-    todo = keys if j is None else j.filter(pl.col("_hit").is_null()).select(cols)
-    if todo.height:
-        todo = todo.unique(maintain_order=True)
-        kw: dict[str, dict[str, Any]] = {"margin": {"hedge": hedge}, "position_limit": {"holder": holder}}
-        new = todo.with_columns(
-            **{
-                name: rb.table(par, todo, **kw.get(par, {}))["value"].cast(pl.Float64)
-                for name, par in _RULE_COLS.items()
-            },
-            _hit=pl.lit(True),
-        )
-        known = new if known is None else pl.concat([known, new])
-        if len(_RULE_CACHE) >= _RULE_CACHE_MAX and key not in _RULE_CACHE:
-            _RULE_CACHE.pop(next(iter(_RULE_CACHE)))
-        _RULE_CACHE[key] = (rb, known)
-        j = keys.join(known, on=cols, how="left", maintain_order="left")
-    assert j is not None
-    return j.select(list(_RULE_COLS))
+    keys = frame.select("trading_day", "contract")
+    # the investor's hedge flag and holder type apply to every parameter (the bundled data
+    # narrows only margins by hedge flag and position limits by holder)
+    t = rb.tables(tuple(_RULE_COLS.values()), keys, hedge=hedge, holder=holder)
+    return t.select(*(pl.col(par).cast(pl.Float64).alias(name) for name, par in _RULE_COLS.items()))
 
 
-@functools.lru_cache(maxsize=4096)
 def _exit_after(code: str, stage: str | None) -> dt.date | None:
     """Last trading day a position in ``code`` may be held (before the LTD / the forbidden stage)."""
     con = contract(code)
@@ -85,11 +60,6 @@ def _calendar_schedule(rule: RollRule, product_code: str, d0: dt.date, d1: dt.da
     """The calendar roll schedule over the trading days ``d0 .. d1`` (needs no market data)."""
     days = calendar(product(product_code).exchange).trading_days(d0, d1)
     return roll_schedule(rule, product_code, days).select("trading_day", "contract", "next_contract")
-
-
-@functools.lru_cache(maxsize=4096)
-def _first_trading_day(code: str) -> dt.date:
-    return contract(code).first_trading_day
 
 
 @dataclass
@@ -344,7 +314,7 @@ def prepare(
             r = frame.filter(rules[col].is_null()).row(0, named=True)
             raise DataError(f"no {what} rule for {r['contract']} on {r['trading_day']}")
     firsts = pl.DataFrame(
-        {"contract": contracts, "first": [_first_trading_day(x) for x in contracts]},
+        {"contract": contracts, "first": [contract(x).first_trading_day for x in contracts]},
         schema={"contract": pl.String, "first": pl.Date},
     )
     mult_first = rb.first_day_limit_multiplier(p.code)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,7 +28,7 @@ import polars as pl
 from cnfutures._dates import DateLike, parse_date
 from cnfutures.errors import CalendarOutOfBounds, DataError, InputError
 from cnfutures.market.calendar import calendar
-from cnfutures.market.contracts import STAGES, Contract, _add_months
+from cnfutures.market.contracts import STAGES, _add_months, contract
 from cnfutures.market.products import Product, product
 
 __all__ = ["RollRule", "roll_schedule"]
@@ -122,10 +123,13 @@ def _resolve_days(
             raise InputError(f"days has a null at index {int(s.is_null().arg_max() or 0)}")
         s = s.unique().sort()
         lo, hi = cal.bounds
-        for d in s.to_list():
-            if d < lo or d > hi:
-                raise CalendarOutOfBounds(f"day {d} is outside the {p.exchange} calendar ({lo} to {hi})")
-        bad = [d for d in s.to_list() if not cal.is_trading_day(d)]
+        outside = s.filter((s < lo) | (s > hi))
+        if outside.len():
+            d = outside[0]
+            raise CalendarOutOfBounds(f"day {d} is outside the {p.exchange} calendar ({lo} to {hi})")
+        if s.len() == 0:
+            return s
+        bad = s.filter(~s.is_in(cal.trading_days(s[0], s[-1]).implode())).to_list()
         if bad:
             raise InputError(
                 f"days contains {len(bad)} non-trading day(s) of {p.exchange}, first {bad[0]}; "
@@ -155,7 +159,7 @@ def _candidates(
         y, m = _add_months(first.year, first.month, k)
         if m not in months:
             continue
-        c = Contract(p, f"{p.code}{y % 100:02d}{m:02d}", y, m)
+        c = contract(f"{p.code}{y % 100:02d}{m:02d}")
         if p.first_contract and c.code < p.first_contract and y < 2090:
             continue
         try:
@@ -255,6 +259,7 @@ def _calendar_schedule(p: Product, rule: RollRule, days: pl.Series) -> pl.DataFr
     return _finish(days, held)
 
 
+@functools.cache
 def _has_null_on_oob() -> bool:
     import inspect
 

@@ -263,7 +263,10 @@ class TradingCalendar:
         """
         first = dt.date(year, month, 1)
         last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
-        return list(self.trading_days(first, last).to_list())
+        a = self._check(first, "month start")
+        b = self._check(last, "month end")
+        i, j = np.searchsorted(self._days, [a, b + 1])
+        return [_from_ord(int(x)) for x in self._days[i:j]]
 
     # ------------------------------------------------------------------ sessions
     def _night_durations(self, prod: Product | None) -> np.ndarray:

@@ -212,6 +212,10 @@ class Contract:
         >>> {k: str(v) for k, v in contract("i2509").stage_starts().items()}["delivery_month"]
         '2025-09-01'
         """
+        return dict(self._stage_starts)
+
+    @functools.cached_property
+    def _stage_starts(self) -> tuple[tuple[str, dt.date], ...]:
         cal = self.calendar
         out: dict[str, dt.date] = {"general": self.first_trading_day}
         spec = load_toml("stages.toml").get(self.product.code, {"stages": []})
@@ -232,7 +236,7 @@ class Contract:
             out["expired"] = cal.next_trading_day(self.last_delivery_day)
         except CalendarOutOfBounds:
             pass
-        return dict(sorted(out.items(), key=lambda kv: (kv[1], STAGES.index(kv[0]))))
+        return tuple(sorted(out.items(), key=lambda kv: (kv[1], STAGES.index(kv[0]))))
 
     def stage(self, on: DateLike) -> str:
         """Life stage of the contract on trading day ``on``.
@@ -254,11 +258,11 @@ class Contract:
         ('general', 'month_before_delivery', 'last_days')
         """
         d = parse_date(on, "on")
-        starts = self.stage_starts()
-        if d < starts["general"]:
-            raise UnknownContract(f"{self.code} was not listed on {d}; it lists on {starts['general']}")
+        starts = self._stage_starts
+        if d < starts[0][1]:
+            raise UnknownContract(f"{self.code} was not listed on {d}; it lists on {starts[0][1]}")
         current = "general"
-        for name, start in starts.items():
+        for name, start in starts:
             if start <= d:
                 current = name
         return current
@@ -291,6 +295,13 @@ def contract(code: str) -> Contract:
     """
     if not isinstance(code, str):
         raise UnknownContract(f"contract code {code!r} must be a string such as 'sc2505'")
+    return _contract(code)
+
+
+@functools.cache
+def _contract(code: str) -> Contract:
+    """Parse a code; one shared instance per spelling, so the per-contract dates
+    (last trading day, listing day, stage starts) are computed once per process."""
     m = _CODE.match(code)
     if m is None:
         raise UnknownContract(
@@ -336,7 +347,7 @@ def listed_contracts(product_code: str | Product, on: DateLike) -> list[Contract
         y, m = _add_months(d.year, d.month, k)
         if m not in p.months:
             continue
-        c = Contract(p, f"{p.code}{y % 100:02d}{m:02d}", y, m)
+        c = _contract(f"{p.code}{y % 100:02d}{m:02d}")
         if p.first_contract and c.code < p.first_contract and y < 2090:
             continue
         try:

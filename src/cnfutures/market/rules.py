@@ -567,15 +567,54 @@ class RuleBook:
         >>> RuleBook.default().table("margin", f)["value"].to_list()
         [0.11, 0.2]
         """
-        if parameter not in _COMBINE or parameter == "fee":
-            raise InputError(
-                f"table() takes one of {', '.join(p for p in PARAMETERS if p != 'fee')}; got {parameter!r}"
-            )
+        out = self.tables((parameter,), frame, hedge=hedge, holder=holder)
+        return frame.with_columns(
+            out["stage"], out[parameter].alias("value"), out[f"{parameter}_verified"].alias("verified")
+        )
+
+    def tables(
+        self,
+        parameters: tuple[str, ...] | list[str],
+        frame: pl.DataFrame,
+        *,
+        hedge: bool = False,
+        holder: str = "client",
+    ) -> pl.DataFrame:
+        """Look several parameters up for every row of a (trading_day, contract) frame at once.
+
+        The contract stages are assigned once and shared by all parameters.
+
+        Parameters
+        ----------
+        parameters : sequence of {"margin", "price_limit", "position_limit", "open_limit", "max_order"}
+        frame : polars.DataFrame
+            Columns ``trading_day`` (Date) and ``contract`` (str).
+
+        Returns
+        -------
+        polars.DataFrame
+            ``frame`` with ``stage``, and per parameter a column named after it (null where no
+            rule is in force) and a ``<parameter>_verified`` column, in the input order.
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> f = pl.DataFrame({"trading_day": [dt.date(2025, 6, 3)], "contract": ["sc2509"]})
+        >>> RuleBook.default().tables(["margin", "price_limit"], f).row(0)[2:]
+        ('general', 0.11, True, 0.09, True)
+        """
+        for parameter in parameters:
+            if parameter not in _COMBINE or parameter == "fee":
+                raise InputError(
+                    f"table() takes one of {', '.join(p for p in PARAMETERS if p != 'fee')}; "
+                    f"got {parameter!r}"
+                )
         missing = {"trading_day", "contract"} - set(frame.columns)
         if missing:
             raise InputError(f"frame lacks column(s) {sorted(missing)}; it needs trading_day and contract")
         f = frame.select("trading_day", "contract").with_row_index("_row")
-        stages = _stage_frame(f["contract"].unique().to_list())
+        codes = f["contract"].unique().to_list()
+        stages = _stage_frame(codes)
         f = (
             f.sort("trading_day")
             .join_asof(
@@ -586,18 +625,31 @@ class RuleBook:
                 strategy="backward",
                 check_sortedness=False,
             )
-            .with_columns(pl.col("contract").str.extract(r"^([a-z]+)", 1).alias("product"))
+            .with_columns(
+                pl.col("contract")
+                .replace_strict({c: contract(c).product.code for c in codes}, return_dtype=pl.String)
+                .alias("product")
+            )
         )
+        for parameter in parameters:
+            value, verified = self._resolve(parameter, f, hedge=hedge, holder=holder)
+            f = f.with_columns(value.alias(parameter), verified.alias(f"{parameter}_verified"))
+        out = f.sort("_row")
+        cols = [c for p in parameters for c in (p, f"{p}_verified")]
+        return frame.with_columns(out["stage"], *(out[c] for c in cols))
+
+    def _resolve(
+        self, parameter: str, f: pl.DataFrame, *, hedge: bool, holder: str
+    ) -> tuple[pl.Series, pl.Series]:
+        """Value and verified flag of one parameter for each row of a staged frame (same order)."""
         rows = [
             r
             for r in self.rows.get(parameter, ())
             if r.get("hedge") in (None, hedge) and r.get("holder") in (None, "client", holder)
         ]
         if not rows:
-            return frame.with_columns(
-                pl.lit(None, pl.String).alias("stage"),
-                pl.lit(None, pl.Float64).alias("value"),
-                pl.lit(None, pl.Boolean).alias("verified"),
+            return pl.Series([None] * f.height, dtype=pl.Float64), pl.Series(
+                [None] * f.height, dtype=pl.Boolean
             )
         r = pl.DataFrame(
             [
@@ -629,7 +681,6 @@ class RuleBook:
         r = r.sort("effective", "specific", "idx").unique(
             ["product", "contract_key", "stage_key", "effective"], keep="last", maintain_order=True
         )
-        parts = []
         scopes = {
             "product": (pl.col("contract_key").is_null() & pl.col("stage_key").is_null(), ["product"]),
             "stage": (
@@ -638,29 +689,26 @@ class RuleBook:
             ),
             "contract": (pl.col("contract_key").is_not_null(), ["product", "contract"]),
         }
+        g = f.select("trading_day", "contract", "stage", "product")
         for name, (cond, keys) in scopes.items():
             sub = r.filter(cond).rename({"stage_key": "stage", "contract_key": "contract"})
             sub = sub.select(
                 *keys, "effective", pl.col("value").alias(f"v_{name}"), pl.col("verified").alias(f"ok_{name}")
             )
             if sub.height == 0:
-                f = f.with_columns(
+                g = g.with_columns(
                     pl.lit(None, pl.Float64).alias(f"v_{name}"), pl.lit(None, pl.Boolean).alias(f"ok_{name}")
                 )
                 continue
-            f = (
-                f.sort("trading_day")
-                .join_asof(
-                    sub.sort("effective"),
-                    left_on="trading_day",
-                    right_on="effective",
-                    by=keys,
-                    strategy="backward",
-                    check_sortedness=False,
-                )
-                .drop("effective")
-            )
-            parts.append(name)
+            # ``f`` is sorted by trading_day, and an as-of join keeps the left row order
+            g = g.join_asof(
+                sub.sort("effective"),
+                left_on="trading_day",
+                right_on="effective",
+                by=keys,
+                strategy="backward",
+                check_sortedness=False,
+            ).drop("effective")
         vs = [pl.col(f"v_{n}") for n in ("product", "stage", "contract")]
         how = _COMBINE[parameter]
         if how == "max":
@@ -672,8 +720,8 @@ class RuleBook:
         verified = pl.all_horizontal(
             [pl.col(f"ok_{n}").fill_null(True) for n in ("product", "stage", "contract")]
         )
-        out = f.with_columns(value.alias("value"), verified.alias("verified")).sort("_row")
-        return frame.with_columns(out["stage"], out["value"], out["verified"])
+        out = g.select(value.alias("value"), verified.alias("verified"))
+        return out["value"], out["verified"]
 
 
 def _stage_frame(codes: list[str]) -> pl.DataFrame:
