@@ -452,19 +452,7 @@ def check_futures(
             pl.lit(None, pl.String).alias("__cproblem"),
         )
     elif has_contract:
-        info = contract_info(frame["contract"], product=p.code if p is not None else None)
-        w = w.join(
-            info.select(
-                pl.col("contract"),
-                pl.col("product").alias("__product"),
-                pl.col("first_trading_day").alias("__ftd"),
-                pl.col("last_trading_day").alias("__ltd"),
-                pl.col("problem").alias("__cproblem"),
-            ),
-            on="contract",
-            how="left",
-            maintain_order="left",
-        )
+        w = _with_contract_info(w, frame["contract"], p.code if p is not None else None)
     else:
         w = w.with_columns(
             pl.lit(None, pl.String).alias("__product"),
@@ -608,6 +596,24 @@ def _missing_days(days: pl.Series, exchange: str, col: _Collector) -> None:
         col.add_frame_level(
             "missing_trading_day", "warning", f"{day} is a {exchange} trading day with no row"
         )
+
+
+def _with_contract_info(w: pl.DataFrame, contracts: pl.Series, product_code: str | None) -> pl.DataFrame:
+    """Attach product, listing day, last trading day and code problem of each row's contract
+    (looked up once per distinct contract) as ``__product``, ``__ftd``, ``__ltd``, ``__cproblem``."""
+    info = contract_info(contracts, product=product_code)
+    return w.join(
+        info.select(
+            pl.col("contract"),
+            pl.col("product").alias("__product"),
+            pl.col("first_trading_day").alias("__ftd"),
+            pl.col("last_trading_day").alias("__ltd"),
+            pl.col("problem").alias("__cproblem"),
+        ),
+        on="contract",
+        how="left",
+        maintain_order="left",
+    )
 
 
 def validate_futures(
@@ -809,19 +815,7 @@ def check_intraday(df: object, *, strict: bool = False, name: str = "frame") -> 
         return ValidationReport(frame, col.frame(), name)
     frame = frame.with_columns(pl.col("contract").str.strip_chars().str.to_lowercase())
     w = frame.with_row_index(_ROW)
-    info = contract_info(frame["contract"])
-    w = w.join(
-        info.select(
-            "contract",
-            pl.col("product").alias("__product"),
-            pl.col("problem").alias("__cproblem"),
-            pl.col("first_trading_day").alias("__ftd"),
-            pl.col("last_trading_day").alias("__ltd"),
-        ),
-        on="contract",
-        how="left",
-        maintain_order="left",
-    )
+    w = _with_contract_info(w, frame["contract"], None)
     derived = pl.Series("__td", [None] * w.height, dtype=pl.Date)
     parts = []
     for (code,), grp in w.filter(
