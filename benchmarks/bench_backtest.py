@@ -30,7 +30,7 @@ def paths() -> dict[str, np.ndarray]:
         "margin_rate": z + 0.1, "pos_limit": z + np.inf, "open_limit": z + np.inf, "fee_open_lot": z + 20.0,
         "fee_open_rate": z.copy(), "fee_close_lot": z + 20.0, "fee_close_rate": z.copy(),
         "target_k": np.zeros(D, np.int64), "forced": np.zeros(D, np.int64),
-        "want_lots": np.round(rng.normal(100, 20, D)), "fx": np.full(D, 7.1), "dt_years": np.full(D, 1 / 365),
+        "want_lots": np.round(rng.normal(100, 20, (1, D))), "fx": np.full((1, D), 7.1), "dt_years": np.full(D, 1 / 365),
         "expo_pnl": np.zeros((P, D)),
     }  # fmt: skip
 
@@ -38,7 +38,8 @@ def paths() -> dict[str, np.ndarray]:
 def _book(a: dict[str, np.ndarray]) -> np.ndarray:
     summ = np.zeros((P, k.N_SUMMARY))
     k.book_paths_par_nb(  # summary only (empty ledger), paths over both cores
-        *a.values(), 1000.0, 0.1, 0.0, 2.0, 0.0005, 0.95, 0.2, 0.5, 0.05, np.zeros((k.N_LEDGER, 0)), summ
+        *a.values(), 1000.0, 0.1, 0.0, 2.0, 0.0005, 0.95, 0.2, 0.5, 0.05, np.zeros((k.N_LEDGER, 0)), summ,
+        np.zeros((0, k.N_TRACK, 0)),
     )
     return summ
 
@@ -54,7 +55,7 @@ def test_booking_kernel(benchmark, paths) -> None:  # type: ignore[no-untyped-de
 def test_vectorbt_from_orders(benchmark, paths) -> None:  # type: ignore[no-untyped-def]
     vbt = pytest.importorskip("vectorbt")
     close = np.ascontiguousarray(paths["settle"][:, 0, :].T)
-    target = np.broadcast_to(paths["want_lots"][:, None], close.shape).copy()
+    target = np.broadcast_to(paths["want_lots"][0][:, None], close.shape).copy()
 
     def go() -> object:
         return vbt.Portfolio.from_orders(close, target, size_type="targetamount", fees=0.0001, init_cash=1e12)

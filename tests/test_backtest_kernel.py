@@ -35,9 +35,10 @@ def _run(
         fn = k.book_paths_nb if jit else k.book_paths
     fn(
         m["settle"], m["exec"], m["up"], m["dn"], m["margin"], m["pos"], m["olim"], m["fol"], m["for"],
-        m["fcl"], m["fcr"], m["target"], m["forced"], m["want"], m["fx"], m["dt"], m["expo"],
-        sc["multiplier"], sc["slippage"], sc["band"], sc["commission"], sc["fx_spread"], sc["haircut"],
-        sc["buffer"], sc["release_above"], sc["funding_rate"], led, summ,
+        m["fcl"], m["fcr"], m["target"], m["forced"], np.atleast_2d(m["want"]), np.atleast_2d(m["fx"]),
+        m["dt"], m["expo"], sc["multiplier"], sc["slippage"], sc["band"], sc["commission"], sc["fx_spread"],
+        sc["haircut"], sc["buffer"], sc["release_above"], sc["funding_rate"], led, summ,
+        np.zeros((0, k.N_TRACK, 0)),
     )  # fmt: skip
     return led, summ
 

@@ -33,7 +33,7 @@ from cnfutures.market.calendar import calendar
 from cnfutures.market.products import Product, product
 from cnfutures.market.rules import RuleBook
 
-__all__ = ["TRADING_DAYS_PER_YEAR", "Params", "default_params", "market"]
+__all__ = ["TRADING_DAYS_PER_YEAR", "Params", "default_params", "market", "with_params"]
 
 TRADING_DAYS_PER_YEAR = 244.0
 
@@ -66,6 +66,13 @@ class Params:
         With a benchmark: long-run level = ``basis × benchmark × usd_cny``.
     open_frac, open_sd, close_sd : float [-]
         Shape of the open and the close around the settlement.
+    fx0 : float [CNY per USD]
+        Starting USD/CNY of a simulated FX path (ignored with a real ``usd_cny`` series).
+    sigma_fx : float [1/sqrt(year)]
+        Volatility of USD/CNY (a driftless GBM in the CNY-per-USD level).
+    rho_fx : float [-]
+        Correlation of the USD/CNY shock with the long-run factor's shock (positive: CNY
+        prices rise when the dollar strengthens, the usual sign for an imported commodity).
     """
 
     s0: float = 500.0
@@ -80,20 +87,24 @@ class Params:
     open_frac: float = 0.5
     open_sd: float = 0.004
     close_sd: float = 0.002
+    fx0: float = 7.1
+    sigma_fx: float = 0.04
+    rho_fx: float = 0.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
             v = getattr(self, f.name)
             if not isinstance(v, int | float) or not math.isfinite(v):
                 raise InputError(f"Params.{f.name}={v!r} must be a finite number")
-        for name in ("s0", "basis"):
+        for name in ("s0", "basis", "fx0"):
             if getattr(self, name) <= 0:
                 raise InputError(f"Params.{name}={getattr(self, name)!r} must be > 0")
-        for name in ("kappa", "sigma_chi", "sigma_xi", "open_sd", "close_sd"):
+        for name in ("kappa", "sigma_chi", "sigma_xi", "open_sd", "close_sd", "sigma_fx"):
             if getattr(self, name) < 0:
                 raise InputError(f"Params.{name}={getattr(self, name)!r} must be >= 0")
-        if not -1.0 <= self.rho <= 1.0:
-            raise InputError(f"Params.rho={self.rho!r} must lie in [-1, 1]")
+        for name in ("rho", "rho_fx"):
+            if not -1.0 <= getattr(self, name) <= 1.0:
+                raise InputError(f"Params.{name}={getattr(self, name)!r} must lie in [-1, 1]")
         if not 0.0 <= self.open_frac <= 1.0:
             raise InputError(f"Params.open_frac={self.open_frac!r} must lie in [0, 1]")
 
@@ -189,6 +200,177 @@ def _aligned(series: pl.DataFrame, value: str, days: pl.Series, name: str) -> np
     return out[value].to_numpy().astype(np.float64)
 
 
+@dataclass(frozen=True)
+class Setup:
+    """Everything a simulation fixes before drawing random numbers (internal).
+
+    ``rows`` holds one row per (trading_day, contract) simulated, grouped by contract with
+    days ascending; the ``row_*`` arrays are its kernel columns.
+    """
+
+    product: Product
+    params: Params
+    days: pl.Series
+    rows: pl.DataFrame
+    row_day: np.ndarray
+    row_tau: np.ndarray
+    row_start: np.ndarray
+    row_rate: np.ndarray
+    row_key: np.ndarray
+    xi_given: np.ndarray
+    lfx_given: np.ndarray
+
+
+def _days(p: Product, start: DateLike, n_days: int | None, end: DateLike | None) -> pl.Series:
+    if (n_days is None) == (end is None):
+        raise InputError("give exactly one of n_days (trading days) and end (a date)")
+    cal = calendar(p.exchange)
+    d0 = parse_date(start, "start")
+    if end is not None:
+        days = cal.trading_days(d0, parse_date(end, "end"))
+    else:
+        assert n_days is not None
+        if isinstance(n_days, bool) or not isinstance(n_days, int) or n_days < 1:
+            raise InputError(f"n_days={n_days!r} must be a positive whole number of trading days")
+        hi = cal.bounds[1]
+        days = cal.trading_days(d0, hi).head(n_days)
+        if days.len() < n_days:
+            raise CalendarOutOfBounds(
+                f"{n_days} trading days from {d0} run past the {p.exchange} calendar's end {hi}"
+            )
+    if days.len() == 0:
+        raise InputError(f"no {p.exchange} trading day between {start} and {end}")
+    if p.listed is not None and days[0] < p.listed:
+        raise InputError(f"{p.code} was listed on {p.listed}; start={days[0]} is earlier")
+    return days
+
+
+def setup(
+    product_code: str,
+    start: DateLike,
+    n_days: int | None = None,
+    end: DateLike | None = None,
+    params: Params | None = None,
+    benchmark: pl.DataFrame | None = None,
+    usd_cny: pl.DataFrame | None = None,
+    *,
+    book: RuleBook | None = None,
+    contracts: list[str] | None = None,
+) -> Setup:
+    """Validate the inputs of a simulation and build its kernel arrays (no random draws).
+
+    ``contracts`` restricts the simulation to some contracts (their prices are the same as in
+    the full simulation: each contract's path depends only on the factors and its own draws).
+
+    Examples
+    --------
+    >>> s = setup("sc", "2025-06-02", n_days=3, contracts=["sc2508"])
+    >>> s.rows.height, s.rows["contract"].unique().to_list()
+    (3, ['sc2508'])
+    """
+    p = product(product_code)
+    prm = params if params is not None else default_params(p.code)
+    if not isinstance(prm, Params):
+        raise InputError(f"params must be a simulate.Params, got {type(prm).__name__}")
+    days = _days(p, start, n_days, end)
+    rows = contracts_frame(p, days)
+    if contracts is not None:
+        known = set(rows["contract"].unique().to_list())
+        unknown = [c for c in contracts if c not in known]
+        if unknown:
+            raise InputError(
+                f"contract(s) {unknown} are not listed between {days[0]} and {days[-1]}; "
+                f"listed: {sorted(known)}"
+            )
+        rows = rows.filter(pl.col("contract").is_in(contracts))
+    rb = book if book is not None else RuleBook.default()
+    lim = rb.table("price_limit", rows.select("trading_day", "contract"))
+    if lim["value"].null_count():
+        r = lim.filter(pl.col("value").is_null()).row(0, named=True)
+        raise DataError(f"no price-limit rule for {r['contract']} on {r['trading_day']}", [str(r)])
+    mult = rb.first_day_limit_multiplier(p.code)
+    rate = (lim["value"].to_numpy() * np.where(rows["first_day"].to_numpy(), mult, 1.0)).astype(np.float64)
+    day_index = pl.DataFrame({"trading_day": days}).with_row_index("d")
+    rows = rows.join(day_index, on="trading_day", how="left", maintain_order="left")
+    row_day = rows["d"].cast(pl.Int64).to_numpy()
+    row_tau = ((rows["last_trading_day"] - rows["trading_day"]).dt.total_days().to_numpy() / 365.0).astype(
+        np.float64
+    )
+    row_start = (rows["contract"] != rows["contract"].shift(1)).fill_null(True).cast(pl.Int64).to_numpy()
+    # counter of the open/close draws: the contract's yymm number and the day index
+    cnum = rows["contract"].str.slice(len(p.code)).cast(pl.UInt64).to_numpy()
+    row_key = (cnum << np.uint64(24)) | row_day.astype(np.uint64)
+    xi_given = np.zeros(0)
+    lfx_given = np.zeros(0)
+    fx_real = _aligned(usd_cny, "usd_cny", days, "usd_cny") if usd_cny is not None else None
+    if fx_real is not None:
+        lfx_given = np.ascontiguousarray(np.log(fx_real))
+    if benchmark is not None:
+        price_col = "price" if "price" in benchmark.columns else benchmark.columns[-1]
+        b = _aligned(benchmark, price_col, days, "benchmark")
+        if fx_real is not None:
+            b = b * fx_real
+        xi_given = np.ascontiguousarray(np.log(prm.basis * b))
+    return Setup(
+        p, prm, days, rows, np.ascontiguousarray(row_day), row_tau, np.ascontiguousarray(row_start),
+        np.ascontiguousarray(rate), np.ascontiguousarray(row_key), xi_given, lfx_given,
+    )  # fmt: skip
+
+
+def _seed(seed: int) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= int(seed) < 2**63:
+        raise InputError(f"seed={seed!r} must be a whole number in [0, 2**63)")
+    return int(seed)
+
+
+def draw(su: Setup, seed: int, path0: int, n_paths: int) -> dict[str, np.ndarray]:
+    """Simulate paths ``path0 .. path0 + n_paths - 1`` of a prepared simulation (internal).
+
+    Returns ``chi``, ``xi``, ``lfx`` ``[P, D]`` (log USD/CNY) and ``settle``, ``prev``, ``up``,
+    ``dn``, ``open``, ``close`` ``[P, R]`` over ``su.rows``. Path ``i`` is the same whatever
+    ``path0`` and ``n_paths`` it is drawn with (counter-based random numbers).
+
+    Examples
+    --------
+    >>> su = setup("sc", "2025-06-02", n_days=4)
+    >>> a = draw(su, 7, 0, 3)["settle"]
+    >>> bool((draw(su, 7, 2, 1)["settle"][0] == a[2]).all())
+    True
+    """
+    from cnfutures._kernels import paths as k
+
+    if isinstance(n_paths, bool) or not isinstance(n_paths, int) or n_paths < 1:
+        raise InputError(f"n_paths={n_paths!r} must be a positive integer")
+    prm = su.params
+    D = su.days.len()
+    R = su.rows.height
+    s64 = np.uint64(_seed(seed))
+    p64 = np.uint64(path0)
+    day_keys = np.arange(D, dtype=np.uint64)
+    z = {}
+    for name, stream, keys in (
+        ("z1", k.STREAM_CHI, day_keys), ("z2", k.STREAM_XI, day_keys), ("z3", k.STREAM_FX, day_keys),
+        ("zo", k.STREAM_OPEN, su.row_key), ("zc", k.STREAM_CLOSE, su.row_key),
+    ):  # fmt: skip
+        z[name] = np.empty((n_paths, keys.shape[0]))
+        k.keyed_normals_nb(s64, np.uint64(stream), p64, keys, z[name])
+    chi = np.empty((n_paths, D))
+    xi = np.empty((n_paths, D))
+    lfx = np.empty((n_paths, D))
+    k.factor_paths_nb(
+        z["z1"], z["z2"], z["z3"], 1.0 / TRADING_DAYS_PER_YEAR, prm.kappa, prm.sigma_chi, prm.sigma_xi,
+        prm.mu_xi, prm.rho, prm.chi0, math.log(prm.s0) - prm.chi0, su.xi_given, prm.sigma_fx, prm.rho_fx,
+        math.log(prm.fx0), su.lfx_given, chi, xi, lfx,
+    )  # fmt: skip
+    names = ("settle", "prev", "up", "dn", "open", "close")
+    out = {n: np.empty((n_paths, R)) for n in names}
+    k.contract_paths_nb(
+        chi, xi, su.row_day, su.row_tau, su.row_start, su.row_rate, z["zo"], z["zc"], prm.kappa, prm.carry,
+        su.product.tick, prm.open_frac, prm.open_sd, prm.close_sd, *(out[n] for n in names),
+    )  # fmt: skip
+    return {"chi": chi, "xi": xi, "lfx": lfx, **out}
+
+
 def market(
     product_code: str,
     start: DateLike,
@@ -201,6 +383,8 @@ def market(
     usd_cny: pl.DataFrame | None = None,
     *,
     book: RuleBook | None = None,
+    usd: bool = False,
+    contracts: list[str] | None = None,
 ) -> pl.DataFrame:
     """Simulate per-contract daily prices of every listed contract (SIMULATED data).
 
@@ -217,16 +401,25 @@ def market(
     n_paths : int
         Number of independent paths (> 0).
     seed : int
-        Seed of the numpy ``Generator`` (PCG64); the output is reproducible bit for bit.
+        Seed in ``[0, 2**63)``. Draws are counter based: path ``i`` is identical bit for bit
+        whatever ``n_paths``, and a contract's prices do not depend on which other contracts
+        are simulated (``contracts=``).
     params : Params, optional
         Model parameters (default :func:`default_params`).
     benchmark : polars.DataFrame, optional
         Columns ``date``, ``price`` [USD/unit] (or [CNY/unit] without ``usd_cny``): the
         long-run factor follows ``log(basis × price × usd_cny)`` as-of each trading day.
     usd_cny : polars.DataFrame, optional
-        Columns ``date``, ``usd_cny`` [CNY per USD], used with ``benchmark``.
+        Columns ``date``, ``usd_cny`` [CNY per USD]: the real fixing replaces the simulated
+        USD/CNY path.
     book : RuleBook, optional
         Rules for the limit rates (default: bundled).
+    usd : bool
+        Add ``usd_cny`` [CNY per USD] (simulated, or the real series) and ``benchmark_usd``
+        [USD/unit] (the long-run level ``exp(xi) / (basis × usd_cny)``; with a real USD
+        benchmark and FX this is the benchmark itself).
+    contracts : list of str, optional
+        Simulate only these contracts (same prices as in the full simulation).
 
     Returns
     -------
@@ -234,12 +427,13 @@ def market(
         ``path`` (Int32), ``trading_day``, ``contract``, ``last_trading_day``, ``open``,
         ``close``, ``settle``, ``prev_settle``, ``limit_up``, ``limit_down`` [CNY/unit],
         ``limit_locked`` (settle at a limit), ``spot`` [CNY/unit] (model spot
-        ``exp(chi + xi)``), sorted by path, trading day and contract.
+        ``exp(chi + xi)``), then ``usd_cny``, ``benchmark_usd`` with ``usd=True``; sorted by
+        path, trading day and contract.
 
     Raises
     ------
     InputError
-        Neither or both of ``n_days`` and ``end``, ``n_paths < 1``, bad params.
+        Neither or both of ``n_days`` and ``end``, ``n_paths < 1``, bad params or seed.
     CalendarOutOfBounds
         Dates outside the exchange calendar.
     DataError
@@ -252,99 +446,50 @@ def market(
     (5, True)
     >>> f.equals(market("sc", "2025-06-02", n_days=5, seed=1))
     True
+    >>> two = market("sc", "2025-06-02", n_days=5, seed=1, n_paths=2)
+    >>> two.filter(path=0).equals(f)
+    True
     """
-    p = product(product_code)
-    if (n_days is None) == (end is None):
-        raise InputError("give exactly one of n_days (trading days) and end (a date)")
-    if not isinstance(n_paths, int) or n_paths < 1:
-        raise InputError(f"n_paths={n_paths!r} must be a positive integer")
-    prm = params if params is not None else default_params(p.code)
-    cal = calendar(p.exchange)
-    d0 = parse_date(start, "start")
-    if end is not None:
-        days = cal.trading_days(d0, parse_date(end, "end"))
-    else:
-        assert n_days is not None
-        if n_days < 1:
-            raise InputError(f"n_days={n_days!r} must be >= 1")
-        hi = cal.bounds[1]
-        days = cal.trading_days(d0, hi).head(n_days)
-        if days.len() < n_days:
-            raise CalendarOutOfBounds(
-                f"{n_days} trading days from {d0} run past the {p.exchange} calendar's end {hi}"
-            )
-    if days.len() == 0:
-        raise InputError(f"no {p.exchange} trading day between {start} and {end}")
-    if p.listed is not None and days[0] < p.listed:
-        raise InputError(f"{p.code} was listed on {p.listed}; start={days[0]} is earlier")
-    rows = contracts_frame(p, days)
-    rb = book if book is not None else RuleBook.default()
-    lim = rb.table("price_limit", rows.select("trading_day", "contract"))
-    if lim["value"].null_count():
-        r = lim.filter(pl.col("value").is_null()).row(0, named=True)
-        raise DataError(f"no price-limit rule for {r['contract']} on {r['trading_day']}", [str(r)])
-    mult = rb.first_day_limit_multiplier(p.code)
-    rate = (lim["value"].to_numpy() * np.where(rows["first_day"].to_numpy(), mult, 1.0)).astype(np.float64)
-    day_index = pl.DataFrame({"trading_day": days}).with_row_index("d")
-    rows = rows.join(day_index, on="trading_day", how="left", maintain_order="left")
-    row_day = rows["d"].cast(pl.Int64).to_numpy()
-    row_tau = ((rows["last_trading_day"] - rows["trading_day"]).dt.total_days().to_numpy() / 365.0).astype(
-        np.float64
-    )
-    row_start = (rows["contract"] != rows["contract"].shift(1)).fill_null(True).cast(pl.Int64).to_numpy()
-    D = days.len()
-    R = rows.height
-    given = np.zeros(0)
-    if benchmark is not None:
-        price_col = "price" if "price" in benchmark.columns else benchmark.columns[-1]
-        b = _aligned(benchmark, price_col, days, "benchmark")
-        if usd_cny is not None:
-            b = b * _aligned(usd_cny, "usd_cny", days, "usd_cny")
-        given = np.ascontiguousarray(np.log(prm.basis * b))
-    rng = np.random.Generator(np.random.PCG64(seed))
-    z1 = rng.standard_normal((n_paths, D))
-    z2 = rng.standard_normal((n_paths, D))
-    zo = rng.standard_normal((n_paths, R))
-    zc = rng.standard_normal((n_paths, R))
-    from cnfutures._kernels.paths import contract_paths_nb, factor_paths_nb
+    su = setup(product_code, start, n_days, end, params, benchmark, usd_cny, book=book, contracts=contracts)
+    out = draw(su, seed, 0, n_paths)
+    return frame(su, out, path0=0, usd=usd)
 
-    chi = np.empty((n_paths, D))
-    xi = np.empty((n_paths, D))
-    factor_paths_nb(
-        z1, z2, 1.0 / TRADING_DAYS_PER_YEAR, prm.kappa, prm.sigma_chi, prm.sigma_xi, prm.mu_xi, prm.rho,
-        prm.chi0, math.log(prm.s0) - prm.chi0, given, chi, xi,
-    )  # fmt: skip
-    outs = [np.empty((n_paths, R)) for _ in range(6)]
-    contract_paths_nb(
-        chi, xi, row_day, row_tau, row_start, np.ascontiguousarray(rate, dtype=np.float64), zo, zc,
-        prm.kappa, prm.carry, p.tick, prm.open_frac, prm.open_sd, prm.close_sd, *outs,
-    )  # fmt: skip
-    settle, prev, up, dn, op, cl = outs
-    spot = np.exp(chi + xi)
-    base = rows.select("trading_day", "contract", "last_trading_day")
+
+def frame(su: Setup, out: dict[str, np.ndarray], *, path0: int = 0, usd: bool = False) -> pl.DataFrame:
+    """Assemble :func:`draw` output into the per-contract frame of :func:`market` (internal)."""
+    n_paths = out["settle"].shape[0]
+    row_day = su.row_day
+    spot = np.exp(out["chi"] + out["xi"])
+    fx = np.exp(out["lfx"])
+    base = su.rows.select("trading_day", "contract", "last_trading_day")
     frames = []
     for i in range(n_paths):
-        frames.append(
-            base.with_columns(
-                pl.lit(i, pl.Int32).alias("path"),
-                pl.Series("open", op[i]),
-                pl.Series("close", cl[i]),
-                pl.Series("settle", settle[i]),
-                pl.Series("prev_settle", prev[i]),
-                pl.Series("limit_up", up[i]),
-                pl.Series("limit_down", dn[i]),
-                pl.Series("spot", spot[i][row_day]),
-            )
-        )
-    out = pl.concat(frames).with_columns(
+        cols = [
+            pl.lit(path0 + i, pl.Int32).alias("path"),
+            pl.Series("open", out["open"][i]),
+            pl.Series("close", out["close"][i]),
+            pl.Series("settle", out["settle"][i]),
+            pl.Series("prev_settle", out["prev"][i]),
+            pl.Series("limit_up", out["up"][i]),
+            pl.Series("limit_down", out["dn"][i]),
+            pl.Series("spot", spot[i][row_day]),
+        ]
+        if usd:
+            bench = np.exp(out["xi"][i]) / (su.params.basis * fx[i])
+            cols += [pl.Series("usd_cny", fx[i][row_day]), pl.Series("benchmark_usd", bench[row_day])]
+        frames.append(base.with_columns(cols))
+    res = pl.concat(frames).with_columns(
         ((pl.col("settle") >= pl.col("limit_up")) | (pl.col("settle") <= pl.col("limit_down"))).alias(
             "limit_locked"
         )
     )
-    return out.select(
+    cols_out = [
         "path", "trading_day", "contract", "last_trading_day", "open", "close", "settle", "prev_settle",
         "limit_up", "limit_down", "limit_locked", "spot",
-    ).sort("path", "trading_day", "contract")  # fmt: skip
+    ]  # fmt: skip
+    if usd:
+        cols_out += ["usd_cny", "benchmark_usd"]
+    return res.select(cols_out).sort("path", "trading_day", "contract")
 
 
 def with_params(base: Params, **changes: Any) -> Params:

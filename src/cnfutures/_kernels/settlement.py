@@ -69,6 +69,12 @@ S_DD_NET = 16  # worst drawdown of cumulative hedged P&L [USD] (<= 0)
 S_FORCED = 17
 N_SUMMARY = 18
 
+# daily per-path tracks (second axis of ``track``)
+T_CUM_EXPO = 0  # cumulative exposure P&L [USD]
+T_CUM_NET = 1  # cumulative hedged (net) P&L [USD]
+T_FUNDED = 2  # net USD sent to the futures firm so far [USD]
+N_TRACK = 3
+
 
 def book_paths(
     settle: np.ndarray,
@@ -99,6 +105,7 @@ def book_paths(
     funding_rate: float,
     ledger: np.ndarray,
     summary: np.ndarray,
+    track: np.ndarray,
 ) -> None:
     """Book a futures hedge day by day on every path.
 
@@ -116,10 +123,10 @@ def book_paths(
         Contract to hold at the end of each day (roll schedule incl. forced rolls).
     forced : ndarray [D] int64
         1 where the schedule's roll is forced (stage exit, LTD).
-    want_lots : ndarray [D]
-        Signed whole lots the policy wants [lots].
-    fx : ndarray [D]
-        USD/CNY [CNY per USD].
+    want_lots : ndarray [1, D] or [P, D]
+        Signed whole lots the policy wants [lots] (one row shared by all paths, or one per path).
+    fx : ndarray [1, D] or [P, D]
+        USD/CNY [CNY per USD] (shared by all paths, or one row per path).
     dt_years : ndarray [D]
         Years since the previous trading day (ACT/365) [year].
     expo_pnl : ndarray [P, D]
@@ -144,11 +151,19 @@ def book_paths(
         Output: the ledger of path 0 (pass shape (N_LEDGER, 0) to skip).
     summary : ndarray [P, N_SUMMARY]
         Output: per-path totals.
+    track : ndarray [P, N_TRACK, D]
+        Output: per-path daily cumulative exposure and hedged P&L and net USD sent (pass shape
+        (0, N_TRACK, 0) to skip); the fan charts of Monte Carlo hedge risk are drawn from it.
     """
     n_paths = settle.shape[0]
     n_days = settle.shape[2]
     keep = ledger.shape[1] == n_days
+    keep_track = track.shape[0] == n_paths and track.shape[2] == n_days
+    fx_rows = fx.shape[0]
+    want_rows = want_lots.shape[0]
     for p in prange(n_paths):
+        pf = p if fx_rows > 1 else 0
+        pw = p if want_rows > 1 else 0
         k = -1
         lots = 0.0
         cash = 0.0
@@ -176,7 +191,7 @@ def book_paths(
         n_delayed = 0.0
         n_forced = 0.0
         for d in range(n_days):
-            f = fx[d]
+            f = fx[pf, d]
             kt = target_k[d]
             vm = 0.0
             fees = 0.0
@@ -192,7 +207,7 @@ def book_paths(
             if lots != 0.0:
                 vm += lots * (settle[p, k, d] - settle[p, k, d - 1]) * multiplier
             # 2. target lots within the position limit of the target contract
-            want = want_lots[d]
+            want = want_lots[pw, d]
             lim = pos_limit[kt, d]
             tgt = want
             if tgt > lim:
@@ -329,6 +344,10 @@ def book_paths(
             hi_n = max(hi_n, cum_n)
             dd_e = min(dd_e, cum_e - hi_e)
             dd_n = min(dd_n, cum_n - hi_n)
+            if keep_track:
+                track[p, T_CUM_EXPO, d] = cum_e
+                track[p, T_CUM_NET, d] = cum_n
+                track[p, T_FUNDED, d] = funded
             if keep and p == 0:
                 ledger[L_CONTRACT, d] = k
                 ledger[L_LOTS, d] = lots
@@ -393,9 +412,10 @@ def _warmup() -> None:
     inf = np.full((K, D), np.inf)
     led = np.zeros((N_LEDGER, D))
     summ = np.zeros((P, N_SUMMARY))
+    trk = np.zeros((P, N_TRACK, D))
     for fn in (book_paths_nb, book_paths_par_nb):
         fn(
             s, s.copy(), s + 10.0, s - 10.0, z + 0.1, inf, inf, z, z, z, z,
-            np.zeros(D, np.int64), np.zeros(D, np.int64), np.ones(D), np.full(D, 7.0), np.zeros(D),
-            np.zeros((P, D)), 10.0, 0.0, 0.0, 0.0, 0.0, 0.95, 0.2, 0.5, 0.05, led, summ,
+            np.zeros(D, np.int64), np.zeros(D, np.int64), np.ones((1, D)), np.full((1, D), 7.0), np.zeros(D),
+            np.zeros((P, D)), 10.0, 0.0, 0.0, 0.0, 0.0, 0.95, 0.2, 0.5, 0.05, led, summ, trk,
         )  # fmt: skip

@@ -407,7 +407,8 @@ def prepare(
 
         haircut = default_haircut(p.exchange, d0)
     arrays.update(
-        target_k=target_k, forced=forced, want_lots=want.astype(np.float64), fx=fx, dt_years=dt_years,
+        target_k=target_k, forced=forced, want_lots=want.astype(np.float64)[None, :], fx=fx[None, :],
+        dt_years=dt_years,
         expo_pnl=expo[None, :].copy(),
     )  # fmt: skip
     scalars = {
@@ -442,19 +443,26 @@ _SCALAR_ORDER = (
 )
 
 
-def book(prep: Prepared, *, jit: bool = True, ledger: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Run the booking kernel on prepared arrays; returns (ledger [N_LEDGER, D], summary [P, N])."""
+def book(
+    prep: Prepared, *, jit: bool = True, ledger: bool = True, track: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run the booking kernel on prepared arrays; returns (ledger [N_LEDGER, D], summary [P, N]).
+
+    ``track``, if given, is filled with each path's daily cumulative P&L and USD sent
+    (``[P, N_TRACK, D]``, see :mod:`cnfutures._kernels.settlement`).
+    """
     from cnfutures._kernels import settlement as k
 
     a = prep.arrays
     P, D = a["settle"].shape[0], a["settle"].shape[2]
     led = np.zeros((k.N_LEDGER, D if ledger else 0))
     summ = np.zeros((P, k.N_SUMMARY))
+    trk = track if track is not None else np.zeros((0, k.N_TRACK, 0))
     fn: Callable[..., None] = k.book_paths
     if jit:
         fn = k.book_paths_par_nb if P >= k.PARALLEL_MIN_PATHS else k.book_paths_nb
     args = [np.ascontiguousarray(a[n]) for n in _ARG_ORDER]
-    fn(*args, *(float(prep.scalars[s]) for s in _SCALAR_ORDER), led, summ)
+    fn(*args, *(float(prep.scalars[s]) for s in _SCALAR_ORDER), led, summ, trk)
     return led, summ
 
 

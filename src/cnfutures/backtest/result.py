@@ -129,7 +129,7 @@ class BacktestResult:
         cols: dict[str, Any] = {"trading_day": prep.days, "contract": pl.Series(names[kidx], dtype=pl.String)}
         for name, row in _KERNEL_ROWS.items():
             cols[name] = led[getattr(k, row)]
-        cols["usd_cny"] = prep.arrays["fx"]
+        cols["usd_cny"] = prep.arrays["fx"][0]
         cols["hedge_ratio"] = prep.ratio
         cols["exposure_qty"] = prep.quantity
         cols["exposure_price"] = prep.expo_price
