@@ -76,9 +76,11 @@ _LAZY: dict[str, str] = {
     "Account": "cnfutures.access.checks",
     "collateral_value_cny": "cnfutures.access.collateral",
     "margin_requirement": "cnfutures.access.collateral",
+    "hedge_risk": "cnfutures.risk",
+    "HedgeRisk": "cnfutures.risk",
 }
 
-_SUBMODULES = {"market", "pricing", "hedging", "frames", "access", "backtest", "simulate", "datasets"}
+_SUBMODULES = {"market", "pricing", "hedging", "frames", "access", "backtest", "simulate", "datasets", "risk"}
 
 __all__ = [
     "AccessDenied",
@@ -177,3 +179,5 @@ if TYPE_CHECKING:  # pragma: no cover
     from cnfutures.market.products import Product as Product
     from cnfutures.market.products import product as product
     from cnfutures.market.products import products as products
+    from cnfutures.risk import HedgeRisk as HedgeRisk
+    from cnfutures.risk import hedge_risk as hedge_risk

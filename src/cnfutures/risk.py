@@ -1,0 +1,422 @@
+"""Monte Carlo hedge risk: one hedge policy booked over many SIMULATED market paths.
+
+The market of every path comes from :mod:`cnfutures.simulate` (the same two-factor model and
+counter-based draws as :func:`cnfutures.simulate.market`, with simulated USD/CNY), and every
+path is booked by the backtester's kernel exactly as :func:`cnfutures.backtest.run` books one
+market: settlement marking, margin calls in USD at a haircut, limit-locked days, rolls, fees
+and FX. Path ``i`` of a risk run equals a backtest on path ``i`` of
+``simulate.market(..., usd=True)`` (tested).
+
+Only the contracts the roll schedule holds are simulated per path, in chunks of paths sized
+to a memory budget, so thousands of paths over years stay within a few hundred MB.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from cnfutures._dates import DateLike
+from cnfutures.access import Investor
+from cnfutures.backtest.engine import Prepared, _ratio_series, book, prepare
+from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market
+from cnfutures.errors import InputError
+from cnfutures.market.rules import RuleBook
+
+__all__ = ["PATH_METRICS", "HedgeRisk", "hedge_risk"]
+
+# per-path metrics (column, unit) of HedgeRisk.paths
+PATH_METRICS: tuple[tuple[str, str], ...] = (
+    ("exposure_pnl_usd", "USD"),
+    ("hedge_pnl_usd", "USD"),
+    ("costs_usd", "USD"),
+    ("net_pnl_usd", "USD"),
+    ("fees_usd", "USD"),
+    ("slippage_usd", "USD"),
+    ("fx_cost_usd", "USD"),
+    ("funding_usd", "USD"),
+    ("peak_usd_posted", "USD"),
+    ("margin_calls", "count"),
+    ("limit_locked_days", "days"),
+    ("delayed_roll_days", "days"),
+    ("forced_rolls", "count"),
+    ("max_drawdown_unhedged_usd", "USD"),
+    ("max_drawdown_hedged_usd", "USD"),
+    ("vol_unhedged_usd", "USD/sqrt(year)"),
+    ("vol_hedged_usd", "USD/sqrt(year)"),
+    ("effectiveness_daily", "variance reduction"),
+)
+
+_SERIES = ("unhedged_pnl_usd", "hedged_pnl_usd", "usd_posted")
+_SIM_PRICES = {"benchmark": "USD", "spot": "CNY"}
+MEMORY_BUDGET = 256 * 2**20  # bytes of dense price arrays per chunk of paths
+
+
+def _qname(q: float) -> str:
+    if abs(q * 100 - round(q * 100)) < 1e-9:
+        return f"q{round(q * 100):02d}"
+    return f"q{round(q * 1000):03d}"
+
+
+@dataclass(frozen=True)
+class HedgeRisk:
+    """Distribution of a hedge's outcome over simulated paths.
+
+    Attributes
+    ----------
+    paths : polars.DataFrame
+        One row per path: ``path`` and the metrics of :data:`PATH_METRICS` [USD, counts, days].
+    fan : polars.DataFrame or None
+        Daily quantiles across paths: ``trading_day``, ``series`` (``unhedged_pnl_usd``,
+        ``hedged_pnl_usd``: cumulative P&L [USD]; ``usd_posted``: net USD sent to the futures
+        firm [USD]) and one column per quantile (``q05``, ``q50``, ...).
+    quantiles : tuple of float
+        The quantiles of ``fan``.
+    label : str
+        What was simulated (always says SIMULATED).
+    """
+
+    paths: pl.DataFrame
+    fan: pl.DataFrame | None
+    quantiles: tuple[float, ...]
+    label: str
+
+    def summary(self, q: Sequence[float] = (0.01, 0.05, 0.5, 0.95, 0.99)) -> pl.DataFrame:
+        """Mean, standard deviation and quantiles of every per-path metric.
+
+        Parameters
+        ----------
+        q : sequence of float
+            Quantiles in ``[0, 1]`` (linear interpolation).
+
+        Returns
+        -------
+        polars.DataFrame
+            ``metric``, ``unit``, ``mean``, ``std`` and one column per quantile.
+
+        Examples
+        --------
+        >>> r = hedge_risk(Exposure(100_000, "short", "benchmark"), HedgePolicy("sc"),
+        ...                Investor("qfi"), start="2025-01-02", n_days=30, n_paths=20, seed=3)
+        >>> r.summary(q=(0.5,))["metric"][0], r.summary(q=(0.5,)).columns[-1]
+        ('exposure_pnl_usd', 'q50')
+        """
+        qs = _check_q(q)
+        names = [m for m, _ in PATH_METRICS]
+        long = self.paths.unpivot(on=names, index="path", variable_name="metric")
+        out = long.group_by("metric", maintain_order=True).agg(
+            pl.col("value").mean().alias("mean"),
+            pl.col("value").std().alias("std"),
+            *(pl.col("value").quantile(x, interpolation="linear").alias(_qname(x)) for x in qs),
+        )
+        units = pl.DataFrame({"metric": names, "unit": [u for _, u in PATH_METRICS]})
+        return units.join(out, on="metric", how="left", maintain_order="left")
+
+    def usd_to_keep(self, confidence: float = 0.99) -> float:
+        """USD to keep ready: the ``confidence`` quantile of the peak net USD posted [USD].
+
+        Examples
+        --------
+        >>> r = hedge_risk(Exposure(100_000, "short", "benchmark"), HedgePolicy("sc"),
+        ...                Investor("qfi"), start="2025-01-02", n_days=30, n_paths=20, seed=3)
+        >>> r.usd_to_keep(0.99) >= r.usd_to_keep(0.5) > 0
+        True
+        """
+        (c,) = _check_q([confidence])
+        v = self.paths["peak_usd_posted"].quantile(c, interpolation="linear")
+        assert v is not None
+        return float(v)
+
+    def plot_fan(self, path: str | Path) -> Path:
+        """Write a PNG fan chart (cumulative P&L hedged vs unhedged, and USD posted).
+
+        Raises
+        ------
+        InputError
+            The run was made with ``fan=False``.
+        OptionalDependencyMissing
+            matplotlib is not installed (``pip install "cnfutures[report]"``).
+        """
+        from cnfutures.report import _pyplot
+
+        if self.fan is None:
+            raise InputError("this HedgeRisk was computed with fan=False; rerun with fan=True")
+        plt = _pyplot()
+        qs = self.quantiles
+        cols = [_qname(x) for x in qs]
+        fig, axes = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
+        panels = (("unhedged_pnl_usd", "hedged_pnl_usd"), ("usd_posted",))
+        titles = ("cumulative P&L [million USD]", "net USD posted to the futures firm [million USD]")
+        colours = {"unhedged_pnl_usd": "tab:grey", "hedged_pnl_usd": "tab:blue", "usd_posted": "tab:red"}
+        for ax, series, title in zip(axes, panels, titles, strict=True):
+            for s in series:
+                f = self.fan.filter(pl.col("series") == s)
+                x = f["trading_day"].to_list()
+                n = len(cols)
+                for i in range(n // 2):
+                    ax.fill_between(
+                        x, f[cols[i]] / 1e6, f[cols[n - 1 - i]] / 1e6, color=colours[s], alpha=0.15 + 0.1 * i,
+                        linewidth=0,
+                    )  # fmt: skip
+                mid = cols[n // 2]
+                ax.plot(x, f[mid] / 1e6, color=colours[s], label=f"{s} ({mid}, bands {cols[0]}-{cols[-1]})")
+            ax.set_title(title)
+            ax.legend(loc="upper left", fontsize=8)
+            ax.grid(alpha=0.3)
+        fig.suptitle(self.label, fontsize=9)
+        fig.tight_layout()
+        out = Path(path)
+        fig.savefig(out, format="png", dpi=90)
+        plt.close(fig)
+        return out
+
+
+def _check_q(q: Sequence[float]) -> list[float]:
+    qs = [float(x) for x in q]
+    if not qs:
+        raise InputError("quantiles must not be empty")
+    for x in qs:
+        if not 0.0 <= x <= 1.0:
+            raise InputError(f"quantile {x!r} must lie in [0, 1]")
+    return qs
+
+
+def _template_market(frame: pl.DataFrame, label: str) -> Market:
+    """A one-path simulated frame (``usd=True``) as a backtest Market."""
+    daily = frame.group_by("trading_day").agg(pl.col("usd_cny", "benchmark_usd", "spot").first())
+    daily = daily.sort("trading_day").rename({"trading_day": "date"})
+    return Market(
+        futures=frame.drop("path", "usd_cny", "benchmark_usd"),
+        prices={
+            "benchmark": daily.select("date", pl.col("benchmark_usd").alias("price")),
+            "spot": daily.select("date", pl.col("spot").alias("price")),
+        },
+        usd_cny=daily.select("date", "usd_cny"),
+        simulated=True,
+        label=label,
+    )
+
+
+def hedge_risk(
+    exposure: Exposure,
+    policy: HedgePolicy,
+    investor: Investor,
+    costs: Costs | None = None,
+    *,
+    start: DateLike,
+    n_days: int | None = None,
+    end: DateLike | None = None,
+    n_paths: int = 1000,
+    seed: int = 20260101,
+    params: object | None = None,
+    benchmark: pl.DataFrame | None = None,
+    usd_cny: pl.DataFrame | None = None,
+    book_: RuleBook | None = None,
+    fan: bool = True,
+    quantiles: Sequence[float] = (0.05, 0.25, 0.5, 0.75, 0.95),
+) -> HedgeRisk:
+    """Book one hedge policy over ``n_paths`` simulated markets; distribution of the outcome.
+
+    Parameters
+    ----------
+    exposure : Exposure
+        The physical exposure; its ``price`` must name a simulated series: ``"benchmark"``
+        (the long-run level in USD, ``currency="USD"``) or ``"spot"`` (model spot in CNY,
+        ``currency="CNY"``).
+    policy : HedgePolicy
+        Product, ratio (a number, or a method re-estimated on each path's own past), roll,
+        band, execution, slippage.
+    investor : cnfutures.access.Investor
+        Route and kind (eligibility is checked on the start date).
+    costs : Costs, optional
+        Fees, commission, FX spread, funding, margin buffers.
+    start : date or str
+        First trading day.
+    n_days : int, optional
+        Trading days simulated (give this or ``end``).
+    end : date or str, optional
+        Last calendar date.
+    n_paths : int
+        Number of simulated paths (> 0).
+    seed : int
+        Seed; path ``i`` is reproducible bit for bit and independent of ``n_paths``.
+    params : simulate.Params, optional
+        Model parameters (default :func:`cnfutures.simulate.default_params`).
+    benchmark, usd_cny : polars.DataFrame, optional
+        Real series that replace the simulated long-run factor / USD/CNY (see
+        :func:`cnfutures.simulate.market`); with both given only the short-term factor varies.
+    book_ : RuleBook, optional
+        Rules (default: bundled).
+    fan : bool
+        Also keep each path's daily cumulative P&L and USD posted for the fan chart
+        (memory ``24 × n_paths × n_days`` bytes).
+    quantiles : sequence of float
+        Quantiles of the fan chart.
+
+    Returns
+    -------
+    HedgeRisk
+        Per-path metrics, the daily fan and helpers (:meth:`HedgeRisk.summary`,
+        :meth:`HedgeRisk.usd_to_keep`, :meth:`HedgeRisk.plot_fan`).
+
+    Raises
+    ------
+    InputError
+        ``n_paths < 1``, an exposure priced off something other than ``"benchmark"`` or
+        ``"spot"`` or in the wrong currency, bad quantiles or dates.
+    AccessDenied
+        The investor may not trade the product on the start date.
+
+    Examples
+    --------
+    >>> r = hedge_risk(Exposure(100_000, "short", "benchmark"), HedgePolicy("sc"), Investor("qfi"),
+    ...                start="2025-01-02", n_days=30, n_paths=50, seed=1)
+    >>> r.paths.height, r.fan["series"].unique().sort().to_list()
+    (50, ['hedged_pnl_usd', 'unhedged_pnl_usd', 'usd_posted'])
+    """
+    from cnfutures import simulate
+    from cnfutures._kernels import settlement as k
+
+    if isinstance(n_paths, bool) or not isinstance(n_paths, int) or n_paths < 1:
+        raise InputError(f"n_paths={n_paths!r} must be a positive integer")
+    if exposure.price not in _SIM_PRICES:
+        raise InputError(
+            f"exposure price={exposure.price!r}: a simulated market offers 'benchmark' (USD) and 'spot' (CNY)"
+        )
+    if exposure.currency != _SIM_PRICES[exposure.price]:
+        raise InputError(
+            f"exposure price {exposure.price!r} is in {_SIM_PRICES[exposure.price]}, "
+            f"not currency={exposure.currency!r}"
+        )
+    qs = tuple(sorted(_check_q(quantiles)))
+    prm = params if params is not None else simulate.default_params(policy.product)
+    if not isinstance(prm, simulate.Params):
+        raise InputError(f"params must be a simulate.Params, got {type(prm).__name__}")
+    # 1. path 0 over every listed contract: validates the whole set-up and fixes the schedule,
+    # the contracts held and the rule matrices (shared by all paths)
+    su_all = simulate.setup(policy.product, start, n_days, end, prm, benchmark, usd_cny, book=book_)
+    f0 = simulate.frame(su_all, simulate.draw(su_all, seed, 0, 1), usd=True)
+    label = (
+        f"SIMULATED {policy.product} market, {n_paths} paths, seed {seed}, "
+        f"{su_all.days[0]} to {su_all.days[-1]}"
+    )
+    prep = prepare(_template_market(f0, label), exposure, policy, investor, costs, book=book_)
+    # 2. the contracts held, simulated path chunk by path chunk
+    su = simulate.setup(
+        policy.product, start, n_days, end, prm, benchmark, usd_cny, book=book_, contracts=prep.contracts
+    )
+    K, D = len(prep.contracts), prep.days.len()
+    kmap = {c: i for i, c in enumerate(prep.contracts)}
+    row_k = su.rows["contract"].replace_strict(kmap, return_dtype=pl.Int64).to_numpy()
+    row_d = su.row_day
+    chunk = max(1, min(n_paths, MEMORY_BUDGET // (4 * 8 * K * D)))
+    summ = np.empty((n_paths, k.N_SUMMARY))
+    day0 = np.empty(n_paths)  # hedged P&L of day 0 (fees of the opening trade)
+    tracks = np.empty((n_paths, k.N_TRACK, D)) if fan else None
+    qty = prep.quantity
+    sign = exposure.sign
+    fixed_want = not isinstance(policy.ratio, str)
+    exec_key = {"settle": "settle", "open": "open", "close": "close"}[policy.execution]
+    for p0 in range(0, n_paths, chunk):
+        P = min(chunk, n_paths - p0)
+        out = simulate.draw(su, seed, p0, P)
+        dense = {}
+        for name, src, fill in (
+            ("settle", "settle", np.nan), ("exec_px", exec_key, np.nan), ("lim_up", "up", np.inf),
+            ("lim_dn", "dn", -np.inf),
+        ):  # fmt: skip
+            m = np.full((P, K, D), fill)
+            m[:, row_k, row_d] = out[src]
+            dense[name] = m
+        fx = np.exp(out["lfx"])
+        if exposure.price == "benchmark":
+            px_usd = np.exp(out["xi"]) / (prm.basis * fx)
+        else:
+            px_usd = np.exp(out["chi"] + out["xi"]) / fx
+        expo = np.zeros((P, D))
+        expo[:, 1:] = sign * qty[None, :-1] * np.diff(px_usd, axis=1)
+        if fixed_want:
+            want = prep.arrays["want_lots"]
+        else:
+            want = np.empty((P, D))
+            tk = prep.arrays["target_k"]
+            idx = np.arange(D)
+            for i in range(P):  # the ratio is re-estimated on each path's own past
+                held = dense["settle"][i, tk, idx]
+                prev_same = np.full(D, np.nan)
+                prev_same[1:] = dense["settle"][i, tk[1:], idx[:-1]]
+                dF = (held - prev_same) / fx[i]
+                dS = np.full(D, np.nan)
+                dS[1:] = np.diff(px_usd[i])
+                ratio = _ratio_series(policy, dS, dF, D)
+                want[i] = -sign * np.floor(ratio * qty / prep.product.multiplier + 0.5)
+        arrays = dict(prep.arrays)
+        arrays.update(dense, fx=fx, want_lots=want, expo_pnl=expo)
+        trk = np.empty((P, k.N_TRACK, D))
+        _, s = book(dataclasses.replace(prep, arrays=arrays), ledger=False, track=trk)
+        summ[p0 : p0 + P] = s
+        day0[p0 : p0 + P] = trk[:, k.T_CUM_NET, 0]
+        if tracks is not None:
+            tracks[p0 : p0 + P] = trk
+    paths = _path_frame(summ, day0, D)
+    fan_frame = _fan(prep, tracks, qs) if tracks is not None else None
+    return HedgeRisk(paths, fan_frame, qs, label)
+
+
+def _path_frame(s: np.ndarray, day0: np.ndarray, D: int) -> pl.DataFrame:
+    """Per-path metrics from the kernel's summary; daily variances over days 1..D-1."""
+    from cnfutures._kernels import settlement as k
+
+    n = max(D - 1, 1)
+    # exposure P&L of day 0 is 0 by construction; the hedged one holds the opening costs
+    mean_e = s[:, k.S_EXPO] / n
+    var_e = (s[:, k.S_EXPO_SQ] - n * mean_e**2) / max(n - 1, 1)
+    net1 = s[:, k.S_NET] - day0
+    mean_n = net1 / n
+    var_n = (s[:, k.S_NET_SQ] - day0**2 - n * mean_n**2) / max(n - 1, 1)
+    var_e = np.maximum(var_e, 0.0)
+    var_n = np.maximum(var_n, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eff = np.where(var_e > 0, 1.0 - var_n / var_e, np.nan)
+    cols = {
+        "path": np.arange(s.shape[0], dtype=np.int32),
+        "exposure_pnl_usd": s[:, k.S_EXPO],
+        "hedge_pnl_usd": s[:, k.S_HEDGE],
+        "costs_usd": s[:, k.S_COSTS],
+        "net_pnl_usd": s[:, k.S_NET],
+        "fees_usd": s[:, k.S_FEES],
+        "slippage_usd": s[:, k.S_SLIP],
+        "fx_cost_usd": s[:, k.S_FXCOST],
+        "funding_usd": s[:, k.S_FUNDING],
+        "peak_usd_posted": s[:, k.S_PEAK],
+        "margin_calls": s[:, k.S_CALLS],
+        "limit_locked_days": s[:, k.S_LOCKED],
+        "delayed_roll_days": s[:, k.S_DELAYED],
+        "forced_rolls": s[:, k.S_FORCED],
+        "max_drawdown_unhedged_usd": s[:, k.S_DD_EXPO],
+        "max_drawdown_hedged_usd": s[:, k.S_DD_NET],
+        "vol_unhedged_usd": np.sqrt(var_e * 244.0),
+        "vol_hedged_usd": np.sqrt(var_n * 244.0),
+        "effectiveness_daily": eff,
+    }
+    return pl.DataFrame(cols).with_columns(pl.col("path").cast(pl.Int32))
+
+
+def _fan(prep: Prepared, tracks: np.ndarray, qs: tuple[float, ...]) -> pl.DataFrame:
+    from cnfutures._kernels import settlement as k
+
+    frames = []
+    for name, row in zip(_SERIES, (k.T_CUM_EXPO, k.T_CUM_NET, k.T_FUNDED), strict=True):
+        qv = np.quantile(tracks[:, row, :], qs, axis=0)  # [Q, D]
+        frames.append(
+            pl.DataFrame(
+                {"trading_day": prep.days, "series": [name] * prep.days.len()}
+                | {_qname(q): qv[i] for i, q in enumerate(qs)}
+            )
+        )
+    return pl.concat(frames)
