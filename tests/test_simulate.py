@@ -118,11 +118,16 @@ def test_plain_kernels_equal_compiled_ones() -> None:
         o = [np.empty((2, R)) for _ in range(6)]
         fn(
             out["chi"], out["xi"], su.row_day, su.row_tau, su.row_start, su.row_rate, zo, zc, 2.0, 0.01,
-            5.0, 0.5, 0.004, 0.002, *o,
+            5.0, True, 0.5, 0.004, 0.002, *o,
         )  # fmt: skip
         res2.append(o)
     for a, b in zip(*res2, strict=True):
         np.testing.assert_array_equal(a, b)
+    # without open/close the settlements and limits are unchanged
+    lean = simulate.draw(su, 3, 0, 2, ohlc=False)
+    assert "open" not in lean
+    for key in ("settle", "prev", "up", "dn"):
+        np.testing.assert_array_equal(lean[key], out[key])
 
 
 def test_paths_and_contracts_do_not_depend_on_what_else_is_simulated() -> None:

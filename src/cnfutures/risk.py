@@ -324,7 +324,7 @@ def hedge_risk(
     exec_key = {"settle": "settle", "open": "open", "close": "close"}[policy.execution]
     for p0 in range(0, n_paths, chunk):
         P = min(chunk, n_paths - p0)
-        out = simulate.draw(su, seed, p0, P)
+        out = simulate.draw(su, seed, p0, P, ohlc=policy.execution != "settle")
         dense = {}
         for name, src, fill in (
             ("settle", "settle", np.nan), ("exec_px", exec_key, np.nan), ("lim_up", "up", np.inf),

@@ -323,12 +323,13 @@ def _seed(seed: int) -> int:
     return int(seed)
 
 
-def draw(su: Setup, seed: int, path0: int, n_paths: int) -> dict[str, np.ndarray]:
+def draw(su: Setup, seed: int, path0: int, n_paths: int, *, ohlc: bool = True) -> dict[str, np.ndarray]:
     """Simulate paths ``path0 .. path0 + n_paths - 1`` of a prepared simulation (internal).
 
     Returns ``chi``, ``xi``, ``lfx`` ``[P, D]`` (log USD/CNY) and ``settle``, ``prev``, ``up``,
-    ``dn``, ``open``, ``close`` ``[P, R]`` over ``su.rows``. Path ``i`` is the same whatever
-    ``path0`` and ``n_paths`` it is drawn with (counter-based random numbers).
+    ``dn``, ``open``, ``close`` ``[P, R]`` over ``su.rows`` (``open`` and ``close`` only with
+    ``ohlc``). Path ``i`` is the same whatever ``path0`` and ``n_paths`` it is drawn with
+    (counter-based random numbers).
 
     Examples
     --------
@@ -348,9 +349,12 @@ def draw(su: Setup, seed: int, path0: int, n_paths: int) -> dict[str, np.ndarray
     p64 = np.uint64(path0)
     day_keys = np.arange(D, dtype=np.uint64)
     z = {}
+    no_keys = np.zeros(0, dtype=np.uint64)
     for name, stream, keys in (
-        ("z1", k.STREAM_CHI, day_keys), ("z2", k.STREAM_XI, day_keys), ("z3", k.STREAM_FX, day_keys),
-        ("zo", k.STREAM_OPEN, su.row_key), ("zc", k.STREAM_CLOSE, su.row_key),
+        ("z1", k.STREAM_CHI, day_keys), ("z2", k.STREAM_XI, day_keys),
+        ("z3", k.STREAM_FX, day_keys if su.lfx_given.shape[0] == 0 else no_keys),
+        ("zo", k.STREAM_OPEN, su.row_key if ohlc else no_keys),
+        ("zc", k.STREAM_CLOSE, su.row_key if ohlc else no_keys),
     ):  # fmt: skip
         z[name] = np.empty((n_paths, keys.shape[0]))
         k.keyed_normals_nb(s64, np.uint64(stream), p64, keys, z[name])
@@ -363,11 +367,13 @@ def draw(su: Setup, seed: int, path0: int, n_paths: int) -> dict[str, np.ndarray
         math.log(prm.fx0), su.lfx_given, chi, xi, lfx,
     )  # fmt: skip
     names = ("settle", "prev", "up", "dn", "open", "close")
-    out = {n: np.empty((n_paths, R)) for n in names}
+    out = {n: np.empty((n_paths, R if ohlc or n not in ("open", "close") else 0)) for n in names}
     k.contract_paths_nb(
         chi, xi, su.row_day, su.row_tau, su.row_start, su.row_rate, z["zo"], z["zc"], prm.kappa, prm.carry,
-        su.product.tick, prm.open_frac, prm.open_sd, prm.close_sd, *(out[n] for n in names),
+        su.product.tick, ohlc, prm.open_frac, prm.open_sd, prm.close_sd, *(out[n] for n in names),
     )  # fmt: skip
+    if not ohlc:
+        del out["open"], out["close"]
     return {"chi": chi, "xi": xi, "lfx": lfx, **out}
 
 

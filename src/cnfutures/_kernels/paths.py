@@ -159,6 +159,7 @@ def contract_paths(
     kappa: float,
     carry: float,
     tick: float,
+    ohlc: bool,
     open_frac: float,
     open_sd: float,
     close_sd: float,
@@ -191,8 +192,10 @@ def contract_paths(
     row_rate : ndarray [R] [fraction]
         Limit rate of the day (already doubled on a first listing day).
     z_open, z_close : ndarray [P, R]
-        Standard normal draws for the open and the close.
+        Standard normal draws for the open and the close (unused without ``ohlc``).
     tick : float [CNY/unit]
+    ohlc : bool
+        Also compute the open and the close (else ``open_`` and ``close`` are left untouched).
     open_frac : float [-]
         The open sits this fraction of the way from the previous settle to the model price.
     open_sd, close_sd : float [-]
@@ -203,36 +206,40 @@ def contract_paths(
     n_paths = chi.shape[0]
     n_rows = row_day.shape[0]
     inv = round(1.0 / tick) if tick < 1.0 else 0.0
+    inv_tick = 1.0 / tick
+    # per-row constants, hoisted out of the path loop
+    load = np.empty(n_rows)
+    ctau = np.empty(n_rows)
+    for r in range(n_rows):
+        load[r] = math.exp(-kappa * row_tau[r])
+        ctau[r] = carry * row_tau[r]
     for p in prange(n_paths):
         last = 0.0
         for r in range(n_rows):
             d = row_day[r]
-            tau = row_tau[r]
-            model = math.exp(math.exp(-kappa * tau) * chi[p, d] + xi[p, d] + carry * tau)
+            model = math.exp(load[r] * chi[p, d] + xi[p, d] + ctau[r])
+            n_s = np.floor(model * inv_tick + 0.5)
             if row_start[r] == 1:
-                n = math.floor(model / tick + 0.5)
-                last = n / inv if inv > 0.0 else n * tick
+                last = n_s / inv if inv > 0.0 else n_s * tick
             rate = row_rate[r]
-            n_up = math.floor(last * (1.0 + rate) / tick + 1e-9)
-            n_dn = math.ceil(last * (1.0 - rate) / tick - 1e-9)
-            n_s = math.floor(model / tick + 0.5)
+            n_up = np.floor(last * (1.0 + rate) * inv_tick + 1e-9)
+            n_dn = np.ceil(last * (1.0 - rate) * inv_tick - 1e-9)
             n_s = min(max(n_s, n_dn), n_up)
-            o = last + open_frac * (model - last) + last * open_sd * z_open[p, r]
-            n_o = min(max(math.floor(o / tick + 0.5), n_dn), n_up)
-            c = (n_s * tick) * math.exp(close_sd * z_close[p, r])
-            n_c = min(max(math.floor(c / tick + 0.5), n_dn), n_up)
             if inv > 0.0:
                 s_ = n_s / inv
                 up[p, r] = n_up / inv
                 dn[p, r] = n_dn / inv
-                open_[p, r] = n_o / inv
-                close[p, r] = n_c / inv
             else:
                 s_ = n_s * tick
                 up[p, r] = n_up * tick
                 dn[p, r] = n_dn * tick
-                open_[p, r] = n_o * tick
-                close[p, r] = n_c * tick
+            if ohlc:
+                o = last + open_frac * (model - last) + last * open_sd * z_open[p, r]
+                n_o = min(max(np.floor(o * inv_tick + 0.5), n_dn), n_up)
+                c = (n_s * tick) * math.exp(close_sd * z_close[p, r])
+                n_c = min(max(np.floor(c * inv_tick + 0.5), n_dn), n_up)
+                open_[p, r] = n_o / inv if inv > 0.0 else n_o * tick
+                close[p, r] = n_c / inv if inv > 0.0 else n_c * tick
             prev[p, r] = last
             settle[p, r] = s_
             last = s_
@@ -257,5 +264,5 @@ def _warmup() -> None:
     out = [np.zeros((P, R)) for _ in range(6)]
     contract_paths_nb(
         chi, xi, np.arange(R, dtype=np.int64), np.full(R, 0.5), np.array([1, 0, 0], np.int64),
-        np.full(R, 0.1), np.zeros((P, R)), np.zeros((P, R)), 1.0, 0.0, 0.1, 0.5, 0.0, 0.0, *out,
+        np.full(R, 0.1), np.zeros((P, R)), np.zeros((P, R)), 1.0, 0.0, 0.1, True, 0.5, 0.0, 0.0, *out,
     )  # fmt: skip
