@@ -33,7 +33,15 @@ from cnfutures.market.calendar import calendar
 from cnfutures.market.products import Product, product
 from cnfutures.market.rules import RuleBook
 
-__all__ = ["TRADING_DAYS_PER_YEAR", "Params", "default_params", "market", "with_params"]
+__all__ = [
+    "TRADING_DAYS_PER_YEAR",
+    "Calibration",
+    "Params",
+    "calibrate",
+    "default_params",
+    "market",
+    "with_params",
+]
 
 TRADING_DAYS_PER_YEAR = 244.0
 
@@ -507,3 +515,6 @@ def with_params(base: Params, **changes: Any) -> Params:
     1.0
     """
     return replace(base, **changes)
+
+
+from cnfutures._calibrate import Calibration, calibrate  # noqa: E402  (re-exported; imports simulate lazily)
