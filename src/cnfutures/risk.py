@@ -25,7 +25,7 @@ from cnfutures._dates import DateLike
 from cnfutures.access import Investor
 from cnfutures.backtest.engine import Prepared, _ratio_series, book, prepare
 from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market
-from cnfutures.errors import InputError
+from cnfutures.errors import DataError, InputError
 from cnfutures.market.rules import RuleBook
 
 __all__ = ["PATH_METRICS", "HedgeRisk", "hedge_risk"]
@@ -313,8 +313,15 @@ def hedge_risk(
     K, D = len(prep.contracts), prep.days.len()
     kmap = {c: i for i, c in enumerate(prep.contracts)}
     row_k = su.rows["contract"].replace_strict(kmap, return_dtype=pl.Int64).to_numpy()
-    row_d = su.row_day
-    chunk = max(1, min(n_paths, MEMORY_BUDGET // (4 * 8 * K * D)))
+    slots = _slots(prep.arrays["target_k"], row_k, su.row_day, K, D)
+    keep = slots.occ[slots.slot_of[row_k], su.row_day] == row_k  # rows inside their window
+    row_s = slots.slot_of[row_k][keep]
+    row_d = su.row_day[keep]
+    S = slots.occ.shape[0]
+    base = _slot_rules(prep, slots)
+    R = su.rows.height
+    per_path = 8 * (4 * S * D + (6 if policy.execution != "settle" else 4) * R + (12 + k.N_TRACK) * D)
+    chunk = max(1, min(n_paths, MEMORY_BUDGET // per_path))
     summ = np.empty((n_paths, k.N_SUMMARY))
     day0 = np.empty(n_paths)  # hedged P&L of day 0 (fees of the opening trade)
     tracks = np.empty((n_paths, k.N_TRACK, D)) if fan else None
@@ -330,8 +337,8 @@ def hedge_risk(
             ("settle", "settle", np.nan), ("exec_px", exec_key, np.nan), ("lim_up", "up", np.inf),
             ("lim_dn", "dn", -np.inf),
         ):  # fmt: skip
-            m = np.full((P, K, D), fill)
-            m[:, row_k, row_d] = out[src]
+            m = np.full((P, S, D), fill)
+            m[:, row_s, row_d] = out[src][:, keep]
             dense[name] = m
         fx = np.exp(out["lfx"])
         if exposure.price == "benchmark":
@@ -344,7 +351,7 @@ def hedge_risk(
             want = prep.arrays["want_lots"]
         else:
             want = np.empty((P, D))
-            tk = prep.arrays["target_k"]
+            tk = base["target_k"]
             idx = np.arange(D)
             for i in range(P):  # the ratio is re-estimated on each path's own past
                 held = dense["settle"][i, tk, idx]
@@ -355,10 +362,17 @@ def hedge_risk(
                 dS[1:] = np.diff(px_usd[i])
                 ratio = _ratio_series(policy, dS, dF, D)
                 want[i] = -sign * np.floor(ratio * qty / prep.product.multiplier + 0.5)
-        arrays = dict(prep.arrays)
+        arrays = dict(base)
         arrays.update(dense, fx=fx, want_lots=want, expo_pnl=expo)
         trk = np.empty((P, k.N_TRACK, D))
         _, s = book(dataclasses.replace(prep, arrays=arrays), ledger=False, track=trk)
+        bad = ~np.isfinite(s[:, k.S_NET])
+        if bad.any():
+            raise DataError(
+                f"path {p0 + int(np.argmax(bad))}: a roll delayed by limit locks ran past the held "
+                "contract's last trading day (no settlement to mark); the hedge cannot be booked",
+                [f"path {p0 + i}" for i in np.flatnonzero(bad)[:10]],
+            )
         summ[p0 : p0 + P] = s
         day0[p0 : p0 + P] = trk[:, k.T_CUM_NET, 0]
         if tracks is not None:
@@ -366,6 +380,66 @@ def hedge_risk(
     paths = _path_frame(summ, day0, D)
     fan_frame = _fan(prep, tracks, qs) if tracks is not None else None
     return HedgeRisk(paths, fan_frame, qs, label)
+
+
+@dataclass(frozen=True)
+class _Slots:
+    """Contracts packed into a few slots: ``occ[s, d]`` is the contract held in slot ``s`` on
+    day ``d`` (-1: none) and ``slot_of[k]`` the slot of contract ``k``."""
+
+    occ: np.ndarray
+    slot_of: np.ndarray
+
+
+def _slots(target_k: np.ndarray, row_k: np.ndarray, row_day: np.ndarray, K: int, D: int) -> _Slots:
+    """Pack the contracts a hedge holds into as few price rows as possible.
+
+    The booking kernel reads contract ``k`` only from the day before it first becomes the
+    target up to its last listed day (marking, rolls, delayed rolls; past the last listed day
+    it reads NaN and the path is reported). Those windows are interval-coloured greedily (by
+    start) into slots, keeping at least one empty (NaN) day between two windows of a slot, so
+    a ``[P, K, D]`` price cube becomes ``[P, S, D]`` with ``S`` about 3 instead of ``K``
+    (dozens over years).
+    """
+    days = np.arange(D)
+    first = np.full(K, D, dtype=np.int64)
+    np.minimum.at(first, target_k, days)
+    last = np.full(K, -1, dtype=np.int64)
+    np.maximum.at(last, row_k, row_day)
+    start = np.maximum(first - 1, 0)
+    slot_of = np.full(K, -1, dtype=np.int64)
+    ends: list[int] = []
+    for kk in np.argsort(start, kind="stable"):  # greedy colouring of intervals (K is small)
+        if first[kk] >= D:
+            continue  # never targeted: no window
+        for s_, end in enumerate(ends):
+            if end + 1 < start[kk]:
+                slot_of[kk] = s_
+                ends[s_] = int(last[kk])
+                break
+        else:
+            slot_of[kk] = len(ends)
+            ends.append(int(last[kk]))
+    occ = np.full((max(len(ends), 1), D), -1, dtype=np.int64)
+    for kk in np.flatnonzero(slot_of >= 0):
+        occ[slot_of[kk], start[kk] : last[kk] + 1] = kk
+    return _Slots(occ, slot_of)
+
+
+def _slot_rules(prep: Prepared, slots: _Slots) -> dict[str, np.ndarray]:
+    """The prepared [K, D] rule matrices and schedule re-indexed to slots."""
+    occ = slots.occ
+    d = np.broadcast_to(np.arange(occ.shape[1]), occ.shape)
+    on = occ >= 0
+    out = dict(prep.arrays)
+    fills = {"margin_rate": np.nan, "pos_limit": np.nan, "open_limit": np.nan}
+    for name in ("margin_rate", "pos_limit", "open_limit", "fee_open_lot", "fee_open_rate", "fee_close_lot",
+                 "fee_close_rate"):  # fmt: skip
+        m = np.full(occ.shape, fills.get(name, 0.0))
+        m[on] = prep.arrays[name][occ[on], d[on]]
+        out[name] = m
+    out["target_k"] = np.ascontiguousarray(slots.slot_of[prep.arrays["target_k"]])
+    return out
 
 
 def _path_frame(s: np.ndarray, day0: np.ndarray, D: int) -> pl.DataFrame:
