@@ -138,3 +138,34 @@ def test_exposure_must_be_priced_off_a_simulated_series() -> None:
         risk.hedge_risk(Exposure(1, "short", "brent"), HedgePolicy("sc"), INV, start=START, n_days=20)
     with pytest.raises(InputError, match="currency='USD'"):
         risk.hedge_risk(Exposure(1, "short", "spot"), HedgePolicy("sc"), INV, start=START, n_days=20)
+
+
+def test_slot_packing_keeps_windows_apart_and_matches_backtests_over_two_years() -> None:
+    # synthetic schedule: contract k is the target on days 20k .. 20k+19, listed until day 20k+25
+    D, K = 200, 10
+    target = np.repeat(np.arange(K), 20)
+    row_k = np.concatenate([np.full(20 * k + 26, k) for k in range(K)])
+    row_d = np.concatenate([np.arange(20 * k + 26) for k in range(K)])
+    keep = row_d < D
+    sl = risk._slots(target, row_k[keep], row_d[keep], K, D)
+    assert sl.occ.shape[0] == 2  # windows [20k-1, 20k+25] overlap their neighbour only
+    for s in range(sl.occ.shape[0]):
+        ks = sl.occ[s][sl.occ[s] >= 0]
+        changes = np.flatnonzero(np.diff(sl.occ[s]) != 0)
+        for c in changes:  # every switch between two contracts passes through an empty day
+            assert sl.occ[s][c] == -1 or sl.occ[s][c + 1] == -1
+        assert len(set(ks.tolist())) == len(ks[np.r_[True, np.diff(ks) != 0]])  # each contract once
+    for k in range(K):  # a contract is in its slot from the day before it is first targeted
+        first = 20 * k
+        assert sl.occ[sl.slot_of[k], max(first - 1, 0)] == k
+        assert sl.occ[sl.slot_of[k], min(20 * k + 25, D - 1)] == k
+    # two years of sc (about 24 contracts held) booked in slots = direct backtests
+    pol = HedgePolicy("sc")
+    r = risk.hedge_risk(EXPO, pol, INV, start="2023-01-03", n_days=480, n_paths=2, seed=SEED, params=PRM)
+    f = simulate.market("sc", "2023-01-03", n_days=480, n_paths=2, seed=SEED, params=PRM, usd=True)
+    for p in range(2):
+        res = run(risk._template_market(f.filter(pl.col("path") == p), "direct"), EXPO, pol, INV)
+        want = dict(zip(res.summary["metric"], res.summary["value"], strict=True))
+        got = r.paths.row(p, named=True)
+        for m in ("net_pnl_usd", "hedge_pnl_usd", "peak_usd_posted", "margin_calls", "costs_usd"):
+            assert got[m] == pytest.approx(want[m], rel=1e-9, abs=1e-6), (p, m)
