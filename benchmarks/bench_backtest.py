@@ -30,7 +30,8 @@ def paths() -> dict[str, np.ndarray]:
         "margin_rate": z + 0.1, "pos_limit": z + np.inf, "open_limit": z + np.inf, "fee_open_lot": z + 20.0,
         "fee_open_rate": z.copy(), "fee_close_lot": z + 20.0, "fee_close_rate": z.copy(),
         "target_k": np.zeros(D, np.int64), "forced": np.zeros(D, np.int64),
-        "want_lots": np.round(rng.normal(100, 20, (1, D))), "fx": np.full((1, D), 7.1), "dt_years": np.full(D, 1 / 365),
+        "want_lots": np.round(rng.normal(100, 20, (1, D))), "fx": np.full((1, D), 7.1),
+        "dt_years": np.full(D, 1 / 365),
         "expo_pnl": np.zeros((P, D)),
     }  # fmt: skip
 

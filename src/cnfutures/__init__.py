@@ -78,9 +78,24 @@ _LAZY: dict[str, str] = {
     "margin_requirement": "cnfutures.access.collateral",
     "hedge_risk": "cnfutures.risk",
     "HedgeRisk": "cnfutures.risk",
+    "sweep": "cnfutures.sweeps",
+    "SweepSpec": "cnfutures.sweeps",
+    "SimulatedMarket": "cnfutures.sweeps",
+    "SweepError": "cnfutures.sweeps",
 }
 
-_SUBMODULES = {"market", "pricing", "hedging", "frames", "access", "backtest", "simulate", "datasets", "risk"}
+_SUBMODULES = {
+    "market",
+    "pricing",
+    "hedging",
+    "frames",
+    "access",
+    "backtest",
+    "simulate",
+    "datasets",
+    "risk",
+    "sweeps",
+}
 
 __all__ = [
     "AccessDenied",
@@ -181,3 +196,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from cnfutures.market.products import products as products
     from cnfutures.risk import HedgeRisk as HedgeRisk
     from cnfutures.risk import hedge_risk as hedge_risk
+    from cnfutures.sweeps import SimulatedMarket as SimulatedMarket
+    from cnfutures.sweeps import SweepError as SweepError
+    from cnfutures.sweeps import SweepSpec as SweepSpec
+    from cnfutures.sweeps import sweep as sweep

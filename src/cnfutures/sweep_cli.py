@@ -1,0 +1,246 @@
+"""``cnfutures sweep``: run a parameter sweep from a TOML grid file and rank the policies."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from cnfutures.errors import InputError, OptionalDependencyMissing
+
+__all__ = ["example_grid", "load_grid", "register"]
+
+_HELP = """Run a hedge backtest at every point of a parameter grid (policy x scenarios) and print
+the best policies by hedged variance and by cost. The grid file is TOML: [market] (a seeded
+simulated market), [exposure], [investor], [policy], [costs], [sweep] and [grid] (lists of values
+to combine). Try `cnfutures sweep --example`; `cnfutures sweep --print-example` prints that file
+to start your own. Prices of the sample market are SIMULATED."""
+
+_SECTIONS = ("market", "exposure", "investor", "policy", "costs", "sweep", "grid")
+_MARKET_KEYS = ("product", "start", "end", "seed", "params")
+_EXPOSURE_KEYS = ("quantity", "side", "price", "currency")
+_INVESTOR_KEYS = ("route", "kind", "hedging_quota", "name")
+_ROLL_KEYS = {"roll_kind": "kind", "roll_days": "days_before_ltd", "roll_before_stage": "before_stage",
+              "roll_confirm_days": "confirm_days", "roll_months": "months"}  # fmt: skip
+_SWEEP_KEYS = ("n_paths", "start", "end")
+
+
+def example_grid() -> Path:
+    """Path of the bundled example grid file.
+
+    Examples
+    --------
+    >>> example_grid().name
+    'sweep_example.toml'
+    """
+    return Path(str(resources.files("cnfutures").joinpath("data", "sweep_example.toml")))
+
+
+def _only(section: str, table: Any, accepted: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise InputError(f"[{section}] must be a table, got {table!r}")
+    bad = [k for k in table if k not in accepted]
+    if bad:
+        raise InputError(f"[{section}] has unknown key(s) {bad}; accepted: {', '.join(accepted)}")
+    return dict(table)
+
+
+def load_grid(path: str | Path) -> tuple[Any, dict[str, Any], int | None]:
+    """Read a grid file: the base :class:`~cnfutures.sweeps.SweepSpec`, the grid and ``n_paths``.
+
+    ``[grid.scenario.NAME]`` tables (market fields over ``[market]``) sweep named scenarios.
+
+    Raises
+    ------
+    InputError
+        A missing or malformed file, an unknown section or key, a bad value.
+
+    Examples
+    --------
+    >>> spec, grid, n_paths = load_grid(example_grid())
+    >>> sorted(grid), n_paths, spec.policy.product
+    (['band', 'ratio', 'roll_days'], 2, 'sc')
+    """
+    from cnfutures.access import Investor
+    from cnfutures.backtest import Costs, Exposure, HedgePolicy
+    from cnfutures.frames.roll import RollRule
+    from cnfutures.simulate import Params
+    from cnfutures.sweeps import SimulatedMarket, SweepSpec
+
+    p = Path(path)
+    try:
+        doc = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InputError(f"grid file {str(p)!r} not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"grid file {str(p)!r} is not valid TOML: {exc}") from exc
+    bad = [k for k in doc if k not in _SECTIONS]
+    if bad:
+        raise InputError(f"grid file has unknown section(s) {bad}; accepted: {', '.join(_SECTIONS)}")
+    if "grid" not in doc:
+        raise InputError(
+            "grid file has no [grid] section: list the values to sweep there, e.g. band = [0, 5]"
+        )
+
+    def recipe(table: dict[str, Any], where: str) -> SimulatedMarket:
+        m = _only(where, table, _MARKET_KEYS)
+        prm = m.pop("params", None)
+        if prm is not None:
+            fields = tuple(f.name for f in dataclasses.fields(Params))
+            prm = Params(**_only(f"{where}.params", prm, fields))
+        return SimulatedMarket(**m, params=prm)
+
+    base_market = _only("market", doc.get("market", {}), _MARKET_KEYS)
+    market = recipe(base_market, "market")
+    e = _only("exposure", doc.get("exposure", {}), _EXPOSURE_KEYS)
+    e.setdefault("quantity", 1_000_000.0)
+    e.setdefault("price", market.price_name)
+    e.setdefault("currency", "USD" if e["price"] == "brent" else "CNY")
+    exposure = Exposure(**e)
+    investor = Investor(**_only("investor", doc.get("investor", {"route": "osbp_client"}), _INVESTOR_KEYS))
+    policy_fields = tuple(f.name for f in dataclasses.fields(HedgePolicy) if f.name != "roll")
+    pol = _only("policy", doc.get("policy", {}), (*policy_fields, *_ROLL_KEYS))
+    roll = {_ROLL_KEYS[k]: pol.pop(k) for k in list(pol) if k in _ROLL_KEYS}
+    if "months" in roll:
+        roll["months"] = tuple(roll["months"])
+    pol.setdefault("product", market.product)
+    policy = HedgePolicy(**pol, roll=RollRule(**roll))
+    cost_fields = tuple(f.name for f in dataclasses.fields(Costs))
+    costs = Costs(**_only("costs", doc["costs"], cost_fields)) if "costs" in doc else None
+    sw = _only("sweep", doc.get("sweep", {}), _SWEEP_KEYS)
+    spec = SweepSpec(market, exposure, policy, investor, costs, start=sw.get("start"), end=sw.get("end"))
+    grid = doc["grid"]
+    if not isinstance(grid, dict):
+        raise InputError("[grid] must be a table of parameter = [values]")
+    grid = dict(grid)
+    if "scenario" in grid:
+        scen = grid["scenario"]
+        if not isinstance(scen, dict) or not all(isinstance(v, dict) for v in scen.values()):
+            raise InputError("[grid.scenario.NAME] tables must hold market fields (product, start, end, ...)")
+        grid["scenario"] = {
+            name: recipe({**base_market, **fields}, f"grid.scenario.{name}") for name, fields in scen.items()
+        }
+    return spec, grid, sw.get("n_paths")
+
+
+def register(sub: Any) -> None:
+    """Add the ``sweep`` sub-command to an argparse sub-parser collection."""
+    p = sub.add_parser("sweep", help="backtest a grid of hedge policies and rank them", description=_HELP)
+    p.add_argument("grid", nargs="?", default=None, metavar="GRID.toml", help="grid file (TOML)")
+    p.add_argument("--example", action="store_true", help="run the bundled example grid")
+    p.add_argument("--print-example", action="store_true", help="print the example grid file and exit")
+    p.add_argument(
+        "--workers", type=int, default=None, metavar="N", help="local worker processes (default: CPUs)"
+    )
+    p.add_argument("--serial", action="store_true", help="run in this process (no worker processes)")
+    p.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS",
+        help="run on a Dask cluster at this scheduler address (needs cnfutures[distributed])",
+    )  # fmt: skip
+    p.add_argument("--paths", type=int, default=None, metavar="N", help="simulated paths per point")
+    p.add_argument("--out", default=None, metavar="PATH", help="also write every row to this Parquet file")
+    p.add_argument("--top", type=int, default=10, metavar="N", help="rows of each ranked table (default 10)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.set_defaults(func=_run)
+
+
+class _Bar:
+    """A one-line progress bar on stderr."""
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+
+    def __call__(self, done: int, total: int) -> None:
+        width = 30
+        fill = int(width * done / total) if total else width
+        bar = "#" * fill + "." * (width - fill)
+        text = f"\r[{bar}] {done}/{total} points {time.perf_counter() - self.t0:6.1f}s"
+        print(text, end="\n" if done >= total else "", file=sys.stderr, flush=True)
+
+
+def _table(frame: pl.DataFrame) -> str:
+    from cnfutures.report import format_value
+
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return format_value(v)
+        return "" if v is None else str(v)
+
+    rows = [[cell(v) for v in r] for r in frame.iter_rows()]
+    head = frame.columns
+    w = [max([len(h)] + [len(r[j]) for r in rows]) for j, h in enumerate(head)]
+    lines = ["  ".join(h.rjust(w[j]) for j, h in enumerate(head))]
+    lines += ["  ".join(c.rjust(w[j]) for j, c in enumerate(r)) for r in rows]
+    return "\n".join(lines)
+
+
+def _print(result: pl.DataFrame, top: int) -> None:
+    from cnfutures.sweeps import rank
+
+    errors = result.filter(pl.col("error").is_not_null())
+    scen = [c for c in ("scenario", "seed", "path") if c in result.columns]
+    over = f", mean over the scenarios ({', '.join(scen)})" if scen else ""
+    print(f"\nBest {top} by hedged variance of daily USD P&L [USD²] (lowest first{over}):")
+    print(_table(rank(result, "hedged_variance", top=top)))
+    print(f"\nBest {top} by cost: fees + FX spread + funding + slippage [USD] (lowest first{over}):")
+    print(_table(rank(result, "cost", top=top)))
+    if errors.height:
+        first = f"point {errors['point'][0]}: {errors['error'][0]}"
+        print(f"\n{errors.height} point(s) raised an error (left out of the tables), e.g. {first}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from cnfutures.sweeps import SweepError, sweep
+
+    if args.print_example:
+        print(example_grid().read_text(encoding="utf-8"), end="")
+        return 0
+    if (args.grid is None) == (not args.example):
+        raise InputError("give a grid file (cnfutures sweep GRID.toml) or --example, not both")
+    if args.top < 1:
+        raise InputError(f"--top {args.top} must be at least 1")
+    spec, grid, n_paths = load_grid(example_grid() if args.example else args.grid)
+    if args.paths is not None:
+        n_paths = args.paths
+    executor: Any = None
+    if args.serial:
+        executor = "serial"
+    elif args.scheduler:
+        try:
+            from distributed import Client
+        except ImportError as exc:
+            raise OptionalDependencyMissing(
+                'a Dask cluster needs the distributed extra: pip install "cnfutures[distributed]"'
+            ) from exc
+        executor = Client(args.scheduler)  # type: ignore[no-untyped-call]
+    market = spec.market
+    print(
+        f"sweep: {spec.policy.product} hedge, {', '.join(f'{k} ({len(v)})' for k, v in grid.items())}"
+        + (f", {n_paths} paths" if n_paths else "")
+    )
+    print(f"market: SIMULATED {market.product} {market.start} to {market.end} (seeded model, not history)")
+    t0 = time.perf_counter()
+    try:
+        result: pl.DataFrame | pl.LazyFrame = sweep(
+            spec, grid, executor=executor, n_paths=n_paths, out=args.out, workers=args.workers,
+            progress=None if args.no_progress else _Bar(),
+        )  # fmt: skip
+    except SweepError as exc:
+        _print(exc.partial, args.top)
+        raise
+    finally:
+        if args.scheduler and executor is not None:
+            executor.close()
+    frame = result.collect() if isinstance(result, pl.LazyFrame) else result
+    print(f"{frame.height} backtests in {time.perf_counter() - t0:.1f}s")
+    _print(frame, args.top)
+    if args.out:
+        print(f"\nall rows: {args.out}")
+    return 0
