@@ -246,3 +246,12 @@ def test_parallel_kernel_books_every_path_as_the_serial_kernel_does() -> None:
         if p == 0:
             np.testing.assert_array_equal(led_par, led_one)
     assert np.unique(s_par[:, k.S_HEDGE]).size == 24  # the paths really differ
+
+
+def test_summary_counts_equal_the_ledger_flags() -> None:
+    for seed in range(5):
+        m, sc = random_market(seed)
+        led, summ = _run(m, sc)
+        assert summ[0, k.S_BOUND] == led[k.L_BOUND].sum()
+        assert summ[0, k.S_LOCKED] == led[k.L_LOCKED].sum()
+        assert summ[0, k.S_CALLS] == led[k.L_MCALL].sum()

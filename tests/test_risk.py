@@ -45,7 +45,7 @@ def test_each_path_equals_a_backtest_on_that_simulated_path(policy: HedgePolicy)
         for m in (
             "exposure_pnl_usd", "hedge_pnl_usd", "costs_usd", "net_pnl_usd", "fees_usd", "fx_cost_usd",
             "funding_usd", "peak_usd_posted", "margin_calls", "limit_locked_days", "forced_rolls",
-            "max_drawdown_hedged_usd", "max_drawdown_unhedged_usd",
+            "limit_bound_days", "max_drawdown_hedged_usd", "max_drawdown_unhedged_usd",
         ):  # fmt: skip
             assert got[m] == pytest.approx(want[m], rel=1e-9, abs=1e-6), (p, m)
         # variances from the kernel's sums of squares vs the ledger's two-pass np.std

@@ -67,7 +67,8 @@ S_VM = 14  # total variation margin [CNY]
 S_DD_EXPO = 15  # worst drawdown of cumulative exposure P&L [USD] (<= 0)
 S_DD_NET = 16  # worst drawdown of cumulative hedged P&L [USD] (<= 0)
 S_FORCED = 17
-N_SUMMARY = 18
+S_BOUND = 18  # days the position or opening limit cut the target
+N_SUMMARY = 19
 
 # daily per-path tracks (second axis of ``track``)
 T_CUM_EXPO = 0  # cumulative exposure P&L [USD]
@@ -190,6 +191,7 @@ def book_paths(
         n_locked = 0.0
         n_delayed = 0.0
         n_forced = 0.0
+        n_bound = 0.0
         for d in range(n_days):
             f = fx[pf, d]
             kt = target_k[d]
@@ -338,6 +340,7 @@ def book_paths(
             n_locked += locked
             n_delayed += delayed
             n_forced += forced[d]
+            n_bound += bound
             cum_e += e
             cum_n += net
             hi_e = max(hi_e, cum_e)
@@ -395,6 +398,7 @@ def book_paths(
         summary[p, S_DD_EXPO] = dd_e
         summary[p, S_DD_NET] = dd_n
         summary[p, S_FORCED] = n_forced
+        summary[p, S_BOUND] = n_bound
 
 
 # serial kernel (one or a few paths: no thread start-up) and the multi-core one (``prange`` over
