@@ -193,3 +193,13 @@ def test_limit_band_locks_and_the_excess_carries() -> None:
     idx = np.flatnonzero(locked_up[:-1])
     assert np.all(model[idx] > up[idx])
     np.testing.assert_array_equal(out["prev"][0][idx + 1], s[idx])
+
+
+def test_reused_buffers_give_the_same_draws() -> None:
+    su = simulate.setup("sc", "2025-03-03", n_days=20)
+    buf: dict[str, np.ndarray] = {}
+    for p0, n in ((0, 3), (3, 3), (6, 2)):
+        got = {k: v.copy() for k, v in simulate.draw(su, 4, p0, n, buffers=buf).items()}
+        fresh = simulate.draw(su, 4, p0, n)
+        for key in fresh:
+            np.testing.assert_array_equal(got[key], fresh[key])

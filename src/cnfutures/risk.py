@@ -330,9 +330,10 @@ def hedge_risk(
     sign = exposure.sign
     fixed_want = not isinstance(policy.ratio, str)
     exec_key = {"settle": "settle", "open": "open", "close": "close"}[policy.execution]
+    buffers: dict[str, np.ndarray] = {}  # simulation arrays reused across chunks
     for p0 in range(0, n_paths, chunk):
         P = min(chunk, n_paths - p0)
-        out = simulate.draw(su, seed, p0, P, ohlc=policy.execution != "settle")
+        out = simulate.draw(su, seed, p0, P, ohlc=policy.execution != "settle", buffers=buffers)
         dense = {}
         for name, src, fill in (
             ("settle", "settle", np.nan), ("exec_px", exec_key, np.nan), ("lim_up", "up", np.inf),

@@ -331,13 +331,23 @@ def _seed(seed: int) -> int:
     return int(seed)
 
 
-def draw(su: Setup, seed: int, path0: int, n_paths: int, *, ohlc: bool = True) -> dict[str, np.ndarray]:
+def draw(
+    su: Setup,
+    seed: int,
+    path0: int,
+    n_paths: int,
+    *,
+    ohlc: bool = True,
+    buffers: dict[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
     """Simulate paths ``path0 .. path0 + n_paths - 1`` of a prepared simulation (internal).
 
     Returns ``chi``, ``xi``, ``lfx`` ``[P, D]`` (log USD/CNY) and ``settle``, ``prev``, ``up``,
     ``dn``, ``open``, ``close`` ``[P, R]`` over ``su.rows`` (``open`` and ``close`` only with
     ``ohlc``). Path ``i`` is the same whatever ``path0`` and ``n_paths`` it is drawn with
-    (counter-based random numbers).
+    (counter-based random numbers). ``buffers`` (a dict kept between calls, e.g. over chunks
+    of paths) lets arrays of the right shape be reused instead of allocated again; the
+    returned arrays then live in it and are overwritten by the next call.
 
     Examples
     --------
@@ -350,6 +360,14 @@ def draw(su: Setup, seed: int, path0: int, n_paths: int, *, ohlc: bool = True) -
 
     if isinstance(n_paths, bool) or not isinstance(n_paths, int) or n_paths < 1:
         raise InputError(f"n_paths={n_paths!r} must be a positive integer")
+    buf = buffers if buffers is not None else {}
+
+    def get(name: str, n: int) -> np.ndarray:
+        a = buf.get(name)
+        if a is None or a.shape != (n_paths, n):
+            a = buf[name] = np.empty((n_paths, n))
+        return a
+
     prm = su.params
     D = su.days.len()
     R = su.rows.height
@@ -364,18 +382,16 @@ def draw(su: Setup, seed: int, path0: int, n_paths: int, *, ohlc: bool = True) -
         ("zo", k.STREAM_OPEN, su.row_key if ohlc else no_keys),
         ("zc", k.STREAM_CLOSE, su.row_key if ohlc else no_keys),
     ):  # fmt: skip
-        z[name] = np.empty((n_paths, keys.shape[0]))
+        z[name] = get("_" + name, keys.shape[0])
         k.keyed_normals_nb(s64, np.uint64(stream), p64, keys, z[name])
-    chi = np.empty((n_paths, D))
-    xi = np.empty((n_paths, D))
-    lfx = np.empty((n_paths, D))
+    chi, xi, lfx = get("chi", D), get("xi", D), get("lfx", D)
     k.factor_paths_nb(
         z["z1"], z["z2"], z["z3"], 1.0 / TRADING_DAYS_PER_YEAR, prm.kappa, prm.sigma_chi, prm.sigma_xi,
         prm.mu_xi, prm.rho, prm.chi0, math.log(prm.s0) - prm.chi0, su.xi_given, prm.sigma_fx, prm.rho_fx,
         math.log(prm.fx0), su.lfx_given, chi, xi, lfx,
     )  # fmt: skip
     names = ("settle", "prev", "up", "dn", "open", "close")
-    out = {n: np.empty((n_paths, R if ohlc or n not in ("open", "close") else 0)) for n in names}
+    out = {n: get(n, R if ohlc or n not in ("open", "close") else 0) for n in names}
     k.contract_paths_nb(
         chi, xi, su.row_day, su.row_tau, su.row_start, su.row_rate, z["zo"], z["zc"], prm.kappa, prm.carry,
         su.product.tick, ohlc, prm.open_frac, prm.open_sd, prm.close_sd, *(out[n] for n in names),
