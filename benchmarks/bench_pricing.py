@@ -3,6 +3,7 @@
 Run: ``CNF_BENCH_QUICK=1 python -m pytest benchmarks/bench_pricing.py --benchmark-enable
 --benchmark-only --benchmark-json=/tmp/bp.json && python scripts/bench_ratios.py /tmp/bp.json``
 (drop ``CNF_BENCH_QUICK`` for the full sizes: 1e6 options, 1e4 for trees).
+Bjerksund-Stensland 2002 is timed against QuantLib's BAW engine (QuantLib has no BS2002).
 Goals are those of issue 4. Compilation happens before timing (each function is called
 once first). QuantLib is timed as a Python loop over a subset (per-item ratios).
 """
@@ -41,8 +42,16 @@ def book() -> dict[str, np.ndarray]:
     r = np.full(n, 0.02)
     w = np.where(rng.random(n) < 0.5, 1.0, -1.0)
     price = pricing.black76(F, K, T, r, sigma, w)
-    return {"F": F, "K": K, "T": T, "r": r, "sigma": sigma, "w": w, "price": price,
-            "flag": np.where(w > 0, "c", "p")}
+    return {
+        "F": F,
+        "K": K,
+        "T": T,
+        "r": r,
+        "sigma": sigma,
+        "w": w,
+        "price": price,
+        "flag": np.where(w > 0, "c", "p"),
+    }
 
 
 def _ndtr() -> Any:
@@ -53,8 +62,9 @@ def _ndtr() -> Any:
 @pytest.mark.benchmark(group="black76-price")
 def test_black76_price_ours(benchmark: Any, book: dict[str, np.ndarray]) -> None:
     b = book
-    tag(benchmark, role="ours", name="cnfutures", n=N,
-        goals={"numpy+scipy": 0.6, "py_vollib_vectorized": 0.1})
+    tag(
+        benchmark, role="ours", name="cnfutures", n=N, goals={"numpy+scipy": 0.6, "py_vollib_vectorized": 0.1}
+    )
     _run(benchmark, lambda: pricing.black76(b["F"], b["K"], b["T"], b["r"], b["sigma"], b["w"]))
 
 
@@ -81,8 +91,7 @@ def test_black76_price_py_vollib(benchmark: Any, book: dict[str, np.ndarray]) ->
     disc = np.exp(-b["r"] * b["T"])
 
     def f() -> np.ndarray:  # vectorized_black ignores r: discount ourselves
-        raw = pvv.vectorized_black(b["flag"], b["F"], b["K"], b["T"], b["r"], b["sigma"],
-                                   return_as="numpy")
+        raw = pvv.vectorized_black(b["flag"], b["F"], b["K"], b["T"], b["r"], b["sigma"], return_as="numpy")
         return disc * np.asarray(raw).ravel()
 
     tag(benchmark, role="peer", name="py_vollib_vectorized", n=N)
@@ -110,10 +119,14 @@ def test_black76_price_quantlib(benchmark: Any, book: dict[str, np.ndarray]) -> 
 @pytest.mark.benchmark(group="black76-greeks")
 def test_black76_greeks_ours(benchmark: Any, book: dict[str, np.ndarray]) -> None:
     b = book
-    tag(benchmark, role="ours", name="cnfutures", n=N,
-        goals={"numpy+scipy": 0.6, "py_vollib_vectorized": 0.03})
-    _run(benchmark, lambda: pricing.black76_greeks(b["F"], b["K"], b["T"], b["r"], b["sigma"],
-                                                   b["w"]))
+    tag(
+        benchmark,
+        role="ours",
+        name="cnfutures",
+        n=N,
+        goals={"numpy+scipy": 0.6, "py_vollib_vectorized": 0.03},
+    )
+    _run(benchmark, lambda: pricing.black76_greeks(b["F"], b["K"], b["T"], b["r"], b["sigma"], b["w"]))
 
 
 @pytest.mark.benchmark(group="black76-greeks")
@@ -146,8 +159,16 @@ def test_black76_greeks_py_vollib(benchmark: Any, book: dict[str, np.ndarray]) -
     n = size(200_000, 20_000)  # finite-difference Greeks: slow; per-item ratio
 
     def f() -> Any:
-        return pvv.get_all_greeks(b["flag"][:n], b["F"][:n], b["K"][:n], b["T"][:n],
-                                  b["r"][:n], b["sigma"][:n], model="black", return_as="dict")
+        return pvv.get_all_greeks(
+            b["flag"][:n],
+            b["F"][:n],
+            b["K"][:n],
+            b["T"][:n],
+            b["r"][:n],
+            b["sigma"][:n],
+            model="black",
+            return_as="dict",
+        )
 
     tag(benchmark, role="peer", name="py_vollib_vectorized", n=n)
     _run(benchmark, f, rounds=3)
@@ -157,10 +178,8 @@ def test_black76_greeks_py_vollib(benchmark: Any, book: dict[str, np.ndarray]) -
 @pytest.mark.benchmark(group="implied-vol")
 def test_implied_vol_ours(benchmark: Any, book: dict[str, np.ndarray]) -> None:
     b = book
-    tag(benchmark, role="ours", name="cnfutures", n=N,
-        goals={"py_vollib_vectorized": 0.35, "QuantLib": 0.12})
-    out = _run(benchmark, lambda: pricing.implied_vol(b["price"], b["F"], b["K"], b["T"],
-                                                      b["r"], b["w"]))
+    tag(benchmark, role="ours", name="cnfutures", n=N, goals={"py_vollib_vectorized": 0.35, "QuantLib": 0.12})
+    out = _run(benchmark, lambda: pricing.implied_vol(b["price"], b["F"], b["K"], b["T"], b["r"], b["w"]))
     np.testing.assert_allclose(out, b["sigma"], rtol=1e-10)
 
 
@@ -172,8 +191,8 @@ def test_implied_vol_py_vollib(benchmark: Any, book: dict[str, np.ndarray]) -> N
 
     def f() -> Any:
         return pvv.vectorized_implied_volatility_black(
-            undiscounted, b["F"], b["K"], b["r"], b["T"], b["flag"], return_as="numpy",
-            on_error="ignore")
+            undiscounted, b["F"], b["K"], b["r"], b["T"], b["flag"], return_as="numpy", on_error="ignore"
+        )
 
     tag(benchmark, role="peer", name="py_vollib_vectorized", n=N)
     _run(benchmark, f, rounds=3)
@@ -189,8 +208,7 @@ def test_implied_vol_quantlib(benchmark: Any, book: dict[str, np.ndarray]) -> No
     F, K, P = b["F"][:n].tolist(), b["K"][:n].tolist(), b["price"][:n].tolist()
 
     def f() -> list[float]:
-        return [ql.blackFormulaImpliedStdDev(typ[i], K[i], F[i], P[i], disc[i])
-                for i in range(n)]
+        return [ql.blackFormulaImpliedStdDev(typ[i], K[i], F[i], P[i], disc[i]) for i in range(n)]
 
     tag(benchmark, role="peer", name="QuantLib", n=n)
     _run(benchmark, f, rounds=3)
@@ -206,17 +224,21 @@ def _ql_american_loop(ql: Any, b: dict[str, np.ndarray], n: int, engine: str) ->
     vol = ql.SimpleQuote(0.2)
     rts = ql.YieldTermStructureHandle(ql.FlatForward(today, ql.QuoteHandle(rate), dc))
     vts = ql.BlackVolTermStructureHandle(
-        ql.BlackConstantVol(today, ql.NullCalendar(), ql.QuoteHandle(vol), dc))
+        ql.BlackConstantVol(today, ql.NullCalendar(), ql.QuoteHandle(vol), dc)
+    )
     proc = ql.BlackScholesMertonProcess(ql.QuoteHandle(quote), rts, rts, vts)
-    eng = (ql.BaroneAdesiWhaleyApproximationEngine(proc) if engine == "baw"
-           else ql.BinomialVanillaEngine(proc, "crr", 500))
+    eng = (
+        ql.BaroneAdesiWhaleyApproximationEngine(proc)
+        if engine == "baw"
+        else ql.BinomialVanillaEngine(proc, "crr", 500)
+    )
     days = np.maximum(np.round(b["T"][:n] * 365), 1).astype(int).tolist()
     opts = []
     for i in range(n):
         o = ql.VanillaOption(
-            ql.PlainVanillaPayoff(ql.Option.Call if b["w"][i] > 0 else ql.Option.Put,
-                                  float(b["K"][i])),
-            ql.AmericanExercise(today, today + days[i]))
+            ql.PlainVanillaPayoff(ql.Option.Call if b["w"][i] > 0 else ql.Option.Put, float(b["K"][i])),
+            ql.AmericanExercise(today, today + days[i]),
+        )
         o.setPricingEngine(eng)
         opts.append(o)
     F, S = b["F"][:n].tolist(), b["sigma"][:n].tolist()
@@ -261,4 +283,21 @@ def test_baw_ours(benchmark: Any, book: dict[str, np.ndarray]) -> None:
 def test_baw_quantlib(benchmark: Any, book: dict[str, np.ndarray]) -> None:
     ql = pytest.importorskip("QuantLib")
     tag(benchmark, role="peer", name="QuantLib", n=N_LOOP)
+    _run(benchmark, _ql_american_loop(ql, book, N_LOOP, "baw"), rounds=3)
+
+
+@pytest.mark.benchmark(group="american-bjs2002")
+def test_bjs2002_ours(benchmark: Any, book: dict[str, np.ndarray]) -> None:
+    b = book
+    n = size(1_000_000, 100_000)
+    args = [np.ascontiguousarray(b[k][:n]) for k in ("F", "K", "T", "r", "sigma", "w")]
+    tag(benchmark, role="ours", name="cnfutures", n=n)  # no goal in issue 4: reported only
+    _run(benchmark, lambda: pricing.american(*args, method="bjs2002"), rounds=3)
+
+
+@pytest.mark.benchmark(group="american-bjs2002")
+def test_bjs2002_quantlib_baw(benchmark: Any, book: dict[str, np.ndarray]) -> None:
+    # QuantLib has no Bjerksund-Stensland 2002 engine; BAW is its nearest closed-form peer
+    ql = pytest.importorskip("QuantLib")
+    tag(benchmark, role="peer", name="QuantLib BAW", n=N_LOOP)
     _run(benchmark, _ql_american_loop(ql, book, N_LOOP, "baw"), rounds=3)

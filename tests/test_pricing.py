@@ -48,8 +48,8 @@ def test_black76_twins() -> None:
     np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-300)
     outs_p = [np.empty(300) for _ in range(8)]
     outs_c = [np.empty(300) for _ in range(8)]
-    b76.black76_greeks(F, K, T, r, s, w, *outs_p)
-    b76.black76_greeks_nb(F, K, T, r, s, w, *outs_c)
+    assert b76.black76_greeks(F, K, T, r, s, w, *outs_p) == -1
+    assert b76.black76_greeks_nb(F, K, T, r, s, w, *outs_c) == -1
     for p, c in zip(outs_p, outs_c, strict=True):
         np.testing.assert_allclose(p, c, rtol=1e-13, atol=1e-300)
 
@@ -144,8 +144,9 @@ def test_black76_against_quantlib() -> None:
     np.testing.assert_allclose(ours[tight], ref[tight, 0], rtol=1e-12)
     for j, col in enumerate(("delta", "gamma", "vega", "theta", "rho"), start=1):
         scale = np.abs(ref[ok, j]).max()
-        np.testing.assert_allclose(g[col].to_numpy()[ok], ref[ok, j], rtol=1e-12,
-                                   atol=1e-14 * scale, err_msg=col)
+        np.testing.assert_allclose(
+            g[col].to_numpy()[ok], ref[ok, j], rtol=1e-12, atol=1e-14 * scale, err_msg=col
+        )
 
 
 def test_black76_greeks_against_naive() -> None:
@@ -168,11 +169,18 @@ def test_bachelier_against_quantlib_and_naive() -> None:
     r = rng.uniform(0.0, 0.08, n)
     w = np.where(rng.random(n) < 0.5, 1.0, -1.0)
     ours = pricing.bachelier(F, K, T, r, s, w)
-    ref = np.array([
-        ql.bachelierBlackFormula(ql.Option.Call if w[i] > 0 else ql.Option.Put, K[i], F[i],
-                                 s[i] * math.sqrt(T[i]), math.exp(-r[i] * T[i]))
-        for i in range(n)
-    ])
+    ref = np.array(
+        [
+            ql.bachelierBlackFormula(
+                ql.Option.Call if w[i] > 0 else ql.Option.Put,
+                K[i],
+                F[i],
+                s[i] * math.sqrt(T[i]),
+                math.exp(-r[i] * T[i]),
+            )
+            for i in range(n)
+        ]
+    )
     # QuantLib's w (F - K) N(w d) + sigma sqrt(T) n(d) cancels out of the money: allow
     # its absolute rounding of a few eps (|F - K| + sigma sqrt(T))
     scale = np.abs(F - K) + s * np.sqrt(T)
@@ -187,20 +195,23 @@ def test_bachelier_against_quantlib_and_naive() -> None:
         D = math.exp(-r[i] * T[i])
         sq = math.sqrt(T[i])
         h = 1e-4 * s[i] * sq
-        fd_delta = (ql.bachelierBlackFormula(typ, K[i], F[i] + h, s[i] * sq, D)
-                    - ql.bachelierBlackFormula(typ, K[i], F[i] - h, s[i] * sq, D)) / (2 * h)
+        fd_delta = (
+            ql.bachelierBlackFormula(typ, K[i], F[i] + h, s[i] * sq, D)
+            - ql.bachelierBlackFormula(typ, K[i], F[i] - h, s[i] * sq, D)
+        ) / (2 * h)
         assert g["delta"][i] == pytest.approx(fd_delta, abs=1e-7)
         hs = 1e-5 * s[i]
-        fd_vega = (ql.bachelierBlackFormula(typ, K[i], F[i], (s[i] + hs) * sq, D)
-                   - ql.bachelierBlackFormula(typ, K[i], F[i], (s[i] - hs) * sq, D)) / (2 * hs)
+        fd_vega = (
+            ql.bachelierBlackFormula(typ, K[i], F[i], (s[i] + hs) * sq, D)
+            - ql.bachelierBlackFormula(typ, K[i], F[i], (s[i] - hs) * sq, D)
+        ) / (2 * hs)
         assert g["vega"][i] == pytest.approx(fd_vega, rel=1e-6, abs=1e-9)
 
 
 def test_bachelier_negative_prices() -> None:
     # WTI May 2020 contract settled at -37.63 on 20 April 2020; the normal model prices it
     v = pricing.bachelier(-37.63, -40.0, 0.05, 0.0, 60.0, "call")
-    assert v == pytest.approx(naive.naive_bachelier(-37.63, -40.0, 0.05, 0.0, 60.0, 1.0),
-                              rel=1e-13)
+    assert v == pytest.approx(naive.naive_bachelier(-37.63, -40.0, 0.05, 0.0, 60.0, 1.0), rel=1e-13)
     iv = pricing.implied_vol(v, -37.63, -40.0, 0.05, 0.0, "call", model="bachelier")
     assert iv == pytest.approx(60.0, rel=1e-13)
 
@@ -208,8 +219,9 @@ def test_bachelier_negative_prices() -> None:
 # ------------------------------------------------------------------------------------------
 # implied volatility accuracy: error within a small multiple of eps * price / vega
 # ------------------------------------------------------------------------------------------
-def _accurate_black76(F: np.ndarray, K: np.ndarray, T: np.ndarray, r: np.ndarray,
-                      s: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _accurate_black76(
+    F: np.ndarray, K: np.ndarray, T: np.ndarray, r: np.ndarray, s: np.ndarray, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Reference prices from Jäckel's normalised Black function (a few ulp everywhere)."""
     n = F.size
     p = np.empty(n)
@@ -220,8 +232,13 @@ def _accurate_black76(F: np.ndarray, K: np.ndarray, T: np.ndarray, r: np.ndarray
         st_ = s[i] * math.sqrt(T[i])
         D = math.exp(-r[i] * T[i])
         p[i] = D * math.sqrt(F[i]) * math.sqrt(K[i]) * b76.normalised_black_call(w[i] * x, st_)
-        vega[i] = (D * math.sqrt(F[i] * K[i]) * math.sqrt(T[i]) / math.sqrt(2 * math.pi)
-                   * math.exp(-0.5 * ((x / st_) ** 2 + (0.5 * st_) ** 2)))
+        vega[i] = (
+            D
+            * math.sqrt(F[i] * K[i])
+            * math.sqrt(T[i])
+            / math.sqrt(2 * math.pi)
+            * math.exp(-0.5 * ((x / st_) ** 2 + (0.5 * st_) ** 2))
+        )
         h[i] = x / st_
     return p, vega, h
 
@@ -293,16 +310,29 @@ def test_implied_vol_quantlib_agrees() -> None:
     p = pricing.black76(F, K, T, r, s, w)
     iv = pricing.implied_vol(p, F, K, T, r, w)
     for i in range(300):
-        ref = ql.blackFormulaImpliedStdDev(ql.Option.Call if w[i] > 0 else ql.Option.Put, K[i],
-                                           F[i], p[i], math.exp(-r[i] * T[i]), 0.0, 0.2, 1e-14,
-                                           200) / math.sqrt(T[i])
+        ref = ql.blackFormulaImpliedStdDev(
+            ql.Option.Call if w[i] > 0 else ql.Option.Put,
+            K[i],
+            F[i],
+            p[i],
+            math.exp(-r[i] * T[i]),
+            0.0,
+            0.2,
+            1e-14,
+            200,
+        ) / math.sqrt(T[i])
         assert iv[i] == pytest.approx(ref, rel=1e-8)
 
 
 def test_implied_vol_status_codes_and_errors() -> None:
     df = pricing.implied_vol(
-        [1.0, 25.0, float("nan"), 0.5, 10.0, 2.0], 20.0, [10.0, 20.0, 20.0, 20.0, 10.0, 20.0],
-        [1.0, 1.0, 1.0, -1.0, 1.0, 1.0], 0.0, "call", on_error="nan",
+        [1.0, 25.0, float("nan"), 0.5, 10.0, 2.0],
+        20.0,
+        [10.0, 20.0, 20.0, 20.0, 10.0, 20.0],
+        [1.0, 1.0, 1.0, -1.0, 1.0, 1.0],
+        0.0,
+        "call",
+        on_error="nan",
     )
     assert df["status"].to_list() == [1, 2, 3, 4, 5, 0]
     assert df["implied_vol"].is_nan().to_list() == [True] * 5 + [False]
@@ -345,14 +375,14 @@ def test_monotone_in_sigma(F: float, m: float, T: float, r: float, s: float, kin
     hi = pricing.black76(F, K, T, r, s * 1.01, kind)
     # deep in the money the time value can sit below one ulp of the price: allow 4 ulp
     assert hi >= lo * (1 - 4 * EPS)
-    assert pricing.bachelier(F, K, T, r, s * F * 1.01, kind) >= pricing.bachelier(
-        F, K, T, r, s * F, kind) * (1 - 4 * EPS)
+    assert pricing.bachelier(F, K, T, r, s * F * 1.01, kind) >= pricing.bachelier(F, K, T, r, s * F, kind) * (
+        1 - 4 * EPS
+    )
 
 
 @settings(max_examples=200, deadline=None)
 @given(prices, mny, times, rates, vols, st.sampled_from(["call", "put"]))
-def test_implied_vol_round_trip(F: float, m: float, T: float, r: float, s: float,
-                                kind: str) -> None:
+def test_implied_vol_round_trip(F: float, m: float, T: float, r: float, s: float, kind: str) -> None:
     K = F * math.exp(-m * s * math.sqrt(T))
     p = pricing.black76(F, K, T, r, s, kind)
     g = pricing.black76_greeks(F, K, T, r, s, kind)
@@ -371,12 +401,10 @@ def test_input_kinds_round_trip() -> None:
     assert isinstance(pricing.black76(100, 100, 1, 0.01, 0.2), float)
     arr = pricing.black76(np.array([90.0, 110.0]), 100.0, 1.0, 0.01, 0.2, np.array([1, -1]))
     assert isinstance(arr, np.ndarray) and arr.shape == (2,)
-    s = pricing.black76(pl.Series("F", [90.0, 110.0]), 100.0, 1.0, 0.01, 0.2,
-                        pl.Series(["Call", "p"]))
+    s = pricing.black76(pl.Series("F", [90.0, 110.0]), 100.0, 1.0, 0.01, 0.2, pl.Series(["Call", "p"]))
     assert isinstance(s, pl.Series) and s.name == "F"
     np.testing.assert_allclose(arr, s.to_numpy(), rtol=0)
-    grid = pricing.black76(np.array([[90.0], [110.0]]), np.array([95.0, 100.0, 105.0]), 1.0,
-                           0.0, 0.2)
+    grid = pricing.black76(np.array([[90.0], [110.0]]), np.array([95.0, 100.0, 105.0]), 1.0, 0.0, 0.2)
     assert grid.shape == (2, 3)
     g = pricing.black76_greeks(100.0, 100.0, 1.0, 0.0, 0.2)
     assert g.columns == ["price", "delta", "gamma", "vega", "theta", "rho", "vanna", "volga"]
@@ -384,14 +412,21 @@ def test_input_kinds_round_trip() -> None:
 
 
 def test_polars_expression_idiom() -> None:
-    df = pl.DataFrame({"F": [500.0, 510.0], "K": [500.0, 520.0], "T": [0.25, 0.5],
-                       "kind": ["call", "put"]})
+    df = pl.DataFrame({"F": [500.0, 510.0], "K": [500.0, 520.0], "T": [0.25, 0.5], "kind": ["call", "put"]})
     out = df.with_columns(
-        pl.struct("F", "K", "T", "kind").map_batches(
-            lambda s: pricing.black76(s.struct.field("F"), s.struct.field("K"),
-                                      s.struct.field("T"), 0.02, 0.3, s.struct.field("kind")),
+        pl.struct("F", "K", "T", "kind")
+        .map_batches(
+            lambda s: pricing.black76(
+                s.struct.field("F"),
+                s.struct.field("K"),
+                s.struct.field("T"),
+                0.02,
+                0.3,
+                s.struct.field("kind"),
+            ),
             return_dtype=pl.Float64,
-        ).alias("price")
+        )
+        .alias("price")
     )
     expected = pricing.black76(df["F"], df["K"], df["T"], 0.02, 0.3, df["kind"])
     np.testing.assert_allclose(out["price"].to_numpy(), expected.to_numpy())
@@ -420,8 +455,7 @@ def test_bad_kind_and_nan_mode() -> None:
         pricing.black76(100.0, 100.0, 1.0, 0.0, 0.2, np.array([0.0]))
     out = pricing.black76(np.array([100.0, -5.0]), 100.0, 1.0, 0.0, 0.2, on_error="nan")
     assert math.isfinite(out[0]) and math.isnan(out[1])
-    g = pricing.bachelier_greeks(np.array([1.0, 1.0]), 0.0, np.array([1.0, -1.0]), 0.0, 1.0,
-                                 on_error="nan")
+    g = pricing.bachelier_greeks(np.array([1.0, 1.0]), 0.0, np.array([1.0, -1.0]), 0.0, 1.0, on_error="nan")
     assert g["delta"].is_nan().to_list() == [False, True]
 
 
@@ -429,3 +463,73 @@ def test_zero_volatility_is_intrinsic() -> None:
     assert pricing.black76(110.0, 100.0, 1.0, 0.05, 0.0) == pytest.approx(10 * math.exp(-0.05))
     assert pricing.black76(90.0, 100.0, 1.0, 0.05, 0.0) == 0.0
     assert pricing.bachelier(-1.0, -3.0, 1.0, 0.0, 0.0) == pytest.approx(2.0)
+
+
+# ------------------------------------------------------------------------------------------
+# vectorised kernels: branch-free exp/log/normal CDF, fused validation, scalar fallback
+# ------------------------------------------------------------------------------------------
+def test_vectorisable_special_functions() -> None:
+    from numba import njit
+
+    @njit(error_model="numpy")
+    def apply(x: np.ndarray, which: int) -> np.ndarray:
+        out = np.empty_like(x)
+        for i in range(x.shape[0]):
+            if which == 0:
+                out[i] = b76.vexp(x[i])
+            elif which == 1:
+                out[i] = b76.vlog(x[i])
+            else:
+                out[i] = b76.ncdf_scaled_v(x[i], math.exp(-0.5 * x[i] * x[i]))
+        return out
+
+    rng = np.random.default_rng(21)
+    # exp against numpy's libm exp, including the subnormal range and overflow
+    x = np.concatenate([rng.uniform(-708.0, 709.0, 20000), rng.uniform(-3.0, 3.0, 20000)])
+    np.testing.assert_allclose(apply(x, 0), np.exp(x), rtol=2 * EPS, atol=0)  # max 1 eps seen
+    tiny = np.array([-740.0, -745.0, -746.0, 710.0, -1e300, 1e300])
+    with np.errstate(over="ignore"):
+        np.testing.assert_allclose(apply(tiny, 0), np.exp(tiny), rtol=1e-12, atol=0)
+    # log against numpy, across exponents and next to 1
+    y = np.concatenate(
+        [np.exp(rng.uniform(-700.0, 700.0, 20000)), 1.0 + rng.normal(0.0, 1e-6, 20000), [1.0, 2.0, 0.5]]
+    )
+    np.testing.assert_allclose(apply(y, 1), np.log(y), rtol=2 * EPS, atol=0)  # max 1 eps seen
+    # branch-free normal CDF against the branchy Cody form (both tails, all three pieces)
+    z = np.concatenate([rng.uniform(-38.0, 8.0, 20000), rng.uniform(-1.0, 1.0, 5000)])
+    ref = np.array([b76.ncdf_scaled(v, math.exp(-0.5 * v * v)) for v in z])
+    np.testing.assert_allclose(apply(z, 2), ref, rtol=4 * EPS, atol=1e-300)  # 2.3 eps seen (normal range)
+    # the plain-Python twins (struct bit casts) equal the compiled code bit for bit
+    assert [b76.vexp(v) for v in x[:200]] == apply(x[:200], 0).tolist()
+    assert [b76.vlog(v) for v in y[:200]] == apply(y[:200], 1).tolist()
+
+
+def test_fused_validation_and_scalar_fallback() -> None:
+    F = np.array([100.0, 100.0, -1.0, 100.0, 100.0, 100.0, np.inf])
+    K = np.array([100.0, 90.0, 100.0, 100.0, 1e4, 100.0, 100.0])
+    T = np.array([1.0, 1.0, 1.0, 0.0, 0.5, 1.0, 1.0])
+    s = np.array([0.2, 0.0, 0.2, 0.2, 0.2, 0.2, 0.2])
+    w = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 1.0])
+    # raise: the smallest invalid index, naming the first of its bad arguments
+    with pytest.raises(PricingError, match=r"F: element 2 is -1\.0; expected a finite number > 0"):
+        pricing.black76(F, K, T, 0.01, s, w)
+    with pytest.raises(PricingError, match=r"T: element 3 is 0\.0; expected a finite number > 0"):
+        pricing.black76_greeks(np.abs(F), K, T, 0.01, s, w)
+    with pytest.raises(PricingError, match=r"kind: element 5 is 0\.5; expected \+1"):
+        pricing.black76(np.abs(F), K, np.maximum(T, 1.0), 0.01, s, w)
+    # nan: every invalid option is NaN, the others priced (sigma = 0 and the deep
+    # out-of-the-money call at index 4 go through the scalar path)
+    ref = [naive.naive_black76(100.0, 100.0, 1.0, 0.01, 0.2, 1.0), 10.0 * math.exp(-0.01)]
+    out = pricing.black76(F, K, T, 0.01, s, w, on_error="nan")
+    assert np.isnan(out).tolist() == [False, False, True, True, False, True, True]
+    np.testing.assert_allclose(out[:2], ref, rtol=1e-14)
+    # K = 100 F, half a year at 20 %: 2.9e-232, relative accuracy kept (naive: 1.5e-11 off)
+    assert 0.0 < out[4] < 1e-60
+    assert out[4] == pytest.approx(naive.naive_black76(100.0, 1e4, 0.5, 0.01, 0.2, 1.0), rel=1e-9)
+    g = pricing.black76_greeks(F, K, T, 0.01, s, w, on_error="nan")
+    for col in g.columns:
+        assert g[col].is_nan().to_list() == [False, False, True, True, False, True, True], col
+    np.testing.assert_allclose(g["price"].to_numpy()[:2], ref, rtol=1e-14)
+    assert g["price"][4] == out[4]
+    assert g["delta"][1] == pytest.approx(math.exp(-0.01), rel=1e-15)  # sigma = 0, in the money
+    assert g["gamma"][1] == 0.0 and g["vega"][1] == 0.0

@@ -32,6 +32,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from enum import IntEnum
 from typing import Any, Literal
@@ -78,8 +79,7 @@ class IVStatus(IntEnum):
 
 _MESSAGES = {
     IVStatus.BELOW_INTRINSIC: "is below the discounted intrinsic value max(w (F - K), 0) e^(-rT)",
-    IVStatus.ABOVE_MAXIMUM: "is at or above the maximum price (F e^(-rT) for a call, K e^(-rT) "
-    "for a put)",
+    IVStatus.ABOVE_MAXIMUM: "is at or above the maximum price (F e^(-rT) for a call, K e^(-rT) for a put)",
     IVStatus.NON_FINITE: "has a non-finite input",
     IVStatus.OUT_OF_DOMAIN: "is out of the model's domain (T > 0; F, K > 0 under Black-76)",
     IVStatus.NO_TIME_VALUE: "equals the intrinsic value, so no volatility is determined",
@@ -92,7 +92,13 @@ _MESSAGES = {
 class _Inputs:
     """Broadcast, flattened float64 inputs plus what is needed to wrap the output."""
 
-    def __init__(self, names: Sequence[str], values: Sequence[Any], kind: Any | None) -> None:
+    def __init__(
+        self,
+        names: Sequence[str],
+        values: Sequence[Any],
+        kind: Any | None,
+        check_kind: bool = True,
+    ) -> None:
         self.out_kind = "scalar"
         self.series_name: str | None = None
         arrays: list[np.ndarray] = []
@@ -100,7 +106,7 @@ class _Inputs:
             arrays.append(self._convert(name, v))
         kind_arr: np.ndarray | None = None
         if kind is not None:
-            kind_arr = _kind_to_w(kind)
+            kind_arr = _kind_to_w(kind, check=check_kind)
             if isinstance(kind, pl.Series):
                 self.out_kind = "series"
             elif isinstance(kind, np.ndarray) and kind.ndim > 0 and self.out_kind == "scalar":
@@ -109,12 +115,9 @@ class _Inputs:
         try:
             self.shape = np.broadcast_shapes(*(a.shape for a in all_arrays))
         except ValueError:
-            shapes = ", ".join(
-                f"{n}{a.shape}" for n, a in zip([*names, "kind"], all_arrays, strict=False)
-            )
+            shapes = ", ".join(f"{n}{a.shape}" for n, a in zip([*names, "kind"], all_arrays, strict=False))
             raise PricingError(
-                f"inputs cannot be broadcast together: {shapes}; give scalars or arrays of one "
-                "common length"
+                f"inputs cannot be broadcast together: {shapes}; give scalars or arrays of one common length"
             ) from None
         self.n = int(np.prod(self.shape)) if self.shape else 1
         self.arrays = {n: _flat(a, self.shape) for n, a in zip(names, arrays, strict=True)}
@@ -137,9 +140,7 @@ class _Inputs:
             return np.asarray(float(v), dtype=np.float64)
         arr = np.asarray(v)
         if arr.dtype.kind not in "fiu":
-            raise PricingError(
-                f"{name}: got an array of dtype {arr.dtype}; expected numbers (float or int)"
-            )
+            raise PricingError(f"{name}: got an array of dtype {arr.dtype}; expected numbers (float or int)")
         if arr.ndim > 0 and self.out_kind == "scalar":
             self.out_kind = "numpy"
         return arr.astype(np.float64, copy=False)
@@ -158,8 +159,11 @@ def _flat(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1)
 
 
-def _kind_to_w(kind: Any) -> np.ndarray:
-    """Option kind(s) -> float64 array of +1 (call) / -1 (put)."""
+def _kind_to_w(kind: Any, check: bool = True) -> np.ndarray:
+    """Option kind(s) -> float64 array of +1 (call) / -1 (put).
+
+    ``check=False`` leaves numeric values unchecked for kernels that validate ``w`` themselves.
+    """
     if isinstance(kind, str):
         return np.asarray(_kind_str(kind, 0), dtype=np.float64)
     if isinstance(kind, pl.Series):
@@ -172,15 +176,19 @@ def _kind_to_w(kind: Any) -> np.ndarray:
         return _kind_strings(arr)
     if arr.dtype.kind not in "fiu":
         raise PricingError(f"kind: got dtype {arr.dtype}; expected 'call'/'put' or +1/-1")
-    w = arr.astype(np.float64)
-    bad = ~((w == 1.0) | (w == -1.0))
-    if bad.any():
-        i = int(np.flatnonzero(bad.ravel())[0])
-        raise PricingError(
-            f"kind: element {i} is {float(w.ravel()[i])!r}; expected +1 (call) or -1 (put), or the "
-            "strings 'call'/'put'/'c'/'p'"
-        )
+    w = arr.astype(np.float64, copy=False)
+    if check:
+        bad = ~((w == 1.0) | (w == -1.0))
+        if bad.any():
+            i = int(np.flatnonzero(bad.ravel())[0])
+            _raise_bad_kind(i, float(w.ravel()[i]))
     return w
+
+
+def _raise_bad_kind(i: int, value: float) -> None:
+    raise PricingError(
+        f"kind: element {i} is {value!r}; expected +1 (call) or -1 (put), or the strings 'call'/'put'/'c'/'p'"
+    )
 
 
 def _kind_str(s: Any, i: int) -> float:
@@ -198,8 +206,7 @@ def _kind_str(s: Any, i: int) -> float:
 def _kind_strings(arr: np.ndarray) -> np.ndarray:
     flat = arr.ravel()
     lowered = np.char.lower(np.char.strip(flat.astype(str)))
-    w = np.where(np.isin(lowered, ("call", "c")), 1.0, np.where(np.isin(lowered, ("put", "p")),
-                                                               -1.0, np.nan))
+    w = np.where(np.isin(lowered, ("call", "c")), 1.0, np.where(np.isin(lowered, ("put", "p")), -1.0, np.nan))
     bad = np.isnan(w)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -207,9 +214,7 @@ def _kind_strings(arr: np.ndarray) -> np.ndarray:
     return w.reshape(arr.shape)
 
 
-def _check(
-    name: str, a: np.ndarray, rule: str, mask: np.ndarray, on_error: OnError
-) -> np.ndarray | None:
+def _check(name: str, a: np.ndarray, rule: str, mask: np.ndarray, on_error: OnError) -> np.ndarray | None:
     """Raise (or return the bad mask) where ``mask`` is True."""
     if not mask.any():
         return None
@@ -261,11 +266,9 @@ def _european(
 ) -> tuple[_Inputs, np.ndarray | None]:
     inp = _Inputs(("F", "K", "T", "r", "sigma"), (F, K, T, r, sigma), kind)
     if model == "black76":
-        rules = {"F": "positive", "K": "positive", "T": "positive", "r": "finite",
-                 "sigma": "nonnegative"}
+        rules = {"F": "positive", "K": "positive", "T": "positive", "r": "finite", "sigma": "nonnegative"}
     else:
-        rules = {"F": "finite", "K": "finite", "T": "positive", "r": "finite",
-                 "sigma": "nonnegative"}
+        rules = {"F": "finite", "K": "finite", "T": "positive", "r": "finite", "sigma": "nonnegative"}
     bad = _validate(inp, rules, on_error)
     if bad is not None:  # replace bad rows by harmless values, NaN them afterwards
         for name in ("F", "K", "T", "sigma"):
@@ -274,8 +277,53 @@ def _european(
     return inp, bad
 
 
+_BLACK76_RULES = {"F": "positive", "K": "positive", "T": "positive", "r": "finite", "sigma": "nonnegative"}
+_RULE_TEXT = {
+    "finite": "a finite number",
+    "positive": "a finite number > 0",
+    "nonnegative": "a finite number >= 0",
+}
+
+
+def _black76_inputs(
+    F: Any, K: Any, T: Any, r: Any, sigma: Any, kind: Any, on_error: OnError
+) -> tuple[_Inputs, np.ndarray]:
+    """Convert and broadcast only: the Black-76 kernels validate (fused into their loop)."""
+    if on_error not in ("raise", "nan"):
+        raise PricingError(f"on_error: got {on_error!r}; expected 'raise' or 'nan'")
+    inp = _Inputs(("F", "K", "T", "r", "sigma"), (F, K, T, r, sigma), kind, check_kind=False)
+    w = inp.w if inp.w is not None else np.ones(inp.n)
+    return inp, w
+
+
+def _dynamic_schedule() -> Any:
+    """Context in which parallel kernels hand out work in small chunks (numba's dynamic
+    scheduling): a core busy with another process then slows a call by its share only."""
+    from numba import parallel_chunksize
+
+    from cnfutures._kernels.black76 import CHUNK
+
+    return parallel_chunksize(CHUNK)
+
+
+def _raise_first_bad(inp: _Inputs, w: np.ndarray, i: int, rules: dict[str, str]) -> None:
+    """Raise the error for option ``i``, which a kernel reported as invalid."""
+    for name, rule in rules.items():
+        x = float(inp.arrays[name][i])
+        ok = math.isfinite(x) and (rule == "finite" or (x > 0.0 if rule == "positive" else x >= 0.0))
+        if not ok:
+            raise PricingError(f"{name}: element {i} is {x!r}; expected {_RULE_TEXT[rule]}")
+    _raise_bad_kind(i, float(w[i]))
+
+
 def black76(
-    F: Any, K: Any, T: Any, r: Any, sigma: Any, kind: Any = "call", *,
+    F: Any,
+    K: Any,
+    T: Any,
+    r: Any,
+    sigma: Any,
+    kind: Any = "call",
+    *,
     on_error: OnError = "raise",
 ) -> Any:
     """Black-76 price of a European option on a futures contract.
@@ -318,18 +366,24 @@ def black76(
     """
     from cnfutures._kernels.black76 import black76_price_nb
 
-    inp, bad = _european("black76", F, K, T, r, sigma, kind, on_error)
+    inp, w = _black76_inputs(F, K, T, r, sigma, kind, on_error)
     a = inp.arrays
-    w = inp.w if inp.w is not None else np.ones(inp.n)
     out = np.empty(inp.n)
-    black76_price_nb(a["F"], a["K"], a["T"], a["r"], a["sigma"], w, out)
-    if bad is not None:
-        out[bad] = np.nan
+    with _dynamic_schedule():
+        first_bad = black76_price_nb(a["F"], a["K"], a["T"], a["r"], a["sigma"], w, out)
+    if first_bad >= 0 and on_error == "raise":
+        _raise_first_bad(inp, w, int(first_bad), _BLACK76_RULES)
     return inp.wrap(out, "price")
 
 
 def bachelier(
-    F: Any, K: Any, T: Any, r: Any, sigma: Any, kind: Any = "call", *,
+    F: Any,
+    K: Any,
+    T: Any,
+    r: Any,
+    sigma: Any,
+    kind: Any = "call",
+    *,
     on_error: OnError = "raise",
 ) -> Any:
     """Bachelier (normal-model) price of a European option on a futures contract.
@@ -373,25 +427,44 @@ def bachelier(
     return inp.wrap(out, "price")
 
 
-def _greeks_frame(model: str, F: Any, K: Any, T: Any, r: Any, sigma: Any, kind: Any,
-                  on_error: OnError) -> pl.DataFrame:
-    inp, bad = _european(model, F, K, T, r, sigma, kind, on_error)
-    a = inp.arrays
-    w = inp.w if inp.w is not None else np.ones(inp.n)
-    outs = [np.empty(inp.n) for _ in GREEK_COLUMNS]
+def _greeks_frame(
+    model: str, F: Any, K: Any, T: Any, r: Any, sigma: Any, kind: Any, on_error: OnError
+) -> pl.DataFrame:
     if model == "black76":
-        from cnfutures._kernels.black76 import black76_greeks_nb as kernel
+        from cnfutures._kernels.black76 import black76_greeks_nb
+
+        inp, w = _black76_inputs(F, K, T, r, sigma, kind, on_error)
+        a = inp.arrays
+        # one (8, n) block whose rows become the columns (zero copy), touched once here:
+        # first-touch page faults taken by the kernel's two threads at once were measured
+        # to vary 2-3x more than this single-threaded fill
+        outs = np.empty((len(GREEK_COLUMNS), inp.n))
+        outs.fill(0.0)
+        with _dynamic_schedule():
+            first_bad = black76_greeks_nb(a["F"], a["K"], a["T"], a["r"], a["sigma"], w, *outs)
+        if first_bad >= 0 and on_error == "raise":
+            _raise_first_bad(inp, w, int(first_bad), _BLACK76_RULES)
     else:
-        from cnfutures._kernels.bachelier import bachelier_greeks_nb as kernel
-    kernel(a["F"], a["K"], a["T"], a["r"], a["sigma"], w, *outs)
-    if bad is not None:
-        for o in outs:
-            o[bad] = np.nan
+        from cnfutures._kernels.bachelier import bachelier_greeks_nb
+
+        inp, bad = _european(model, F, K, T, r, sigma, kind, on_error)
+        a = inp.arrays
+        w = inp.w if inp.w is not None else np.ones(inp.n)
+        outs = np.empty((len(GREEK_COLUMNS), inp.n))
+        bachelier_greeks_nb(a["F"], a["K"], a["T"], a["r"], a["sigma"], w, *outs)
+        if bad is not None:
+            outs[:, bad] = np.nan
     return pl.DataFrame(dict(zip(GREEK_COLUMNS, outs, strict=True)))
 
 
 def black76_greeks(
-    F: Any, K: Any, T: Any, r: Any, sigma: Any, kind: Any = "call", *,
+    F: Any,
+    K: Any,
+    T: Any,
+    r: Any,
+    sigma: Any,
+    kind: Any = "call",
+    *,
     on_error: OnError = "raise",
 ) -> pl.DataFrame:
     """Black-76 price and Greeks, one row per option, as a polars DataFrame.
@@ -421,7 +494,13 @@ def black76_greeks(
 
 
 def bachelier_greeks(
-    F: Any, K: Any, T: Any, r: Any, sigma: Any, kind: Any = "call", *,
+    F: Any,
+    K: Any,
+    T: Any,
+    r: Any,
+    sigma: Any,
+    kind: Any = "call",
+    *,
     on_error: OnError = "raise",
 ) -> pl.DataFrame:
     """Bachelier price and Greeks, one row per option, as a polars DataFrame.
@@ -443,8 +522,15 @@ def bachelier_greeks(
 # implied volatility
 # --------------------------------------------------------------------------------------
 def implied_vol(
-    price: Any, F: Any, K: Any, T: Any, r: Any, kind: Any = "call", *,
-    model: str = "black76", on_error: OnError = "raise",
+    price: Any,
+    F: Any,
+    K: Any,
+    T: Any,
+    r: Any,
+    kind: Any = "call",
+    *,
+    model: str = "black76",
+    on_error: OnError = "raise",
 ) -> Any:
     """Implied volatility of European options on futures (Black-76 or Bachelier).
 
@@ -487,23 +573,24 @@ def implied_vol(
     m = _model(model)
     if on_error not in ("raise", "nan"):
         raise PricingError(f"on_error: got {on_error!r}; expected 'raise' or 'nan'")
-    inp = _Inputs(("price", "F", "K", "T", "r"), (price, F, K, T, r), kind)
-    if on_error == "raise":
-        rules = {"price": "finite", "F": "finite", "K": "finite", "T": "positive", "r": "finite"}
-        if m == "black76":
-            rules.update(F="positive", K="positive")
-        _validate(inp, rules, "raise")
+    inp = _Inputs(("price", "F", "K", "T", "r"), (price, F, K, T, r), kind, check_kind=False)
     a = inp.arrays
     w = inp.w if inp.w is not None else np.ones(inp.n)
     out = np.empty(inp.n)
     status = np.empty(inp.n, dtype=np.int64)
     kernel = implied_vol_black76_nb if m == "black76" else implied_vol_bachelier_nb
-    kernel(a["price"], a["F"], a["K"], a["T"], a["r"], w, out, status)
+    # the kernel validates (status NON_FINITE / OUT_OF_DOMAIN) and returns the first failure
+    with _dynamic_schedule():
+        first = int(kernel(a["price"], a["F"], a["K"], a["T"], a["r"], w, out, status))
     if on_error == "raise":
-        failed = np.flatnonzero(status != 0)
-        if failed.size:
-            i = int(failed[0])
+        if first >= 0:
+            i = first
             code = IVStatus(int(status[i]))
+            if code in (IVStatus.NON_FINITE, IVStatus.OUT_OF_DOMAIN):
+                rules = {"price": "finite", "F": "finite", "K": "finite", "T": "positive", "r": "finite"}
+                if m == "black76":
+                    rules.update(F="positive", K="positive")
+                _raise_first_bad(inp, w, i, rules)
             raise PricingError(
                 f"price: element {i} ({float(a['price'][i])!r}) {_MESSAGES[code]} "
                 f"[status {code.name}]; pass on_error='nan' for NaN plus a status column"
@@ -515,12 +602,20 @@ def implied_vol(
 # --------------------------------------------------------------------------------------
 # American options on futures
 # --------------------------------------------------------------------------------------
-_METHODS = ("baw", "bjs", "crr", "lr")
+_METHODS = ("baw", "bjs", "bjs1993", "bjs2002", "crr", "lr")
 
 
 def american(
-    F: Any, K: Any, T: Any, r: Any, sigma: Any, kind: Any = "call", *,
-    method: str = "baw", steps: int = 500, on_error: OnError = "raise",
+    F: Any,
+    K: Any,
+    T: Any,
+    r: Any,
+    sigma: Any,
+    kind: Any = "call",
+    *,
+    method: str = "baw",
+    steps: int = 500,
+    on_error: OnError = "raise",
 ) -> Any:
     """Price of an American option on a futures contract (cost of carry b = 0).
 
@@ -532,9 +627,14 @@ def american(
     r : float, array or Series [decimal per year, continuous]
     sigma : float, array or Series [decimal per sqrt(year)]
     kind : {"call", "put", "c", "p"}, +1/-1, or an array/Series of them
-    method : {"baw", "bjs", "crr", "lr"}
-        ``"baw"`` Barone-Adesi & Whaley (1987) quadratic approximation; ``"bjs"``
-        Bjerksund & Stensland (2002) two-step flat-boundary approximation; ``"crr"``
+    method : {"baw", "bjs", "bjs1993", "bjs2002", "crr", "lr"}
+        ``"baw"`` Barone-Adesi & Whaley (1987) quadratic approximation; ``"bjs"`` (alias
+        ``"bjs1993"``) Bjerksund & Stensland (1993) single flat boundary, the formula of
+        QuantLib's ``BjerksundStenslandApproximationEngine`` (matches it to 1e-13);
+        ``"bjs2002"`` Bjerksund & Stensland (2002) two-step boundary (the exercise
+        boundary steps down at ``t1 = (sqrt(5) - 1)/2 T``; bivariate normal CDF by Genz's
+        method), usually the closer of the two to the true American value. Both are values
+        of a feasible exercise strategy, hence lower bounds of the American price; ``"crr"``
         Cox-Ross-Rubinstein binomial tree; ``"lr"`` Leisen-Reimer tree (Peizer-Pratt
         inversion 2; ``steps`` rounded up to odd). Where ``sigma sqrt(T) < 1e-6`` BAW's
         critical-price search is ill-conditioned (QuantLib issue #2749); the price is then
@@ -553,13 +653,25 @@ def american(
     6.8013
     >>> round(american(100.0, 100.0, 0.5, 0.1, 0.25, "put", method="crr", steps=500), 4)
     6.7724
+
+    Haug (2007), Bjerksund-Stensland 2002 table for futures options (b = 0, r = 0.1):
+
+    >>> round(american(100.0, 100.0, 0.5, 0.1, 0.25, "put", method="bjs2002"), 4)
+    6.7661
     """
     out, inp, _ = _american(F, K, T, r, sigma, kind, method, steps, on_error)
     return inp.wrap(out, "price")
 
 
 def _american(
-    F: Any, K: Any, T: Any, r: Any, sigma: Any, kind: Any, method: str, steps: int,
+    F: Any,
+    K: Any,
+    T: Any,
+    r: Any,
+    sigma: Any,
+    kind: Any,
+    method: str,
+    steps: int,
     on_error: OnError,
 ) -> tuple[np.ndarray, _Inputs, np.ndarray | None]:
     from cnfutures._kernels import american as ak
@@ -576,8 +688,10 @@ def _american(
     args = (a["F"], a["K"], a["T"], a["r"], a["sigma"], w)
     if meth == "baw":
         ak.american_baw_nb(*args, out)
-    elif meth == "bjs":
+    elif meth in ("bjs", "bjs1993"):
         ak.american_bjs_nb(*args, out)
+    elif meth == "bjs2002":
+        ak.american_bjs2002_nb(*args, out)
     elif meth == "crr":
         ak.american_crr_nb(*args, int(steps), out, True)
     else:
@@ -588,16 +702,24 @@ def _american(
 
 
 def early_exercise_premium(
-    F: Any, K: Any, T: Any, r: Any, sigma: Any, kind: Any = "call", *,
-    method: str = "baw", steps: int = 500, on_error: OnError = "raise",
+    F: Any,
+    K: Any,
+    T: Any,
+    r: Any,
+    sigma: Any,
+    kind: Any = "call",
+    *,
+    method: str = "baw",
+    steps: int = 500,
+    on_error: OnError = "raise",
 ) -> Any:
     """Early-exercise premium of an American option on a futures contract [CNY/unit].
 
-    For ``"baw"`` and ``"bjs"``: American price minus the Black-76 European price. For the
-    trees (``"crr"``, ``"lr"``): American minus European priced on the same lattice, so the
-    tree's discretisation error cancels (Hull's control variate) and the premium is never
-    negative. Parameters are those of :func:`american`. With ``r <= 0`` the premium is 0
-    for BAW and Bjerksund-Stensland calls, as in QuantLib.
+    For ``"baw"`` and the Bjerksund-Stensland methods: American price minus the Black-76
+    European price. For the trees (``"crr"``, ``"lr"``): American minus European priced on
+    the same lattice, so the tree's discretisation error cancels (Hull's control variate)
+    and the premium is never negative. Parameters are those of :func:`american`. With
+    ``r <= 0`` the premium is 0 for BAW and Bjerksund-Stensland calls, as in QuantLib.
 
     Examples
     --------
@@ -626,7 +748,12 @@ def early_exercise_premium(
 # cost of carry
 # --------------------------------------------------------------------------------------
 def fair_value(
-    spot: Any, r: Any, T: Any, storage: Any = 0.0, convenience: Any = 0.0, *,
+    spot: Any,
+    r: Any,
+    T: Any,
+    storage: Any = 0.0,
+    convenience: Any = 0.0,
+    *,
     on_error: OnError = "raise",
 ) -> Any:
     """Cost-of-carry fair futures price ``F = S exp((r + u - y) T)``.
@@ -656,10 +783,12 @@ def fair_value(
     """
     from cnfutures._kernels.carry import fair_value_nb
 
-    inp = _Inputs(("spot", "r", "T", "storage", "convenience"),
-                  (spot, r, T, storage, convenience), None)
-    bad = _validate(inp, {"spot": "positive", "r": "finite", "T": "nonnegative",
-                          "storage": "finite", "convenience": "finite"}, on_error)
+    inp = _Inputs(("spot", "r", "T", "storage", "convenience"), (spot, r, T, storage, convenience), None)
+    bad = _validate(
+        inp,
+        {"spot": "positive", "r": "finite", "T": "nonnegative", "storage": "finite", "convenience": "finite"},
+        on_error,
+    )
     a = inp.arrays
     out = np.empty(inp.n)
     fair_value_nb(a["spot"], a["r"], a["T"], a["storage"], a["convenience"], out)
@@ -669,7 +798,12 @@ def fair_value(
 
 
 def implied_convenience_yield(
-    spot: Any, futures: Any, r: Any, T: Any, storage: Any = 0.0, *,
+    spot: Any,
+    futures: Any,
+    r: Any,
+    T: Any,
+    storage: Any = 0.0,
+    *,
     on_error: OnError = "raise",
 ) -> Any:
     """Convenience yield implied by a futures price: ``y = r + u - ln(F/S) / T``.
@@ -700,8 +834,11 @@ def implied_convenience_yield(
     from cnfutures._kernels.carry import implied_convenience_yield_nb
 
     inp = _Inputs(("spot", "futures", "r", "T", "storage"), (spot, futures, r, T, storage), None)
-    bad = _validate(inp, {"spot": "positive", "futures": "positive", "r": "finite",
-                          "T": "positive", "storage": "finite"}, on_error)
+    bad = _validate(
+        inp,
+        {"spot": "positive", "futures": "positive", "r": "finite", "T": "positive", "storage": "finite"},
+        on_error,
+    )
     a = inp.arrays
     out = np.empty(inp.n)
     implied_convenience_yield_nb(a["spot"], a["futures"], a["r"], a["T"], a["storage"], out)
@@ -711,8 +848,12 @@ def implied_convenience_yield(
 
 
 def roll_yield(
-    frame: pl.DataFrame, *, contract: str = "contract", settle: str = "settle",
-    last_trading_day: str = "last_trading_day", date: str | None = "date",
+    frame: pl.DataFrame,
+    *,
+    contract: str = "contract",
+    settle: str = "settle",
+    last_trading_day: str = "last_trading_day",
+    date: str | None = "date",
 ) -> pl.DataFrame:
     """Annualised roll yield between adjacent contracts of a futures curve.
 
@@ -756,13 +897,9 @@ def roll_yield(
     cols = [contract, settle, last_trading_day]
     missing = [c for c in cols if c not in frame.columns]
     if missing:
-        raise PricingError(
-            f"frame: missing column(s) {missing}; expected {cols} (+ optional {date!r})"
-        )
+        raise PricingError(f"frame: missing column(s) {missing}; expected {cols} (+ optional {date!r})")
     if frame.schema[last_trading_day] != pl.Date:
-        raise PricingError(
-            f"{last_trading_day}: dtype {frame.schema[last_trading_day]}; expected Date"
-        )
+        raise PricingError(f"{last_trading_day}: dtype {frame.schema[last_trading_day]}; expected Date")
     date_col = date if date is not None and date in frame.columns else None
     by = [date_col] if date_col is not None else []
     df = frame.sort([*by, last_trading_day])
@@ -771,8 +908,7 @@ def roll_yield(
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise PricingError(
-            f"{settle}: row {i} (contract {df[contract][i]!r}) is {s[i]!r}; expected a "
-            "finite price > 0"
+            f"{settle}: row {i} (contract {df[contract][i]!r}) is {s[i]!r}; expected a finite price > 0"
         )
     if df[last_trading_day].null_count():
         i = int(np.flatnonzero(df[last_trading_day].is_null().to_numpy())[0])
@@ -785,16 +921,16 @@ def roll_yield(
     out = np.empty(df.height)
     years = np.empty(df.height)
     roll_yield_nb(np.ascontiguousarray(s), days, np.ascontiguousarray(group), out, years)
-    nxt = df.select(
-        pl.col(contract).shift(-1).alias("far"), pl.col(settle).shift(-1).alias("far_settle")
+    nxt = df.select(pl.col(contract).shift(-1).alias("far"), pl.col(settle).shift(-1).alias("far_settle"))
+    res = pl.DataFrame(
+        {
+            **({date_col: df[date_col]} if date_col is not None else {}),
+            "near": df[contract],
+            "far": nxt["far"],
+            "near_settle": df[settle].cast(pl.Float64),
+            "far_settle": nxt["far_settle"].cast(pl.Float64),
+            "years": years,
+            "roll_yield": out,
+        }
     )
-    res = pl.DataFrame({
-        **({date_col: df[date_col]} if date_col is not None else {}),
-        "near": df[contract],
-        "far": nxt["far"],
-        "near_settle": df[settle].cast(pl.Float64),
-        "far_settle": nxt["far_settle"].cast(pl.Float64),
-        "years": years,
-        "roll_yield": out,
-    })
     return res.filter(pl.Series(np.isfinite(years)))

@@ -64,6 +64,7 @@ TWO_PI_OVER_SQRT_TWENTY_SEVEN = 1.2091995761561452
 PI_OVER_SIX = 0.5235987755982988
 
 LBR_ITERATIONS = 2
+IV_BLOCK = 1024  # options per parallel work item (callers schedule them dynamically)
 MIN_RC_PARAMETER = -(1.0 - 1.4901161193847656e-08)
 MAX_RC_PARAMETER = 2.0 / (DBL_EPSILON * DBL_EPSILON)
 
@@ -88,36 +89,157 @@ def inverse_ncdf(u: float) -> float:
     q = u - 0.5
     if abs(q) <= 0.425:
         r = 0.180625 - q * q
-        return q * (((((((2.5090809287301226727e3 * r + 3.3430575583588128105e4) * r
-                         + 6.7265770927008700853e4) * r + 4.5921953931549871457e4) * r
-                       + 1.3731693765509461125e4) * r + 1.9715909503065514427e3) * r
-                     + 1.3314166789178437745e2) * r + 3.3871328727963666080e0) / (
-            ((((((5.2264952788528545610e3 * r + 2.8729085735721942674e4) * r
-                 + 3.9307895800092710610e4) * r + 2.1213794301586595867e4) * r
-               + 5.3941960214247511077e3) * r + 6.8718700749205790830e2) * r
-             + 4.2313330701600911252e1) * r + 1.0)
+        return (
+            q
+            * (
+                (
+                    (
+                        (
+                            (
+                                (
+                                    (2.5090809287301226727e3 * r + 3.3430575583588128105e4) * r
+                                    + 6.7265770927008700853e4
+                                )
+                                * r
+                                + 4.5921953931549871457e4
+                            )
+                            * r
+                            + 1.3731693765509461125e4
+                        )
+                        * r
+                        + 1.9715909503065514427e3
+                    )
+                    * r
+                    + 1.3314166789178437745e2
+                )
+                * r
+                + 3.3871328727963666080e0
+            )
+            / (
+                (
+                    (
+                        (
+                            (
+                                (
+                                    (5.2264952788528545610e3 * r + 2.8729085735721942674e4) * r
+                                    + 3.9307895800092710610e4
+                                )
+                                * r
+                                + 2.1213794301586595867e4
+                            )
+                            * r
+                            + 5.3941960214247511077e3
+                        )
+                        * r
+                        + 6.8718700749205790830e2
+                    )
+                    * r
+                    + 4.2313330701600911252e1
+                )
+                * r
+                + 1.0
+            )
+        )
     r = u if q < 0.0 else 1.0 - u
     r = math.sqrt(-math.log(r))
     if r < 5.0:
         r -= 1.6
-        ret = (((((((7.74545014278341407640e-4 * r + 2.27238449892691845833e-2) * r
-                    + 2.41780725177450611770e-1) * r + 1.27045825245236838258e0) * r
-                  + 3.64784832476320460504e0) * r + 5.76949722146069140550e0) * r
-                + 4.63033784615654529590e0) * r + 1.42343711074968357734e0) / (
-            ((((((1.05075007164441684324e-9 * r + 5.47593808499534494600e-4) * r
-                 + 1.51986665636164571966e-2) * r + 1.48103976427480074590e-1) * r
-               + 6.89767334985100004550e-1) * r + 1.67638483018380384940e0) * r
-             + 2.05319162663775882187e0) * r + 1.0)
+        ret = (
+            (
+                (
+                    (
+                        (
+                            (
+                                (7.74545014278341407640e-4 * r + 2.27238449892691845833e-2) * r
+                                + 2.41780725177450611770e-1
+                            )
+                            * r
+                            + 1.27045825245236838258e0
+                        )
+                        * r
+                        + 3.64784832476320460504e0
+                    )
+                    * r
+                    + 5.76949722146069140550e0
+                )
+                * r
+                + 4.63033784615654529590e0
+            )
+            * r
+            + 1.42343711074968357734e0
+        ) / (
+            (
+                (
+                    (
+                        (
+                            (
+                                (1.05075007164441684324e-9 * r + 5.47593808499534494600e-4) * r
+                                + 1.51986665636164571966e-2
+                            )
+                            * r
+                            + 1.48103976427480074590e-1
+                        )
+                        * r
+                        + 6.89767334985100004550e-1
+                    )
+                    * r
+                    + 1.67638483018380384940e0
+                )
+                * r
+                + 2.05319162663775882187e0
+            )
+            * r
+            + 1.0
+        )
     else:
         r -= 5.0
-        ret = (((((((2.01033439929228813265e-7 * r + 2.71155556874348757815e-5) * r
-                    + 1.24266094738807843860e-3) * r + 2.65321895265761230930e-2) * r
-                  + 2.96560571828504891230e-1) * r + 1.78482653991729133580e0) * r
-                + 5.46378491116411436990e0) * r + 6.65790464350110377720e0) / (
-            ((((((2.04426310338993978564e-15 * r + 1.42151175831644588870e-7) * r
-                 + 1.84631831751005468180e-5) * r + 7.86869131145613259100e-4) * r
-               + 1.48753612908506148525e-2) * r + 1.36929880922735805310e-1) * r
-             + 5.99832206555887937690e-1) * r + 1.0)
+        ret = (
+            (
+                (
+                    (
+                        (
+                            (
+                                (2.01033439929228813265e-7 * r + 2.71155556874348757815e-5) * r
+                                + 1.24266094738807843860e-3
+                            )
+                            * r
+                            + 2.65321895265761230930e-2
+                        )
+                        * r
+                        + 2.96560571828504891230e-1
+                    )
+                    * r
+                    + 1.78482653991729133580e0
+                )
+                * r
+                + 5.46378491116411436990e0
+            )
+            * r
+            + 6.65790464350110377720e0
+        ) / (
+            (
+                (
+                    (
+                        (
+                            (
+                                (2.04426310338993978564e-15 * r + 1.42151175831644588870e-7) * r
+                                + 1.84631831751005468180e-5
+                            )
+                            * r
+                            + 7.86869131145613259100e-4
+                        )
+                        * r
+                        + 1.48753612908506148525e-2
+                    )
+                    * r
+                    + 1.36929880922735805310e-1
+                )
+                * r
+                + 5.99832206555887937690e-1
+            )
+            * r
+            + 1.0
+        )
     return -ret if q < 0.0 else ret
 
 
@@ -141,8 +263,9 @@ def _rc_interpolation(
         omt = 1.0 - t
         t2 = t * t
         omt2 = omt * omt
-        return (y_r * t2 * t + (r * y_r - h * d_r) * t2 * omt + (r * y_l + h * d_l) * t * omt2
-                + y_l * omt2 * omt) / (1.0 + (r - 3.0) * t * omt)
+        return (
+            y_r * t2 * t + (r * y_r - h * d_r) * t2 * omt + (r * y_l + h * d_l) * t * omt2 + y_l * omt2 * omt
+        ) / (1.0 + (r - 3.0) * t * omt)
     return y_r * t + y_l * (1.0 - t)
 
 
@@ -175,7 +298,13 @@ def _rc_min_parameter(d_l: float, d_r: float, s: float, prefer_shape: bool) -> f
 
 @register_jitable
 def _rc_param_left(
-    x_l: float, x_r: float, y_l: float, y_r: float, d_l: float, d_r: float, d2_l: float,
+    x_l: float,
+    x_r: float,
+    y_l: float,
+    y_r: float,
+    d_l: float,
+    d_r: float,
+    d2_l: float,
     prefer_shape: bool,
 ) -> float:
     h = x_r - x_l
@@ -193,7 +322,13 @@ def _rc_param_left(
 
 @register_jitable
 def _rc_param_right(
-    x_l: float, x_r: float, y_l: float, y_r: float, d_l: float, d_r: float, d2_r: float,
+    x_l: float,
+    x_r: float,
+    y_l: float,
+    y_r: float,
+    d_l: float,
+    d_r: float,
+    d2_r: float,
     prefer_shape: bool,
 ) -> float:
     h = x_r - x_l
@@ -232,9 +367,14 @@ def _f_lower_map(x: float, s: float) -> tuple[float, float, float]:
     s2 = s * s
     Phi = ncdf(-z)
     phi = ONE_OVER_SQRT_TWO_PI * math.exp(-0.5 * z * z)
-    fpp = PI_OVER_SIX * y / (s2 * s) * Phi * (
-        8.0 * SQRT_THREE * s * ax + (3.0 * s2 * (s2 - 8.0) - 8.0 * x * x) * Phi / phi
-    ) * math.exp(2.0 * y + 0.25 * s2)
+    fpp = (
+        PI_OVER_SIX
+        * y
+        / (s2 * s)
+        * Phi
+        * (8.0 * SQRT_THREE * s * ax + (3.0 * s2 * (s2 - 8.0) - 8.0 * x * x) * Phi / phi)
+        * math.exp(2.0 * y + 0.25 * s2)
+    )
     Phi2 = Phi * Phi
     fp = TWO_PI * y * Phi2 * math.exp(y + 0.125 * s * s)
     f = TWO_PI_OVER_SQRT_TWENTY_SEVEN * ax * (Phi2 * Phi)
@@ -245,9 +385,7 @@ def _f_lower_map(x: float, s: float) -> tuple[float, float, float]:
 def _inverse_f_lower_map(x: float, f: float) -> float:
     if f <= 0.0:
         return 0.0
-    return abs(x / (SQRT_THREE * inverse_ncdf(
-        (f / (TWO_PI_OVER_SQRT_TWENTY_SEVEN * abs(x))) ** (1.0 / 3.0)
-    )))
+    return abs(x / (SQRT_THREE * inverse_ncdf((f / (TWO_PI_OVER_SQRT_TWENTY_SEVEN * abs(x))) ** (1.0 / 3.0))))
 
 
 @register_jitable
@@ -296,9 +434,7 @@ def normalised_implied_vol_otm(beta: float, x: float) -> float:
             while iterations < N and abs(ds) > DBL_EPSILON * s:
                 if ds * ds_previous < 0.0:
                     direction_reversal_count += 1
-                if iterations > 0 and (
-                    direction_reversal_count == 3 or not (s_left < s < s_right)
-                ):
+                if iterations > 0 and (direction_reversal_count == 3 or not (s_left < s < s_right)):
                     s = 0.5 * (s_left + s_right)
                     if s_right - s_left <= DBL_EPSILON * s:
                         break
@@ -322,8 +458,11 @@ def normalised_implied_vol_otm(beta: float, x: float) -> float:
                     newton = (ln_beta - ln_b) * ln_b / ln_beta / bpob
                     halley = b_halley - bpob * (1.0 + 2.0 / ln_b)
                     b_hh3 = b_halley * b_halley - 3.0 * (h / s) ** 2 - 0.25
-                    hh3 = (b_hh3 + 2.0 * bpob * bpob * (1.0 + 3.0 / ln_b * (1.0 + 1.0 / ln_b))
-                           - 3.0 * b_halley * bpob * (1.0 + 2.0 / ln_b))
+                    hh3 = (
+                        b_hh3
+                        + 2.0 * bpob * bpob * (1.0 + 3.0 / ln_b * (1.0 + 1.0 / ln_b))
+                        - 3.0 * b_halley * bpob * (1.0 + 2.0 / ln_b)
+                    )
                     ds = newton * _householder_factor(newton, halley, hh3)
                 ds = max(-0.5 * s, ds)
                 s += ds
@@ -359,9 +498,7 @@ def normalised_implied_vol_otm(beta: float, x: float) -> float:
                 while iterations < N and abs(ds) > DBL_EPSILON * s:
                     if ds * ds_previous < 0.0:
                         direction_reversal_count += 1
-                    if iterations > 0 and (
-                        direction_reversal_count == 3 or not (s_left < s < s_right)
-                    ):
+                    if iterations > 0 and (direction_reversal_count == 3 or not (s_left < s < s_right)):
                         s = 0.5 * (s_left + s_right)
                         if s_right - s_left <= DBL_EPSILON * s:
                             break
@@ -417,12 +554,14 @@ def normalised_implied_vol_otm(beta: float, x: float) -> float:
 
 
 @register_jitable
-def _iv_black76_one(price: float, F: float, K: float, T: float, r: float, w: float) -> tuple[
-    float, int
-]:
+def _iv_black76_one(price: float, F: float, K: float, T: float, r: float, w: float) -> tuple[float, int]:
     if not (
-        math.isfinite(price) and math.isfinite(F) and math.isfinite(K) and math.isfinite(T)
-        and math.isfinite(r) and math.isfinite(w)
+        math.isfinite(price)
+        and math.isfinite(F)
+        and math.isfinite(K)
+        and math.isfinite(T)
+        and math.isfinite(r)
+        and math.isfinite(w)
     ):
         return math.nan, NON_FINITE
     if T <= 0.0 or F <= 0.0 or K <= 0.0 or (w != 1.0 and w != -1.0):
@@ -448,14 +587,32 @@ def _iv_black76_one(price: float, F: float, K: float, T: float, r: float, w: flo
 
 
 def implied_vol_black76(
-    price: np.ndarray, F: np.ndarray, K: np.ndarray, T: np.ndarray, r: np.ndarray,
-    w: np.ndarray, out: np.ndarray, status: np.ndarray,
-) -> None:
-    """Black-76 implied volatility into ``out`` [1/sqrt(year)] and ``status`` (int64)."""
-    for i in prange(price.shape[0]):
-        v, st = _iv_black76_one(price[i], F[i], K[i], T[i], r[i], w[i])
-        out[i] = v
-        status[i] = st
+    price: np.ndarray,
+    F: np.ndarray,
+    K: np.ndarray,
+    T: np.ndarray,
+    r: np.ndarray,
+    w: np.ndarray,
+    out: np.ndarray,
+    status: np.ndarray,
+) -> int:
+    """Black-76 implied volatility into ``out`` [1/sqrt(year)] and ``status`` (int64).
+
+    Returns the smallest index whose status is not OK, or -1. Inputs need no prior
+    validation: non-finite or out-of-domain inputs get their status code.
+    """
+    n = price.shape[0]
+    nblocks = (n + IV_BLOCK - 1) // IV_BLOCK
+    first = np.full(nblocks, n, dtype=np.int64)
+    for b in prange(nblocks):
+        for i in range(b * IV_BLOCK, min((b + 1) * IV_BLOCK, n)):
+            v, st = _iv_black76_one(price[i], F[i], K[i], T[i], r[i], w[i])
+            out[i] = v
+            status[i] = st
+            if st != OK and first[b] == n:
+                first[b] = i
+    bad = first.min() if nblocks > 0 else n
+    return -1 if bad == n else int(bad)
 
 
 # --------------------------------------------------------------------------------------
@@ -485,12 +642,14 @@ def bachelier_otm_normalised(h: float) -> float:
 
 
 @register_jitable
-def _iv_bachelier_one(price: float, F: float, K: float, T: float, r: float, w: float) -> tuple[
-    float, int
-]:
+def _iv_bachelier_one(price: float, F: float, K: float, T: float, r: float, w: float) -> tuple[float, int]:
     if not (
-        math.isfinite(price) and math.isfinite(F) and math.isfinite(K) and math.isfinite(T)
-        and math.isfinite(r) and math.isfinite(w)
+        math.isfinite(price)
+        and math.isfinite(F)
+        and math.isfinite(K)
+        and math.isfinite(T)
+        and math.isfinite(r)
+        and math.isfinite(w)
     ):
         return math.nan, NON_FINITE
     if T <= 0.0 or (w != 1.0 and w != -1.0):
@@ -546,14 +705,32 @@ def _iv_bachelier_one(price: float, F: float, K: float, T: float, r: float, w: f
 
 
 def implied_vol_bachelier(
-    price: np.ndarray, F: np.ndarray, K: np.ndarray, T: np.ndarray, r: np.ndarray,
-    w: np.ndarray, out: np.ndarray, status: np.ndarray,
-) -> None:
-    """Bachelier implied normal volatility [CNY/unit/sqrt(year)] into ``out`` and ``status``."""
-    for i in prange(price.shape[0]):
-        v, st = _iv_bachelier_one(price[i], F[i], K[i], T[i], r[i], w[i])
-        out[i] = v
-        status[i] = st
+    price: np.ndarray,
+    F: np.ndarray,
+    K: np.ndarray,
+    T: np.ndarray,
+    r: np.ndarray,
+    w: np.ndarray,
+    out: np.ndarray,
+    status: np.ndarray,
+) -> int:
+    """Bachelier implied normal volatility [CNY/unit/sqrt(year)] into ``out`` and ``status``.
+
+    Returns the smallest index whose status is not OK, or -1 (see
+    :func:`implied_vol_black76`).
+    """
+    n = price.shape[0]
+    nblocks = (n + IV_BLOCK - 1) // IV_BLOCK
+    first = np.full(nblocks, n, dtype=np.int64)
+    for b in prange(nblocks):
+        for i in range(b * IV_BLOCK, min((b + 1) * IV_BLOCK, n)):
+            v, st = _iv_bachelier_one(price[i], F[i], K[i], T[i], r[i], w[i])
+            out[i] = v
+            status[i] = st
+            if st != OK and first[b] == n:
+                first[b] = i
+    bad = first.min() if nblocks > 0 else n
+    return -1 if bad == n else int(bad)
 
 
 implied_vol_black76_nb = njit(cache=True, parallel=True)(implied_vol_black76)
