@@ -38,7 +38,7 @@ import polars as pl
 
 from cnfutures._dates import DateLike, parse_date
 from cnfutures.access.investor import Investor
-from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market
+from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market, sample_params
 from cnfutures.errors import CnFuturesError, DataError, InputError
 from cnfutures.frames.roll import RollRule
 from cnfutures.simulate import Params
@@ -132,16 +132,6 @@ class SweepError(CnFuturesError):
 # ----------------------------------------------------------------------------- scenarios
 
 
-def _sample_params(code: str) -> Params:
-    """Model parameters of :meth:`Market.sample` (for ``sc`` the Brent-driven calibration)."""
-    from cnfutures import simulate
-
-    base = simulate.default_params(code)
-    if code == "sc":  # the values Market.sample uses (see docs/backtest.md)
-        return simulate.with_params(base, basis=0.99, sigma_chi=0.15, kappa=3.0)
-    return base
-
-
 @dataclass(frozen=True)
 class SimulatedMarket:
     """A recipe for a seeded simulated market: small to send to workers, built where it runs.
@@ -200,7 +190,7 @@ class SimulatedMarket:
         >>> SimulatedMarket("sc").model_params().kappa
         3.0
         """
-        return self.params if self.params is not None else _sample_params(self.product)
+        return self.params if self.params is not None else sample_params(self.product)
 
     def build(self) -> Market:
         """Simulate the market (memoised per process: a worker builds each scenario once).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
@@ -13,7 +13,10 @@ from cnfutures._dates import DateLike, parse_date
 from cnfutures.errors import DataError, InputError
 from cnfutures.frames.roll import RollRule
 
-__all__ = ["RATIO_METHODS", "Costs", "Exposure", "HedgePolicy", "Market"]
+if TYPE_CHECKING:  # pragma: no cover
+    from cnfutures.simulate import Params as simulate_Params
+
+__all__ = ["RATIO_METHODS", "Costs", "Exposure", "HedgePolicy", "Market", "sample_params"]
 
 RATIO_METHODS: tuple[str, ...] = ("rolling", "ewma", "dcc")
 _EXECUTION = ("settle", "open", "close")
@@ -120,9 +123,7 @@ class Market:
         fx = _load_usdcny()
         if p.code == "sc":
             brent = _load_brent()
-            params = simulate.with_params(
-                simulate.default_params("sc"), basis=0.99, sigma_chi=0.15, kappa=3.0
-            )
+            params = sample_params("sc")
             fut = simulate.market("sc", start, end=end, seed=seed, params=params, benchmark=brent, usd_cny=fx)
             prices = {"brent": brent}
             label = "SIMULATED sc contracts driven by EIA Brent spot × FRED USD/CNY (seeded model)"
@@ -132,6 +133,28 @@ class Market:
             prices = {"spot": spot.select(pl.col("trading_day").alias("date"), pl.col("spot").alias("price"))}
             label = f"SIMULATED {p.code} contracts and spot (seeded two-factor model) with FRED USD/CNY"
         return cls(futures=fut.drop("path"), prices=prices, usd_cny=fx, simulated=True, label=label)
+
+
+def sample_params(product_code: str) -> simulate_Params:
+    """Model parameters of :meth:`Market.sample` for a product.
+
+    For ``sc`` the contracts follow Brent × USD/CNY × 0.99 with a faster, calmer basis
+    (``kappa`` 3, ``sigma_chi`` 0.15); other products use
+    :func:`cnfutures.simulate.default_params`.
+
+    Examples
+    --------
+    >>> sample_params("sc").basis
+    0.99
+    """
+    from cnfutures import simulate
+    from cnfutures.market.products import product
+
+    code = product(product_code).code
+    base = simulate.default_params(code)
+    if code == "sc":
+        return simulate.with_params(base, basis=0.99, sigma_chi=0.15, kappa=3.0)
+    return base
 
 
 def _load_brent() -> pl.DataFrame:
