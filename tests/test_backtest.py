@@ -28,6 +28,14 @@ def test_end_to_end_ledger_and_summary(market: Market, tmp_path: Path) -> None:
     diff = led["exposure_pnl_usd"] + led["hedge_pnl_usd"] - led["costs_usd"] - led["net_pnl_usd"]
     assert diff.abs().max() < 1e-6
     assert r["effectiveness_weekly"] > 0.5
+    # weekly effectiveness recomputed independently with polars' calendar weeks (Mon-Sun)
+    wk = led.group_by_dynamic("trading_day", every="1w", closed="left", label="right").agg(
+        pl.col("exposure_pnl_usd").sum(), pl.col("net_pnl_usd").sum()
+    )
+    ve = wk["exposure_pnl_usd"].var()
+    vn = wk["net_pnl_usd"].var()
+    assert r["effectiveness_weekly"] == pytest.approx(1 - vn / ve, rel=1e-9)  # type: ignore[operator]
+    assert r["limit_bound_days"] == led["limit_bound"].sum()
     assert r["peak_usd_posted"] > 0
     page = r.report(tmp_path)
     assert "SIMULATED" in page.read_text() and "base64" in page.read_text()

@@ -514,18 +514,10 @@ class _Task:
     keep: str
 
 
-def _week_sums(days: pl.Series, *xs: np.ndarray) -> list[np.ndarray]:
-    """Sums per Monday-to-Sunday week (what ``group_by_dynamic(every="1w")`` gives)."""
-    e = days.to_physical().to_numpy().astype(np.int64)
-    week = (e + 3) // 7  # 1970-01-01 was a Thursday: weeks start on Mondays
-    starts = np.flatnonzero(np.diff(week, prepend=week[0] - 1))
-    return [np.add.reduceat(x, starts) for x in xs]
-
-
 def _metrics(prep: Any, led: np.ndarray, summ: np.ndarray) -> list[float]:
     """The :data:`METRICS` of one booked point (as :meth:`BacktestResult.from_arrays` computes them)."""
     from cnfutures._kernels import settlement as k
-    from cnfutures.backtest.result import _var_reduction
+    from cnfutures.backtest.result import summary_rows
 
     held = led[k.L_LOTS] != 0
     bad = held & np.isnan(led[k.L_SETTLE])
@@ -538,36 +530,10 @@ def _metrics(prep: Any, led: np.ndarray, summ: np.ndarray) -> list[float]:
         )
     expo = prep.arrays["expo_pnl"][0]
     net = led[k.L_NET]
-    we, wn = _week_sums(prep.days, expo, net)
-    s = summ[0]
-    var_e = float(np.var(expo[1:], ddof=1))
-    var_n = float(np.var(net[1:], ddof=1))
-    row = {
-        "trading_days": float(expo.size),
-        "hedged_variance": var_n,
-        "unhedged_variance": var_e,
-        "effectiveness_daily": _var_reduction(expo[1:], net[1:]),
-        "effectiveness_weekly": _var_reduction(we, wn),
-        "vol_unhedged_usd": float(np.std(expo[1:], ddof=1)) * math.sqrt(244.0),
-        "vol_hedged_usd": float(np.std(net[1:], ddof=1)) * math.sqrt(244.0),
-        "max_drawdown_unhedged_usd": s[k.S_DD_EXPO],
-        "max_drawdown_hedged_usd": s[k.S_DD_NET],
-        "exposure_pnl_usd": s[k.S_EXPO],
-        "hedge_pnl_usd": s[k.S_HEDGE],
-        "net_pnl_usd": s[k.S_NET],
-        "costs_usd": s[k.S_COSTS],
-        "fees_usd": s[k.S_FEES],
-        "slippage_usd": s[k.S_SLIP],
-        "fx_cost_usd": s[k.S_FXCOST],
-        "funding_usd": s[k.S_FUNDING],
-        "total_cost_usd": s[k.S_COSTS] + s[k.S_SLIP],
-        "peak_usd_posted": s[k.S_PEAK],
-        "margin_calls": s[k.S_CALLS],
-        "limit_locked_days": s[k.S_LOCKED],
-        "delayed_roll_days": s[k.S_DELAYED],
-        "forced_rolls": s[k.S_FORCED],
-        "limit_bound_days": float(led[k.L_BOUND].sum()),
-    }
+    row = {name: float(v) for name, v, _ in summary_rows(prep, led, summ)}
+    row["hedged_variance"] = float(np.var(net[1:], ddof=1))
+    row["unhedged_variance"] = float(np.var(expo[1:], ddof=1))
+    row["total_cost_usd"] = row["costs_usd"] + row["slippage_usd"]
     return [float(row[m]) for m in _METRIC_NAMES]
 
 

@@ -68,6 +68,59 @@ _FLAGS = {
 }  # fmt: skip
 
 
+def week_sums(days: pl.Series, *xs: np.ndarray) -> list[np.ndarray]:
+    """Sums of daily values per Monday-to-Sunday calendar week (days ascending).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> d = pl.Series([dt.date(2025, 6, 5), dt.date(2025, 6, 6), dt.date(2025, 6, 9)])
+    >>> week_sums(d, np.array([1.0, 2.0, 4.0]))[0].tolist()
+    [3.0, 4.0]
+    """
+    e = days.to_physical().to_numpy().astype(np.int64)
+    week = (e + 3) // 7  # 1970-01-01 was a Thursday: weeks start on Mondays
+    starts = np.flatnonzero(np.diff(week, prepend=week[0] - 1))
+    return [np.add.reduceat(x, starts) for x in xs]
+
+
+def summary_rows(prep: Prepared, led: np.ndarray, summ: np.ndarray) -> list[tuple[str, float, str]]:
+    """The summary metrics ``(name, value, unit)`` of path 0 from the kernel's ledger and totals.
+
+    Daily statistics use days 1 .. D-1 (day 0 has no exposure change); the weekly
+    effectiveness uses Monday-to-Sunday calendar weeks.
+    """
+    from cnfutures._kernels import settlement as k
+
+    expo = prep.arrays["expo_pnl"][0]
+    net = led[k.L_NET]
+    we, wn = week_sums(prep.days, expo, net)
+    s = summ[0]
+    return [
+        ("trading_days", float(expo.size), "days"),
+        ("effectiveness_daily", _var_reduction(expo[1:], net[1:]), "variance reduction of daily USD P&L"),
+        ("effectiveness_weekly", _var_reduction(we, wn), "variance reduction of weekly USD P&L"),
+        ("vol_unhedged_usd", float(np.std(expo[1:], ddof=1)) * np.sqrt(244.0), "USD/√year"),
+        ("vol_hedged_usd", float(np.std(net[1:], ddof=1)) * np.sqrt(244.0), "USD/√year"),
+        ("max_drawdown_unhedged_usd", s[k.S_DD_EXPO], "USD"),
+        ("max_drawdown_hedged_usd", s[k.S_DD_NET], "USD"),
+        ("exposure_pnl_usd", s[k.S_EXPO], "USD"),
+        ("hedge_pnl_usd", s[k.S_HEDGE], "USD"),
+        ("net_pnl_usd", s[k.S_NET], "USD"),
+        ("costs_usd", s[k.S_COSTS], "USD (fees + FX + funding)"),
+        ("fees_usd", s[k.S_FEES], "USD"),
+        ("slippage_usd", s[k.S_SLIP], "USD (inside hedge P&L)"),
+        ("fx_cost_usd", s[k.S_FXCOST], "USD"),
+        ("funding_usd", s[k.S_FUNDING], "USD"),
+        ("peak_usd_posted", s[k.S_PEAK], "USD"),
+        ("margin_calls", s[k.S_CALLS], "count"),
+        ("limit_locked_days", s[k.S_LOCKED], "days"),
+        ("delayed_roll_days", s[k.S_DELAYED], "days"),
+        ("forced_rolls", s[k.S_FORCED], "count"),
+        ("limit_bound_days", s[k.S_BOUND], "days"),
+    ]
+
+
 def _drawdown(x: np.ndarray) -> float:
     c = np.cumsum(x)
     return float(np.min(c - np.maximum.accumulate(np.maximum(c, 0.0)))) if x.size else 0.0
@@ -145,39 +198,7 @@ class BacktestResult:
                 [f"{r['trading_day']} {r['contract']}" for r in bad.head(10).to_dicts()],
             )
         ledger = ledger.with_columns(pl.col("trade_price").fill_nan(None))
-        expo = ledger["exposure_pnl_usd"].to_numpy()
-        net = ledger["net_pnl_usd"].to_numpy()
-        wk = ledger.group_by_dynamic("trading_day", every="1w", closed="left", label="right").agg(
-            pl.col("exposure_pnl_usd").sum(), pl.col("net_pnl_usd").sum()
-        )
-        s = summ[0]
-        rows: list[tuple[str, float, str]] = [
-            ("trading_days", float(ledger.height), "days"),
-            ("effectiveness_daily", _var_reduction(expo[1:], net[1:]), "variance reduction of daily USD P&L"),
-            (
-                "effectiveness_weekly",
-                _var_reduction(wk["exposure_pnl_usd"].to_numpy(), wk["net_pnl_usd"].to_numpy()),
-                "variance reduction of weekly USD P&L",
-            ),
-            ("vol_unhedged_usd", float(np.std(expo[1:], ddof=1)) * np.sqrt(244.0), "USD/√year"),
-            ("vol_hedged_usd", float(np.std(net[1:], ddof=1)) * np.sqrt(244.0), "USD/√year"),
-            ("max_drawdown_unhedged_usd", s[k.S_DD_EXPO], "USD"),
-            ("max_drawdown_hedged_usd", s[k.S_DD_NET], "USD"),
-            ("exposure_pnl_usd", s[k.S_EXPO], "USD"),
-            ("hedge_pnl_usd", s[k.S_HEDGE], "USD"),
-            ("net_pnl_usd", s[k.S_NET], "USD"),
-            ("costs_usd", s[k.S_COSTS], "USD (fees + FX + funding)"),
-            ("fees_usd", s[k.S_FEES], "USD"),
-            ("slippage_usd", s[k.S_SLIP], "USD (inside hedge P&L)"),
-            ("fx_cost_usd", s[k.S_FXCOST], "USD"),
-            ("funding_usd", s[k.S_FUNDING], "USD"),
-            ("peak_usd_posted", s[k.S_PEAK], "USD"),
-            ("margin_calls", s[k.S_CALLS], "count"),
-            ("limit_locked_days", s[k.S_LOCKED], "days"),
-            ("delayed_roll_days", s[k.S_DELAYED], "days"),
-            ("forced_rolls", s[k.S_FORCED], "count"),
-            ("limit_bound_days", float(ledger["limit_bound"].sum()), "days"),
-        ]
+        rows = summary_rows(prep, led, summ)
         summary = pl.DataFrame(
             rows, schema={"metric": pl.String, "value": pl.Float64, "unit": pl.String}, orient="row"
         )
