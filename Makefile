@@ -35,7 +35,7 @@ lint: $(VENV)/.dev
 ## benchmarks in quick mode, peers in the same run, then the ratio table and its goals
 bench: $(VENV)/.dev
 	mkdir -p .bench
-	CNF_BENCH_QUICK=1 $(PY) -m pytest benchmarks -q -p no:randomly --benchmark-enable --benchmark-only \
+	CNF_BENCH_QUICK=1 $(PY) -m pytest benchmarks -q -p no:randomly --benchmark-enable \
 	  --benchmark-min-rounds=3 --benchmark-max-time=0.5 --benchmark-warmup=on \
 	  --benchmark-json=.bench/results.json
 	$(PY) scripts/bench_ratios.py .bench/results.json
