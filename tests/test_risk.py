@@ -169,3 +169,25 @@ def test_slot_packing_keeps_windows_apart_and_matches_backtests_over_two_years()
         got = r.paths.row(p, named=True)
         for m in ("net_pnl_usd", "hedge_pnl_usd", "peak_usd_posted", "margin_calls", "costs_usd"):
             assert got[m] == pytest.approx(want[m], rel=1e-9, abs=1e-6), (p, m)
+
+
+def test_cli_risk_prints_the_distribution_and_writes_the_paths(
+    tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pathlib import Path
+
+    from cnfutures.cli import main
+
+    out = Path(str(tmp_path)) / "paths.parquet"
+    argv = ["risk", "--paths", "30", "--days", "40", "--seed", "3", "--out", str(out), "--confidence", "0.95"]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "SIMULATED" in text and "peak_usd_posted" in text
+    paths = pl.read_parquet(out)
+    assert paths.height == 30
+    # the printed USD to keep is the 95 % quantile of the written per-path peaks (numpy reference)
+    want = np.quantile(paths["peak_usd_posted"].to_numpy(), 0.95)
+    assert f"USD to keep ready (95%): {want:,.0f}" in text
+    assert "position or opening limits cut the hedge" in text  # 40 days in the limited stage
+    with pytest.raises(SystemExit):
+        main(["risk", "--product", "xx"])

@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cnfutures.access.cli",
     "cnfutures.frames.cli",
     "cnfutures.sweep_cli",
+    "cnfutures.risk_cli",
 )
 
 

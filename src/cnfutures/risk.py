@@ -107,7 +107,7 @@ class HedgeRisk:
         >>> r.summary(q=(0.5,))["metric"][0], r.summary(q=(0.5,)).columns[-1]
         ('exposure_pnl_usd', 'q50')
         """
-        qs = _check_q(q)
+        qs = sorted(set(_check_q(q)))  # a quantile asked twice is one column
         names = [m for m, _ in PATH_METRICS]
         long = self.paths.unpivot(on=names, index="path", variable_name="metric")
         out = long.group_by("metric", maintain_order=True).agg(
