@@ -533,3 +533,95 @@ def test_fused_validation_and_scalar_fallback() -> None:
     assert g["price"][4] == out[4]
     assert g["delta"][1] == pytest.approx(math.exp(-0.01), rel=1e-15)  # sigma = 0, in the money
     assert g["gamma"][1] == 0.0 and g["vega"][1] == 0.0
+
+
+# ------------------------------------------------------------------------------------------
+# implied volatility: the branch-free fast pass against the scalar Jäckel path
+# ------------------------------------------------------------------------------------------
+def test_branch_free_iv_helpers_against_scipy() -> None:
+    sp = pytest.importorskip("scipy.special")
+    # erfcx on every piece (small |y| <= 0.46875, Cody's middle piece up to 4, the tail)
+    # and the reflection y < 0 that the erfcx-difference formula of b(x, s) meets
+    y = np.concatenate([np.linspace(-0.7, 0.6, 301), np.linspace(0.4, 8.0, 500), np.geomspace(8.0, 1e6, 200)])
+    np.testing.assert_allclose([ik._erfcx_v(v) for v in y], sp.erfcx(y), rtol=6 * EPS)
+    # Wichura's inverse normal CDF: central piece and both tail pieces (r < 5 and r >= 5)
+    u = np.concatenate(
+        [np.geomspace(1e-300, 0.07, 400), np.linspace(0.07, 0.93, 201), 1.0 - np.geomspace(0.07, 1e-15, 100)]
+    )
+    np.testing.assert_allclose([ik._inverse_ncdf_v(v) for v in u], sp.ndtri(u), rtol=1e-14)
+
+
+def test_black_v_equals_normalised_black_call() -> None:
+    """The branch-free b(x, s) against Jäckel's branchy one in each of his regions."""
+    rng = np.random.default_rng(31)
+    h = rng.uniform(-9.5, 0.0, 3000)
+    s = np.exp(rng.uniform(math.log(1e-3), math.log(20.0), 3000))
+    x = h * s
+    for xi, si in zip(x, s, strict=True):
+        b, e, bad = ik._black_v(xi, si, math.exp(0.5 * xi))
+        if bad:  # Jäckel's asymptotic expansion (h < -10 region): left to the scalar pass
+            continue
+        ref = b76.normalised_black_call(xi, si)
+        # a few ulp, times the cancellation Jäckel's own formulas carry (erfcx difference)
+        assert b == pytest.approx(ref, rel=64 * EPS, abs=1e-300), (xi, si)
+        assert e * b76.ONE_OVER_SQRT_TWO_PI == pytest.approx(ik._normalised_vega(xi, si), rel=4 * EPS)
+
+
+def _fast_pass(
+    p: np.ndarray, F: np.ndarray, K: np.ndarray, T: np.ndarray, r: np.ndarray, w: np.ndarray
+) -> np.ndarray:
+    out = np.empty(p.size)
+    for lo in range(0, p.size, ik.IV_BLOCK):  # plain-Python twin of the vectorised first pass
+        ik._iv_black76_fast_block(p, F, K, T, r, w, out, lo, min(lo + ik.IV_BLOCK, p.size))
+    return out
+
+
+def test_implied_vol_fast_pass_matches_scalar_jaeckel() -> None:
+    """Where the vectorised pass answers, it agrees with the scalar Jäckel path to a few
+    eps * price / vega (times the 1 + h^2 conditioning), and it answers for the bulk."""
+    rng = np.random.default_rng(32)
+    n = 600
+    T = np.exp(rng.uniform(math.log(1 / 365), math.log(10), n))
+    s = np.exp(rng.uniform(math.log(0.01), math.log(3.0), n))
+    z = rng.uniform(-6.0, 6.0, n)
+    F = rng.uniform(50.0, 800.0, n)
+    K = F * np.exp(-z * s * np.sqrt(T))
+    K[:20] = F[:20]  # exactly at the money: x = 0, Jäckel's s_c = 0
+    r = rng.uniform(-0.01, 0.1, n)
+    w = np.where(rng.random(n) < 0.5, 1.0, -1.0)
+    p, vega, h = _accurate_black76(F, K, T, r, s, w)
+    fast = _fast_pass(p, F, K, T, r, w)
+    handled = np.isfinite(fast)
+    assert handled.mean() > 0.9  # measured 0.995; the rest: upper branch, wings, tiny time value
+    assert handled[:20].all()
+    scalar = np.array([ik._iv_black76_one(p[i], F[i], K[i], T[i], r[i], w[i])[0] for i in range(n)])
+    bound = EPS * p / vega * (1.0 + h**2)
+    assert np.all(np.abs(fast[handled] - scalar[handled]) <= 16.0 * bound[handled])
+    assert np.all(np.abs(fast[handled] - s[handled]) <= 16.0 * bound[handled])
+
+
+def test_implied_vol_fast_pass_takes_the_benchmark_book() -> None:
+    """Moderate moneyness (|h| <= 1.5) and maturities: no option needs the scalar pass,
+    which is where the speed of the kernel comes from (see docs/benchmarks/pricing.md)."""
+    rng = np.random.default_rng(33)
+    n = 400
+    T = rng.uniform(7 / 365, 2.0, n)
+    s = rng.uniform(0.1, 0.8, n)
+    F = rng.uniform(400.0, 700.0, n)
+    K = F * np.exp(rng.uniform(-1.5, 1.5, n) * s * np.sqrt(T))
+    r = np.full(n, 0.02)
+    w = np.where(rng.random(n) < 0.5, 1.0, -1.0)
+    p = pricing.black76(F, K, T, r, s, w)
+    fast = _fast_pass(p, F, K, T, r, w)
+    assert np.isfinite(fast).all()
+    np.testing.assert_allclose(fast, s, rtol=1e-13)
+    # invalid inputs are left to the scalar pass (which sets their status codes)
+    bad = _fast_pass(
+        np.array([np.nan, 1.0, 1.0, 30.0, 0.0]),
+        np.array([20.0, -20.0, 20.0, 20.0, 20.0]),
+        np.array([20.0, 20.0, 20.0, 10.0, 20.0]),
+        np.array([1.0, 1.0, 0.0, 1.0, 1.0]),
+        np.zeros(5),
+        np.ones(5),
+    )
+    assert np.isnan(bad).all()

@@ -536,7 +536,8 @@ def implied_vol(
 
     Black-76 uses Jäckel's *Let's Be Rational* (2015): a rational-cubic initial guess and
     two safeguarded Householder steps, accurate to a few ulp of price/vega from the money
-    to deep wings and for T from a day to decades. Bachelier solves the normalised
+    to deep wings and for T from a day to decades; run branch-free (vectorised) for the
+    bulk of the options, with his scalar code for the rest. Bachelier solves the normalised
     out-of-the-money time value without cancellation (see :mod:`cnfutures._kernels.implied`).
     A failed volatility is never reported as 0.
 
