@@ -303,6 +303,21 @@ def test_baw_tiny_volatility_guard() -> None:
     assert math.isfinite(pricing.american(100.0, 100.0, 1 / 365, 0.05, 1e-5, "put"))
 
 
+@pytest.mark.parametrize("method", ["lr", "crr"])
+def test_trees_at_tiny_and_zero_volatility(method: str) -> None:
+    # with no volatility the futures price stays at F: American = max(exp(-rT) intrinsic,
+    # intrinsic) = intrinsic for r >= 0 (hand calculation); the Leisen-Reimer lattice
+    # degenerates there (Peizer-Pratt probability rounds to 0 or 1) and used to return NaN
+    for sigma in (0.0, 1e-12, 1e-9):
+        assert pricing.american(100.0, 110.0, 0.5, 0.05, sigma, "put", method=method, steps=201) == 10.0
+        assert pricing.american(100.0, 90.0, 0.5, 0.05, sigma, "put", method=method, steps=201) == 0.0
+    # small volatility: an at-the-money call's early-exercise value is negligible, so the tree
+    # (201 steps) is within 1 % of the Black-76 European price (an independent reference)
+    for sigma in (1e-6, 3e-6, 1e-4, 1e-2):
+        v = pricing.american(100.0, 100.0, 0.5, 0.05, sigma, "call", method=method, steps=201)
+        assert v == pytest.approx(pricing.black76(100.0, 100.0, 0.5, 0.05, sigma, "call"), rel=0.01)
+
+
 def test_american_bad_method() -> None:
     with pytest.raises(PricingError, match="method"):
         pricing.american(100.0, 100.0, 1.0, 0.0, 0.2, method="fd")

@@ -417,23 +417,40 @@ def _tree_one(
     lr: bool,
     american: bool = True,
 ) -> float:
+    if sigma * sigma * T <= 0.0:  # no volatility: the futures price stays at F
+        intrinsic = max(w * (F - K), 0.0)
+        eur = math.exp(-r * T) * intrinsic
+        return max(eur, intrinsic) if american else eur
     n = steps
     if lr and n % 2 == 0:
         n += 1
     dt = T / n
     disc = math.exp(-r * dt)
     drift = -0.5 * sigma * sigma * dt  # per step, log space, b = 0
+    pu = 0.5
+    log_u = 0.0
+    log_d = 0.0
     if lr:
         variance = sigma * sigma * T
         ermqdt = math.exp(drift + 0.5 * variance / n)
-        d2 = (math.log(F / K) + drift * n) / math.sqrt(variance)
+        d2 = (math.log(F / K) + drift * n) / math.sqrt(variance) if variance > 0.0 else math.inf
         pu = _peizer_pratt2(d2, n)
         pdash = _peizer_pratt2(d2 + math.sqrt(variance), n)
-        up = ermqdt * pdash / pu
-        down = (ermqdt - pu * up) / (1.0 - pu)
-        log_u = math.log(up)
-        log_d = math.log(down)
-    else:
+        if 0.0 < pu < 1.0:
+            up = ermqdt * pdash / pu
+            down = (ermqdt - pu * up) / (1.0 - pu)
+        else:
+            up = down = 0.0
+        if up > 0.0 and down > 0.0 and variance > 1e-10:
+            log_u = math.log(up)
+            log_d = math.log(down)
+        else:
+            # |d2| so large (sigma -> 0, or deep in/out of the money) that the Peizer-Pratt
+            # probability rounds to 0 or 1, or sigma sqrt(T) < 1e-5 where the lattice's
+            # cancellation costs percents: the Leisen-Reimer lattice degenerates; use the CRR
+            # lattice with the same number of steps (finite, converges to the same value)
+            lr = False
+    if not lr:
         dx = sigma * math.sqrt(dt)
         pu = 0.5 + 0.5 * drift / dx
         log_u = dx
