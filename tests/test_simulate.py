@@ -203,3 +203,11 @@ def test_reused_buffers_give_the_same_draws() -> None:
         fresh = simulate.draw(su, 4, p0, n)
         for key in fresh:
             np.testing.assert_array_equal(got[key], fresh[key])
+
+
+def test_positional_signature_of_the_issue() -> None:
+    # market(product, start, n_days, n_paths, seed, params) as specified in issue 8
+    f = simulate.market("sc", "2025-06-02", 5, 2, 7, simulate.default_params("sc"))
+    assert f["path"].unique().sort().to_list() == [0, 1]
+    assert f["trading_day"].n_unique() == 5
+    assert f.equals(simulate.market("sc", "2025-06-02", n_days=5, n_paths=2, seed=7))

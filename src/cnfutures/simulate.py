@@ -405,13 +405,13 @@ def market(
     product_code: str,
     start: DateLike,
     n_days: int | None = None,
-    end: DateLike | None = None,
     n_paths: int = 1,
     seed: int = 20260101,
     params: Params | None = None,
+    *,
+    end: DateLike | None = None,
     benchmark: pl.DataFrame | None = None,
     usd_cny: pl.DataFrame | None = None,
-    *,
     book: RuleBook | None = None,
     usd: bool = False,
     contracts: list[str] | None = None,
@@ -426,8 +426,6 @@ def market(
         First trading day (a later date is rolled forward to the next trading day).
     n_days : int, optional
         Number of trading days; give this or ``end``.
-    end : date or str, optional
-        Last calendar date.
     n_paths : int
         Number of independent paths (> 0).
     seed : int
@@ -436,6 +434,8 @@ def market(
         are simulated (``contracts=``).
     params : Params, optional
         Model parameters (default :func:`default_params`).
+    end : date or str, optional
+        Last calendar date (instead of ``n_days``).
     benchmark : polars.DataFrame, optional
         Columns ``date``, ``price`` [USD/unit] (or [CNY/unit] without ``usd_cny``): the
         long-run factor follows ``log(basis × price × usd_cny)`` as-of each trading day.
