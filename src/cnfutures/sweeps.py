@@ -39,7 +39,7 @@ import polars as pl
 from cnfutures._dates import DateLike, parse_date
 from cnfutures.access.investor import Investor
 from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market, sample_params
-from cnfutures.errors import CnFuturesError, DataError, InputError
+from cnfutures.errors import CnFuturesError, InputError
 from cnfutures.frames.roll import RollRule
 from cnfutures.simulate import Params
 
@@ -517,17 +517,9 @@ class _Task:
 def _metrics(prep: Any, led: np.ndarray, summ: np.ndarray) -> list[float]:
     """The :data:`METRICS` of one booked point (as :meth:`BacktestResult.from_arrays` computes them)."""
     from cnfutures._kernels import settlement as k
-    from cnfutures.backtest.result import summary_rows
+    from cnfutures.backtest.result import check_settled, summary_rows
 
-    held = led[k.L_LOTS] != 0
-    bad = held & np.isnan(led[k.L_SETTLE])
-    if bad.any():
-        d = int(np.flatnonzero(bad)[0])
-        kk = int(led[k.L_CONTRACT][d])
-        raise DataError(
-            f"the position in {prep.contracts[kk]} on {prep.days[d]} has no settlement "
-            "(a roll delayed by a limit lock ran past the data)"
-        )
+    check_settled(prep, led)
     expo = prep.arrays["expo_pnl"][0]
     net = led[k.L_NET]
     row = {name: float(v) for name, v, _ in summary_rows(prep, led, summ)}

@@ -476,7 +476,6 @@ def run(
     start: DateLike | None = None,
     end: DateLike | None = None,
     book_: RuleBook | None = None,
-    weekly: bool = True,
 ) -> Any:
     """Replay a futures hedge day by day as the exchange and the futures firm would book it.
 
@@ -498,8 +497,6 @@ def run(
         First and last trading day (default: the market's range).
     book_ : RuleBook, optional
         Rules (default: bundled; pass overrides for a broker's own margins).
-    weekly : bool
-        Also report weekly (Friday) hedge effectiveness.
 
     Returns
     -------

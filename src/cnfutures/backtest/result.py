@@ -84,6 +84,26 @@ def week_sums(days: pl.Series, *xs: np.ndarray) -> list[np.ndarray]:
     return [np.add.reduceat(x, starts) for x in xs]
 
 
+def check_settled(prep: Prepared, led: np.ndarray) -> None:
+    """Raise if a position was held on a day its contract has no settlement (path 0's ledger).
+
+    Raises
+    ------
+    DataError
+        A roll delayed by limit locks ran past the data; lists up to 10 (day, contract).
+    """
+    from cnfutures._kernels import settlement as k
+
+    bad = np.flatnonzero((led[k.L_LOTS] != 0) & np.isnan(led[k.L_SETTLE]))
+    if bad.size:
+        cells = [(prep.days[int(d)], prep.contracts[int(led[k.L_CONTRACT][d])]) for d in bad[:10]]
+        raise DataError(
+            f"the position in {cells[0][1]} on {cells[0][0]} has no settlement "
+            "(a roll delayed by a limit lock ran past the data)",
+            [f"{day} {code}" for day, code in cells],
+        )
+
+
 def summary_rows(prep: Prepared, led: np.ndarray, summ: np.ndarray) -> list[tuple[str, float, str]]:
     """The summary metrics ``(name, value, unit)`` of path 0 from the kernel's ledger and totals.
 
@@ -189,14 +209,8 @@ class BacktestResult:
         cols["exposure_pnl_usd"] = prep.arrays["expo_pnl"][0]
         for name, row in _FLAGS.items():
             cols[name] = led[getattr(k, row)].astype(bool)
+        check_settled(prep, led)
         ledger = pl.DataFrame(cols).select([c for c, _ in LEDGER_COLUMNS])
-        bad = ledger.filter(pl.col("lots") != 0).filter(pl.col("settle").is_nan())
-        if bad.height:
-            raise DataError(
-                f"the position in {bad['contract'][0]} on {bad['trading_day'][0]} has no settlement "
-                "(a roll delayed by a limit lock ran past the data)",
-                [f"{r['trading_day']} {r['contract']}" for r in bad.head(10).to_dicts()],
-            )
         ledger = ledger.with_columns(pl.col("trade_price").fill_nan(None))
         rows = summary_rows(prep, led, summ)
         summary = pl.DataFrame(
