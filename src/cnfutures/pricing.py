@@ -265,10 +265,7 @@ def _european(
     model: str, F: Any, K: Any, T: Any, r: Any, sigma: Any, kind: Any, on_error: OnError
 ) -> tuple[_Inputs, np.ndarray | None]:
     inp = _Inputs(("F", "K", "T", "r", "sigma"), (F, K, T, r, sigma), kind)
-    if model == "black76":
-        rules = {"F": "positive", "K": "positive", "T": "positive", "r": "finite", "sigma": "nonnegative"}
-    else:
-        rules = {"F": "finite", "K": "finite", "T": "positive", "r": "finite", "sigma": "nonnegative"}
+    rules = _BLACK76_RULES if model == "black76" else _BACHELIER_RULES
     bad = _validate(inp, rules, on_error)
     if bad is not None:  # replace bad rows by harmless values, NaN them afterwards
         for name in ("F", "K", "T", "sigma"):
@@ -278,6 +275,7 @@ def _european(
 
 
 _BLACK76_RULES = {"F": "positive", "K": "positive", "T": "positive", "r": "finite", "sigma": "nonnegative"}
+_BACHELIER_RULES = {"F": "finite", "K": "finite", "T": "positive", "r": "finite", "sigma": "nonnegative"}
 _RULE_TEXT = {
     "finite": "a finite number",
     "positive": "a finite number > 0",
@@ -748,6 +746,19 @@ def early_exercise_premium(
 # --------------------------------------------------------------------------------------
 # cost of carry
 # --------------------------------------------------------------------------------------
+def _elementwise(
+    kernel: Any, rules: dict[str, str], values: tuple[Any, ...], on_error: OnError, name: str
+) -> Any:
+    """Validate, broadcast, run an element-wise ``kernel(*arrays, out)``; NaN where invalid."""
+    inp = _Inputs(tuple(rules), values, None)
+    bad = _validate(inp, rules, on_error)
+    out = np.empty(inp.n)
+    kernel(*(inp.arrays[k] for k in rules), out)
+    if bad is not None:
+        out[bad] = np.nan
+    return inp.wrap(out, name)
+
+
 def fair_value(
     spot: Any,
     r: Any,
@@ -784,18 +795,10 @@ def fair_value(
     """
     from cnfutures._kernels.carry import fair_value_nb
 
-    inp = _Inputs(("spot", "r", "T", "storage", "convenience"), (spot, r, T, storage, convenience), None)
-    bad = _validate(
-        inp,
-        {"spot": "positive", "r": "finite", "T": "nonnegative", "storage": "finite", "convenience": "finite"},
-        on_error,
-    )
-    a = inp.arrays
-    out = np.empty(inp.n)
-    fair_value_nb(a["spot"], a["r"], a["T"], a["storage"], a["convenience"], out)
-    if bad is not None:
-        out[bad] = np.nan
-    return inp.wrap(out, "fair_value")
+    rules = {
+        "spot": "positive", "r": "finite", "T": "nonnegative", "storage": "finite", "convenience": "finite",
+    }  # fmt: skip
+    return _elementwise(fair_value_nb, rules, (spot, r, T, storage, convenience), on_error, "fair_value")
 
 
 def implied_convenience_yield(
@@ -834,18 +837,10 @@ def implied_convenience_yield(
     """
     from cnfutures._kernels.carry import implied_convenience_yield_nb
 
-    inp = _Inputs(("spot", "futures", "r", "T", "storage"), (spot, futures, r, T, storage), None)
-    bad = _validate(
-        inp,
-        {"spot": "positive", "futures": "positive", "r": "finite", "T": "positive", "storage": "finite"},
-        on_error,
+    rules = {"spot": "positive", "futures": "positive", "r": "finite", "T": "positive", "storage": "finite"}
+    return _elementwise(
+        implied_convenience_yield_nb, rules, (spot, futures, r, T, storage), on_error, "convenience_yield"
     )
-    a = inp.arrays
-    out = np.empty(inp.n)
-    implied_convenience_yield_nb(a["spot"], a["futures"], a["r"], a["T"], a["storage"], out)
-    if bad is not None:
-        out[bad] = np.nan
-    return inp.wrap(out, "convenience_yield")
 
 
 def roll_yield(
