@@ -308,9 +308,7 @@ def hedge_risk(
     )
     prep = prepare(_template_market(f0, label), exposure, policy, investor, costs, book=book_)
     # 2. the contracts held, simulated path chunk by path chunk
-    su = simulate.setup(
-        policy.product, start, n_days, end, prm, benchmark, usd_cny, book=book_, contracts=prep.contracts
-    )
+    su = su_all.restrict(prep.contracts)
     K, D = len(prep.contracts), prep.days.len()
     kmap = {c: i for i, c in enumerate(prep.contracts)}
     row_k = su.rows["contract"].replace_strict(kmap, return_dtype=pl.Int64).to_numpy()
