@@ -23,7 +23,7 @@ import polars as pl
 
 from cnfutures._dates import DateLike
 from cnfutures.access import Investor
-from cnfutures.backtest.engine import Prepared, _ratio_series, book, prepare
+from cnfutures.backtest.engine import Prepared, book, prepare, target_lots
 from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market
 from cnfutures.errors import DataError, InputError
 from cnfutures.market.rules import RuleBook
@@ -329,6 +329,16 @@ def hedge_risk(
     fixed_want = not isinstance(policy.ratio, str)
     exec_key = {"settle": "settle", "open": "open", "close": "close"}[policy.execution]
     buffers: dict[str, np.ndarray] = {}  # simulation arrays reused across chunks
+    dense_buffers: dict[str, np.ndarray] = {}
+
+    def buffer(name: str, shape: tuple[int, ...], fill: float) -> np.ndarray:
+        """A reused array of ``shape`` set to ``fill`` (fresh only when the shape changes)."""
+        a = dense_buffers.get(name)
+        if a is None or a.shape != shape:
+            a = dense_buffers[name] = np.empty(shape)
+        a.fill(fill)
+        return a
+
     for p0 in range(0, n_paths, chunk):
         P = min(chunk, n_paths - p0)
         out = simulate.draw(su, seed, p0, P, ohlc=policy.execution != "settle", buffers=buffers)
@@ -337,7 +347,7 @@ def hedge_risk(
             ("settle", "settle", np.nan), ("exec_px", exec_key, np.nan), ("lim_up", "up", np.inf),
             ("lim_dn", "dn", -np.inf),
         ):  # fmt: skip
-            m = np.full((P, S, D), fill)
+            m = buffer(name, (P, S, D), fill)
             m[:, row_s, row_d] = out[src][:, keep]
             dense[name] = m
         fx = np.exp(out["lfx"])
@@ -351,20 +361,15 @@ def hedge_risk(
             want = prep.arrays["want_lots"]
         else:
             want = np.empty((P, D))
-            tk = base["target_k"]
-            idx = np.arange(D)
             for i in range(P):  # the ratio is re-estimated on each path's own past
-                held = dense["settle"][i, tk, idx]
-                prev_same = np.full(D, np.nan)
-                prev_same[1:] = dense["settle"][i, tk[1:], idx[:-1]]
-                dF = (held - prev_same) / fx[i]
-                dS = np.full(D, np.nan)
-                dS[1:] = np.diff(px_usd[i])
-                ratio = _ratio_series(policy, dS, dF, D)
-                want[i] = -sign * np.floor(ratio * qty / prep.product.multiplier + 0.5)
+                _, want[i] = target_lots(
+                    policy, dense["settle"][i], base["target_k"], fx[i], px_usd[i], qty,
+                    prep.product.multiplier, sign,
+                )  # fmt: skip
         arrays = dict(base)
         arrays.update(dense, fx=fx, want_lots=want, expo_pnl=expo)
-        trk = np.empty((P, k.N_TRACK, D))
+        # the kernel writes each path's daily track straight into the fan's array
+        trk = tracks[p0 : p0 + P] if tracks is not None else buffer("track", (P, k.N_TRACK, D), 0.0)
         _, s = book(dataclasses.replace(prep, arrays=arrays), ledger=False, track=trk)
         bad = ~np.isfinite(s[:, k.S_NET])
         if bad.any():
@@ -375,8 +380,6 @@ def hedge_risk(
             )
         summ[p0 : p0 + P] = s
         day0[p0 : p0 + P] = trk[:, k.T_CUM_NET, 0]
-        if tracks is not None:
-            tracks[p0 : p0 + P] = trk
     paths = _path_frame(summ, day0, D)
     fan_frame = _fan(prep, tracks, qs) if tracks is not None else None
     return HedgeRisk(paths, fan_frame, qs, label)

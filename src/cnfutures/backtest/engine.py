@@ -181,6 +181,33 @@ def _ratio_series(policy: HedgePolicy, dS: np.ndarray, dF: np.ndarray, n: int) -
     return out
 
 
+def target_lots(
+    policy: HedgePolicy,
+    settle: np.ndarray,
+    target_k: np.ndarray,
+    fx: np.ndarray,
+    px_usd: np.ndarray,
+    qty: np.ndarray,
+    multiplier: float,
+    sign: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hedge ratio per day and the signed whole lots it asks for, on one price path.
+
+    ``settle`` is ``[K, D]`` [CNY/unit], ``fx`` [CNY per USD], ``px_usd`` the exposure price
+    [USD/unit] and ``qty`` the exposure [unit] per day; a ratio method sees only the USD
+    changes of the exposure and of the held contract known before each day.
+    """
+    D = target_k.shape[0]
+    days = np.arange(D)
+    prev_same = np.full(D, np.nan)
+    prev_same[1:] = settle[target_k[1:], days[:-1]]
+    dF = (settle[target_k, days] - prev_same) / fx
+    dS = np.full(D, np.nan)
+    dS[1:] = np.diff(px_usd)
+    ratio = _ratio_series(policy, dS, dF, D)
+    return ratio, -sign * np.floor(ratio * qty / multiplier + 0.5)
+
+
 def prepare(
     market: Market,
     exposure: Exposure,
@@ -390,15 +417,9 @@ def prepare(
     expo = np.zeros(D)
     expo[1:] = exposure.sign * qty[:-1] * (px_usd[1:] - px_usd[:-1])
     # 4. hedge ratio from past USD changes of the exposure price and the held contract
-    held = arrays["settle"][0, target_k, np.arange(D)]
-    prev_same = np.full(D, np.nan)
-    prev_same[1:] = arrays["settle"][0, target_k[1:], np.arange(D - 1)]
-    dF = (held - prev_same) / fx
-    dS = np.full(D, np.nan)
-    dS[1:] = px_usd[1:] - px_usd[:-1]
-    ratio = _ratio_series(policy, dS, dF, D)
-    raw = ratio * qty / p.multiplier
-    want = -exposure.sign * np.floor(raw + 0.5)
+    ratio, want = target_lots(
+        policy, arrays["settle"][0], target_k, fx, px_usd, qty, p.multiplier, exposure.sign
+    )
     dt_years = np.zeros(D)
     dt_years[1:] = np.diff(days.to_physical().to_numpy()).astype(np.float64) / 365.0
     haircut = c.haircut
