@@ -19,11 +19,13 @@ _PRICE = {"sc": ("benchmark", "USD"), "i": ("spot", "CNY"), "nr": ("spot", "CNY"
 
 def register(sub: Any) -> None:
     """Add the ``risk`` sub-command to an argparse sub-parser collection."""
+    from cnfutures.access.investor import Route
+
     p = sub.add_parser("risk", help="Monte Carlo hedge risk over simulated paths", description=_HELP)
     p.add_argument("--product", default="sc", choices=sorted(_PRICE), help="futures product (default sc)")
     p.add_argument(
         "--route", default="osbp_client",
-        choices=["ff_client", "overseas_intermediary", "osbp_client", "osnbp", "qfi"],
+        choices=[r.value for r in Route],
         help="access route of the investor (default osbp_client)",
     )  # fmt: skip
     p.add_argument("--hedging-quota", type=int, default=None, metavar="LOTS",

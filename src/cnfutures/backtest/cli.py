@@ -19,13 +19,15 @@ bundled sample market (real EIA Brent and FRED USD/CNY; the sc contracts are SIM
 
 def register(sub: Any) -> None:
     """Add the ``backtest`` sub-command to an argparse sub-parser collection."""
+    from cnfutures.access.investor import Route
+
     p = sub.add_parser("backtest", help="replay a hedge day by day and write a report", description=_HELP)
     p.add_argument(
         "--product", default="sc", choices=["sc", "i", "nr", "ru"], help="futures product (default sc)"
     )
     p.add_argument(
         "--route", default="osbp_client",
-        choices=["ff_client", "overseas_intermediary", "osbp_client", "osnbp", "qfi"],
+        choices=[r.value for r in Route],
         help="access route of the investor (default osbp_client)",
     )  # fmt: skip
     p.add_argument("--investor-kind", default="institution", choices=["institution", "individual"],
