@@ -552,15 +552,10 @@ def _result_schema(keep: str) -> dict[str, pl.DataType]:
 
 
 def _scalars(prep: Any, policy: HedgePolicy, costs: Costs) -> dict[str, float]:
-    s = dict(prep.scalars)
-    s.update(
-        slippage=policy.slippage_ticks * prep.product.tick, band=float(policy.band),
-        commission=costs.commission, fx_spread=costs.fx_spread, funding_rate=costs.funding_rate,
-        buffer=costs.margin_buffer, release_above=costs.release_above,
-    )  # fmt: skip
-    if set(s) != set(prep.scalars):  # the engine renamed a scalar: fail loudly, never mis-book
-        raise RuntimeError(f"sweep: unknown booking scalars {sorted(set(s) - set(prep.scalars))}")
-    return s
+    """The kernel scalars of a point that shares ``prep`` (same product and haircut)."""
+    from cnfutures.backtest.engine import booking_scalars
+
+    return booking_scalars(prep.product, policy, costs, prep.scalars["haircut"])
 
 
 def _run_batch(task: _Task) -> pl.DataFrame:

@@ -432,18 +432,23 @@ def prepare(
         dt_years=dt_years,
         expo_pnl=expo[None, :].copy(),
     )  # fmt: skip
-    scalars = {
+    scalars = booking_scalars(p, policy, c, float(haircut))
+    return Prepared(p, days, contracts, arrays, scalars, sched, ratio, qty, px)
+
+
+def booking_scalars(p: Product, policy: HedgePolicy, costs: Costs, haircut: float) -> dict[str, float]:
+    """The booking kernel's scalar arguments (see :data:`_SCALAR_ORDER`) for a policy and costs."""
+    return {
         "multiplier": p.multiplier,
         "slippage": policy.slippage_ticks * p.tick,
         "band": float(policy.band),
-        "commission": c.commission,
-        "fx_spread": c.fx_spread,
-        "haircut": float(haircut),
-        "buffer": c.margin_buffer,
-        "release_above": c.release_above,
-        "funding_rate": c.funding_rate,
+        "commission": costs.commission,
+        "fx_spread": costs.fx_spread,
+        "haircut": haircut,
+        "buffer": costs.margin_buffer,
+        "release_above": costs.release_above,
+        "funding_rate": costs.funding_rate,
     }
-    return Prepared(p, days, contracts, arrays, scalars, sched, ratio, qty, px)
 
 
 _ARG_ORDER = (
