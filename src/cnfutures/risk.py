@@ -28,7 +28,7 @@ from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market
 from cnfutures.errors import DataError, InputError
 from cnfutures.market.rules import RuleBook
 
-__all__ = ["PATH_METRICS", "HedgeRisk", "hedge_risk"]
+__all__ = ["PATH_METRICS", "SIMULATED_PRICES", "HedgeRisk", "hedge_risk"]
 
 # per-path metrics (column, unit) of HedgeRisk.paths
 PATH_METRICS: tuple[tuple[str, str], ...] = (
@@ -54,7 +54,7 @@ PATH_METRICS: tuple[tuple[str, str], ...] = (
 )
 
 _SERIES = ("unhedged_pnl_usd", "hedged_pnl_usd", "usd_posted")
-_SIM_PRICES = {"benchmark": "USD", "spot": "CNY"}
+SIMULATED_PRICES = {"benchmark": "USD", "spot": "CNY"}  # series of a simulated market -> currency
 MEMORY_BUDGET = 256 * 2**20  # bytes of dense price arrays per chunk of paths
 
 
@@ -285,13 +285,13 @@ def hedge_risk(
 
     if isinstance(n_paths, bool) or not isinstance(n_paths, int) or n_paths < 1:
         raise InputError(f"n_paths={n_paths!r} must be a positive integer")
-    if exposure.price not in _SIM_PRICES:
+    if exposure.price not in SIMULATED_PRICES:
         raise InputError(
             f"exposure price={exposure.price!r}: a simulated market offers 'benchmark' (USD) and 'spot' (CNY)"
         )
-    if exposure.currency != _SIM_PRICES[exposure.price]:
+    if exposure.currency != SIMULATED_PRICES[exposure.price]:
         raise InputError(
-            f"exposure price {exposure.price!r} is in {_SIM_PRICES[exposure.price]}, "
+            f"exposure price {exposure.price!r} is in {SIMULATED_PRICES[exposure.price]}, "
             f"not currency={exposure.currency!r}"
         )
     qs = tuple(sorted(_check_q(quantiles)))

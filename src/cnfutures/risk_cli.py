@@ -14,7 +14,8 @@ posted to the futures firm, margin calls, limit-locked and limit-bound days, and
 ready at the chosen confidence. With no arguments: 1,000,000 bbl of unpriced crude (short a USD
 benchmark) hedged 1:1 with INE sc through an OSBP client account, 2,000 paths over one year."""
 
-_PRICE = {"sc": ("benchmark", "USD"), "i": ("spot", "CNY"), "nr": ("spot", "CNY"), "ru": ("spot", "CNY")}
+# the simulated series the exposure is priced off: sc follows a USD benchmark, the others CNY spot
+_PRICE = {"sc": "benchmark", "i": "spot", "nr": "spot", "ru": "spot"}
 
 
 def register(sub: Any) -> None:
@@ -65,7 +66,10 @@ def _run(args: argparse.Namespace) -> int:
     from cnfutures.report import format_value
 
     t0 = time.perf_counter()
-    price, currency = _PRICE[args.product]
+    from cnfutures.risk import SIMULATED_PRICES
+
+    price = _PRICE[args.product]
+    currency = SIMULATED_PRICES[price]
     changes = {k: v for k, v in (("sigma_xi", args.sigma_xi), ("sigma_chi", args.sigma_chi),
                                  ("kappa", args.kappa)) if v is not None}  # fmt: skip
     params = simulate.with_params(simulate.default_params(args.product), **changes)
