@@ -163,8 +163,11 @@ def book_paths(
     fx_rows = fx.shape[0]
     want_rows = want_lots.shape[0]
     for p in prange(n_paths):
-        pf = p if fx_rows > 1 else 0
-        pw = p if want_rows > 1 else 0
+        # index arithmetic, not ``p if ... else 0``: under ``prange`` the loop index is unsigned
+        # and unifying it with an int literal types the index as float64 (a TypingError on a
+        # cold cache when the parallel kernel is the first to compile)
+        pf = p * (fx_rows > 1)
+        pw = p * (want_rows > 1)
         k = -1
         lots = 0.0
         cash = 0.0
