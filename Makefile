@@ -3,9 +3,10 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
+# numba's compiled kernels go to the package's shared cache (~/.cache/cnfutures/<versions> on
+# Linux) unless NUMBA_CACHE_DIR is set: make, the CLI and user scripts compile each kernel once.
 
-.PHONY: test backtest bench docs lint all
+.PHONY: setup test backtest bench docs lint warmup all
 
 $(VENV)/.core: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +24,16 @@ $(VENV)/.dev: pyproject.toml
 backtest: $(VENV)/.core
 	$(VENV)/bin/cnfutures backtest
 
-## the test suite (what .ci/run calls)
+## set-up only: .venv with the dev extra
+setup: $(VENV)/.dev
+
+## compile every kernel into the shared cache (both cores; a no-op when warm)
+warmup: $(VENV)/.core
+	$(VENV)/bin/cnfutures warmup
+
+## the test suite (what .ci/run calls), in random order; kernels compiled first on both cores
 test: $(VENV)/.dev
+	$(VENV)/bin/cnfutures warmup
 	$(PY) -m pytest -q
 
 ## lint and type-check

@@ -135,21 +135,33 @@ def __dir__() -> list[str]:
     return sorted(set(__all__) | _SUBMODULES)
 
 
-def warmup() -> None:
+def warmup(jobs: int = 1) -> None:
     """Compile (or load from the on-disk cache) every numba kernel now.
 
-    Kernels otherwise compile lazily on first use. The cache lives next to the package,
-    or in ``NUMBA_CACHE_DIR`` when that environment variable is set (use it when the
-    package directory is read-only).
+    Kernels otherwise compile lazily on first use (a few seconds to about a minute per
+    kernel module on a cold cache). The cache is shared by every process: by default in the
+    user's cache folder (``~/.cache/cnfutures/<version>-numba<version>`` on Linux), or in
+    ``NUMBA_CACHE_DIR`` when that environment variable is set. ``cnfutures warmup`` on the
+    command line does the same with a progress line per module.
+
+    Parameters
+    ----------
+    jobs : int
+        Compile that many kernel modules at once in child processes (1: in this process).
 
     Examples
     --------
     >>> import cnfutures
     >>> cnfutures.warmup()
     """
-    from cnfutures._kernels import warmup_all
+    from cnfutures._cache import warmup_modules
+    from cnfutures.errors import CnFuturesError
 
-    warmup_all()
+    failed = [t for t in warmup_modules(jobs=jobs) if not t.ok]
+    if failed:
+        raise CnFuturesError(
+            "kernel warm-up failed: " + "; ".join(f"{t.module}: {t.message}" for t in failed)
+        )
 
 
 if TYPE_CHECKING:  # pragma: no cover

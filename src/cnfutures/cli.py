@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cnfutures.frames.cli",
     "cnfutures.sweep_cli",
     "cnfutures.risk_cli",
+    "cnfutures.warmup_cli",
 )
 
 

@@ -10,6 +10,11 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
+from cnfutures._cache import install_locator
+
+# before any kernel is defined: cache cnfutures' kernels in one folder (see cnfutures._cache)
+install_locator()
+
 WARMUPS: list[Callable[[], None]] = []
 
 # kernel modules that define a ``_warmup`` function; imported by :func:`warmup_all`

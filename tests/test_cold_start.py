@@ -1,0 +1,76 @@
+"""Cold start: kernels compile correctly as the first thing a fresh process does, into one cache.
+
+Each test runs a child Python with an empty cache, so nothing compiled earlier in the test
+process (or by another test) can hide a typing bug.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cnfutures import __version__
+from cnfutures._cache import cache_dir, default_cache_dir
+
+_PARALLEL_FIRST = """
+import numpy as np
+from cnfutures._kernels import settlement as s
+P, K, D = 20, 1, 3
+st = np.full((P, K, D), 100.0); z = np.zeros((K, D)); inf = np.full((K, D), np.inf)
+summ = np.zeros((P, s.N_SUMMARY))
+s.book_paths_par_nb(
+    st, st.copy(), st + 10.0, st - 10.0, z + 0.1, inf, inf, z, z, z, z,
+    np.zeros(D, np.int64), np.zeros(D, np.int64), np.full((P, D), 1.0), np.full((P, D), 7.0),
+    np.zeros(D), np.zeros((P, D)), 10.0, 0.0, 0.0, 0.0, 0.0, 0.95, 0.2, 0.5, 0.05,
+    np.zeros((s.N_LEDGER, D)), summ, np.zeros((P, s.N_TRACK, D)),
+)
+assert np.isfinite(summ).all()
+print("ok", s.book_paths_nb.signatures == [])
+"""
+
+
+def _child(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_parallel_booking_kernel_compiles_first_on_an_empty_cache(tmp_path: Path) -> None:
+    # the regression: with an empty cache, compiling book_paths_par_nb before the serial kernel
+    # failed with a numba TypingError (prange index unified with an int literal as float64)
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    proc = _child(_PARALLEL_FIRST, env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    # "True": the serial kernel was never compiled in that process, so it cannot have helped
+    assert proc.stdout.split() == ["ok", "True"]
+
+
+def test_default_cache_is_the_users_cache_folder_keyed_by_versions(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
+    env["HOME"] = str(tmp_path / "home")
+    code = (
+        "from cnfutures._cache import cache_dir; from cnfutures._kernels import carry; carry._warmup();"
+        " print(cache_dir())"
+    )
+    proc = _child(code, env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    import numba
+
+    expected = tmp_path / "xdg" / "cnfutures" / f"{__version__}-numba{numba.__version__}"
+    assert Path(proc.stdout.strip()) == expected
+    written = list(expected.rglob("*.nbi"))
+    assert written, "no numba index file written to the default cache folder"
+    assert all("carry" in p.name for p in written)
+    # and nothing next to the package
+    pkg = Path(__import__("cnfutures").__file__).parent
+    assert not list(pkg.rglob("carry*.nbi"))
+
+
+def test_numba_cache_dir_overrides_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    assert cache_dir() == tmp_path
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
+    assert cache_dir() == default_cache_dir()
