@@ -311,12 +311,15 @@ def setup(
     if contracts is not None:
         rows = rows.filter(_listed_mask(rows, contracts, days))
     rb = book if book is not None else RuleBook.default()
-    lim = rb.table("price_limit", rows.select("trading_day", "contract"))
-    if lim["value"].null_count():
-        r = lim.filter(pl.col("value").is_null()).row(0, named=True)
+    # limit rates (first-day multiplier applied) from the one compiled rule table
+    dr = rb.day_rules(rows["contract"].unique(maintain_order=True).to_list(), days, fees=False)
+    kpos = {code: i for i, code in enumerate(dr.contracts)}
+    ki = rows["contract"].replace_strict(kpos, return_dtype=pl.Int64).to_numpy()
+    di = np.searchsorted(dr.days, rows["trading_day"].to_physical().to_numpy().astype(np.int64))
+    rate = np.ascontiguousarray(dr.limit_rate[ki, di], dtype=np.float64)
+    if np.isnan(rate).any():
+        r = rows.row(int(np.argmax(np.isnan(rate))), named=True)
         raise DataError(f"no price-limit rule for {r['contract']} on {r['trading_day']}", [str(r)])
-    mult = rb.first_day_limit_multiplier(p.code)
-    rate = (lim["value"].to_numpy() * np.where(rows["first_day"].to_numpy(), mult, 1.0)).astype(np.float64)
     day_index = pl.DataFrame({"trading_day": days}).with_row_index("d")
     rows = rows.join(day_index, on="trading_day", how="left", maintain_order="left")
     row_day = rows["d"].cast(pl.Int64).to_numpy()

@@ -20,27 +20,11 @@ from cnfutures.frames.roll import RollRule, roll_schedule
 from cnfutures.market.calendar import calendar
 from cnfutures.market.contracts import contract
 from cnfutures.market.products import Product, product
-from cnfutures.market.rules import RuleBook
+from cnfutures.market.rules import RuleBook, limit_band
 
 __all__ = ["MAX_FX_AGE_DAYS", "Prepared", "backtest", "prepare", "run"]
 
 MAX_FX_AGE_DAYS = 10  # an FX or exposure price older than this many calendar days is an error
-
-_RULE_COLS = {"margin": "margin", "rate": "price_limit", "pos": "position_limit", "olim": "open_limit"}
-
-
-def _rule_values(rb: RuleBook, frame: pl.DataFrame, *, hedge: bool, holder: str) -> pl.DataFrame:
-    """Margin rate, price-limit rate, position and opening limit of each (trading_day, contract) row.
-
-    The columns ``margin``, ``rate``, ``pos``, ``olim`` (null where no rule is in force), in the
-    order of ``frame``; one :meth:`RuleBook.tables` call shares the stage look-up.
-    """
-    keys = frame.select("trading_day", "contract")
-    # the investor's hedge flag and holder type apply to every parameter (the bundled data
-    # narrows only margins by hedge flag and position limits by holder)
-    t = rb.tables(tuple(_RULE_COLS.values()), keys, hedge=hedge, holder=holder)
-    return t.select(*(pl.col(par).cast(pl.Float64).alias(name) for name, par in _RULE_COLS.items()))
-
 
 def _exit_after(code: str, stage: str | None) -> dt.date | None:
     """Last trading day a position in ``code`` may be held (before the LTD / the forbidden stage)."""
@@ -77,14 +61,6 @@ class Prepared:
     expo_price: np.ndarray
 
 
-def _tick_round(x: pl.Expr, tick: float, how: str) -> pl.Expr:
-    q = x / tick
-    n = (q + 1e-9).floor() if how == "down" else (q - 1e-9).ceil()
-    if tick < 1.0:
-        return n / round(1.0 / tick)
-    return n * tick
-
-
 def _asof(series: pl.DataFrame, value: str, days: pl.Series, name: str) -> np.ndarray:
     s = series.select(pl.col("date"), pl.col(value).cast(pl.Float64)).drop_nulls().sort("date")
     bad = s.filter(~pl.col(value).is_finite())
@@ -108,48 +84,6 @@ def _asof(series: pl.DataFrame, value: str, days: pl.Series, name: str) -> np.nd
             [f"{x['trading_day']} (last value {x['_d']})" for x in stale.head(10).to_dicts()],
         )
     return j[value].to_numpy().astype(np.float64)
-
-
-def _fees(book: RuleBook, p: Product, cells: pl.DataFrame) -> pl.DataFrame:
-    """Fee columns per (trading_day, contract): open/close per lot [CNY] and per turnover [-]."""
-    rows = [r for r in book.rows.get("fee", ()) if r["product"] == p.code]
-    if not rows:
-        raise DataError(f"no fee rule for {p.code}; add one with RuleBook.with_override('fee', ...)")
-    f = pl.DataFrame(
-        [
-            {
-                "contract_key": r.get("contract"),
-                "effective": r["effective"],
-                "open_lot": float(r["open"]) if r["basis"] == "per_lot" else 0.0,
-                "open_rate": float(r["open"]) if r["basis"] == "per_turnover" else 0.0,
-                "close_lot": float(r["close"]) if r["basis"] == "per_lot" else 0.0,
-                "close_rate": float(r["close"]) if r["basis"] == "per_turnover" else 0.0,
-                "idx": i,
-            }
-            for i, r in enumerate(rows)
-        ],
-        schema={
-            "contract_key": pl.String, "effective": pl.Date, "open_lot": pl.Float64, "open_rate": pl.Float64,
-            "close_lot": pl.Float64, "close_rate": pl.Float64, "idx": pl.Int64,
-        },
-    ).sort("effective", "idx").unique(
-        ["contract_key", "effective"], keep="last", maintain_order=True
-    )  # fmt: skip
-    cols = ["open_lot", "open_rate", "close_lot", "close_rate"]
-    base = cells.select("trading_day", "contract").with_row_index("_r").sort("trading_day")
-    gen = f.filter(pl.col("contract_key").is_null()).drop("contract_key", "idx").sort("effective")
-    out = base.join_asof(gen, left_on="trading_day", right_on="effective", strategy="backward")
-    spec = f.filter(pl.col("contract_key").is_not_null()).drop("idx").rename({"contract_key": "contract"})
-    if spec.height:
-        out = out.drop("effective").join_asof(
-            spec.sort("effective").rename({c: f"{c}_c" for c in cols}),
-            left_on="trading_day", right_on="effective", by="contract", strategy="backward",
-        ).with_columns([pl.coalesce(pl.col(f"{c}_c"), pl.col(c)).alias(c) for c in cols])  # fmt: skip
-    out = out.sort("_r")
-    if out["open_lot"].null_count():
-        r = out.filter(pl.col("open_lot").is_null()).row(0, named=True)
-        raise DataError(f"no fee rule in force for {r['contract']} on {r['trading_day']}")
-    return out.select(cols)
 
 
 def _ratio_series(policy: HedgePolicy, dS: np.ndarray, dF: np.ndarray, n: int) -> np.ndarray:
@@ -334,69 +268,43 @@ def prepare(
     if "prev_settle" not in cells.columns:
         cells = cells.with_columns(pl.col("settle").shift(1).over("contract").alias("prev_settle"))
     hedge = investor.hedging_quota is not None
-    frame = cells.select("trading_day", "contract")
-    rules = _rule_values(rb, frame, hedge=hedge, holder=investor.holder)
-    for col, what in (("margin", "margin"), ("rate", "price-limit")):
-        if rules[col].null_count():
-            r = frame.filter(rules[col].is_null()).row(0, named=True)
-            raise DataError(f"no {what} rule for {r['contract']} on {r['trading_day']}")
-    firsts = pl.DataFrame(
-        {"contract": contracts, "first": [contract(x).first_trading_day for x in contracts]},
-        schema={"contract": pl.String, "first": pl.Date},
-    )
-    mult_first = rb.first_day_limit_multiplier(p.code)
-    fees = (
-        _fees(rb, p, frame)
-        if c.exchange_fees
-        else pl.DataFrame(
-            {k: [0.0] * frame.height for k in ("open_lot", "open_rate", "close_lot", "close_rate")}
-        )
-    )
-    quota = float(investor.hedging_quota) if investor.hedging_quota is not None else None
-    cells = cells.with_columns(
-        margin=rules["margin"] + c.broker_addon,
-        rate=rules["rate"],
-        pos=rules["pos"].fill_null(math.inf),
-        olim=rules["olim"].fill_null(math.inf),
-        **{k: fees[k] for k in fees.columns},
-    ).join(firsts, on="contract", how="left")
-    cells = cells.with_columns(
-        pl.when(pl.col("trading_day") == pl.col("first"))
-        .then(pl.col("rate") * mult_first)
-        .otherwise(pl.col("rate"))
-        .alias("rate")
-    ).with_columns(
-        _tick_round(pl.col("prev_settle") * (1 + pl.col("rate")), p.tick, "down")
-        .fill_null(math.inf)
-        .alias("up"),
-        _tick_round(pl.col("prev_settle") * (1 - pl.col("rate")), p.tick, "up")
-        .fill_null(-math.inf)
-        .alias("dn"),
-    )  # fmt: skip
-    if quota is not None:
-        cells = cells.with_columns(
-            pl.max_horizontal("pos", pl.lit(quota)).alias("pos"), pl.lit(math.inf).alias("olim")
-        )
+    # every rule of the product compiled once over (contracts, trading days)
+    dr = rb.day_rules(contracts, days, hedge=hedge, holder=investor.holder, fees=c.exchange_fees)
     k_idx = cells["k"].to_numpy()
     d_idx = cells["d"].to_numpy()
+    for arr, what in ((dr.margin, "margin"), (dr.limit_rate, "price-limit")):
+        gone = np.isnan(arr[k_idx, d_idx])
+        if gone.any():
+            i = int(np.argmax(gone))
+            raise DataError(
+                f"no {what} rule for {contracts[k_idx[i]]} on {days[int(d_idx[i])]}; the rule data has "
+                "none in force (or the contract does not trade that day)"
+            )
 
     def mat(col: str, fill: float, three: bool) -> np.ndarray:
         m = np.full((K, D), fill)
         m[k_idx, d_idx] = cells[col].cast(pl.Float64).to_numpy()
         return m[None, :, :] if three else m  # a C-contiguous [1, K, D] view
 
+    prev = mat("prev_settle", np.nan, False)
+    up, dn = limit_band(prev, dr.limit_rate, p.tick)
+    has = ~np.isnan(prev) & ~np.isnan(dr.limit_rate)
+    pos, olim = dr.position_limit, dr.open_limit
+    if investor.hedging_quota is not None:
+        pos = np.maximum(pos, float(investor.hedging_quota))
+        olim = np.full((K, D), math.inf)
     arrays: dict[str, np.ndarray] = {
         "settle": mat("settle", np.nan, True),
         "exec_px": mat(exec_col, np.nan, True),
-        "lim_up": mat("up", np.inf, True),
-        "lim_dn": mat("dn", -np.inf, True),
-        "margin_rate": mat("margin", np.nan, False),
-        "pos_limit": mat("pos", np.nan, False),
-        "open_limit": mat("olim", np.nan, False),
-        "fee_open_lot": mat("open_lot", 0.0, False),
-        "fee_open_rate": mat("open_rate", 0.0, False),
-        "fee_close_lot": mat("close_lot", 0.0, False),
-        "fee_close_rate": mat("close_rate", 0.0, False),
+        "lim_up": np.where(has, up, np.inf)[None, :, :],
+        "lim_dn": np.where(has, dn, -np.inf)[None, :, :],
+        "margin_rate": np.ascontiguousarray(dr.margin + c.broker_addon),
+        "pos_limit": np.ascontiguousarray(pos),
+        "open_limit": np.ascontiguousarray(olim),
+        "fee_open_lot": np.nan_to_num(dr.fee_open_lot),
+        "fee_open_rate": np.nan_to_num(dr.fee_open_rate),
+        "fee_close_lot": np.nan_to_num(dr.fee_close_lot),
+        "fee_close_rate": np.nan_to_num(dr.fee_close_rate),
     }
     target_k = (
         sched.join(kmap, left_on="target", right_on="contract", how="left")["k"].to_numpy().astype(np.int64)

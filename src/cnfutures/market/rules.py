@@ -1,20 +1,17 @@
 """Dated rule parameters: margin rates, price limits, fees, position and opening limits.
 
-Every row of ``market/data/rules.toml`` has a product, an ``effective`` trading day, a
-value, a ``source`` and a ``verified`` flag, and optionally narrows to a contract, a life
-stage (see :meth:`cnfutures.Contract.stage`), a hedge flag or a holder type. A look-up takes
-the trading day:
-
-* within one scope (product-wide, one stage, one contract) the latest row in force wins
-  (a hedge- or holder-specific row beats a general one of the same date);
-* across scopes, margin rates and price limits take the **highest** value in force (the
-  exchanges apply the higher of overlapping adjustments), position limits the **lowest**,
-  and fees, opening limits and order sizes the most specific scope.
+Every value comes from one dated rule table (:mod:`cnfutures.market.ruletable`, the rows of
+``market/data/rules.toml`` plus any user rows): each row has a product, an ``effective`` day
+with its timing convention ("from the settlement of X" or "from trading day X"), an optional
+``until`` (a date, or the holiday ``"reopen"`` rule), a scope (contracts, stage, hedge flag,
+holder), the value, a ``source`` and a ``verified`` flag. The scalar look-ups here and the
+per-day arrays of :meth:`RuleBook.day_rules` (what the backtest, Monte Carlo risk, sweeps and
+the simulator consume) read the same compiled table.
 
 A user overrides any value without editing the package: ``RuleBook.default()
-.with_override("margin", "sc", 0.15, effective="2025-01-02")`` or
-``RuleBook.default().with_file("my_broker.toml")`` (same layout as the bundled file), and
-passes ``book=`` to the look-ups.
+.with_override("margin", "sc", 0.15, effective="2025-01-02")``,
+``RuleBook.default().with_file("my_broker.toml")`` (same layout as the bundled file) or
+``.with_frame(frame)``, and passes ``book=`` to the look-ups.
 """
 
 from __future__ import annotations
@@ -22,51 +19,36 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import polars as pl
 
 from cnfutures._dates import DateLike, parse_date
-from cnfutures.errors import InputError, RuleNotFound
-from cnfutures.market._data import load_toml
-from cnfutures.market.contracts import Contract, contract
+from cnfutures.errors import InputError, RuleNotFound, UnknownContract
+from cnfutures.market.contracts import STAGES, Contract, contract
+from cnfutures.market.ruletable import _FAR as _FAR_ORD
+from cnfutures.market.ruletable import FEE_FIELDS, PARAMETERS, Compiled, RuleTable, _stage_matrix
 
 __all__ = [
     "PARAMETERS",
+    "DayRules",
     "Fee",
     "PriceLimit",
     "RuleBook",
+    "RuleTable",
     "RuleValue",
     "fee",
     "first_day_limit_multiplier",
+    "limit_band",
     "margin_rate",
     "max_order",
     "open_limit",
     "position_limit",
     "price_limit",
 ]
-
-PARAMETERS: tuple[str, ...] = (
-    "margin",
-    "price_limit",
-    "fee",
-    "position_limit",
-    "open_limit",
-    "max_order",
-)
-_COMBINE: dict[str, str] = {
-    "margin": "max",
-    "price_limit": "max",
-    "position_limit": "min",
-    "fee": "specific",
-    "open_limit": "specific",
-    "max_order": "specific",
-}
-_HOLDERS = ("client", "individual")
-
 
 @dataclass(frozen=True)
 class RuleValue:
@@ -178,26 +160,101 @@ class PriceLimit:
     rule: RuleValue
 
 
-def _round_tick(x: float, tick: float, how: str) -> float:
-    q = x / tick
-    n = math.floor(q + 1e-9) if how == "down" else math.ceil(q - 1e-9)
-    decimals = max(0, -math.floor(math.log10(tick)) + 1)
-    return round(n * tick, decimals)
+def limit_band(prev_settle: Any, rate: Any, tick: float) -> tuple[np.ndarray, np.ndarray]:
+    """Limit-up and limit-down prices around the previous settlement, inside the band on the tick grid.
+
+    ``prev × (1 ± rate)`` (``|prev|`` for the width, so a negative settlement works), the
+    upper price rounded down and the lower rounded up to the tick. The one home of the band:
+    the scalar :meth:`RuleBook.price_limit`, the backtest and the simulator all call it.
+
+    Parameters
+    ----------
+    prev_settle : float or array [CNY/unit]
+    rate : float or array [fraction of the previous settlement]
+    tick : float [CNY/unit]
+
+    Returns
+    -------
+    (upper, lower) : numpy arrays [CNY/unit]
+
+    Examples
+    --------
+    >>> up, dn = limit_band([714.0], [0.09], 0.5)
+    >>> float(up[0]), float(dn[0])
+    (778.0, 650.0)
+    """
+    prev = np.asarray(prev_settle, dtype=np.float64)
+    r = np.asarray(rate, dtype=np.float64)
+    width = np.abs(prev) * r
+    q_up = (prev + width) / tick
+    q_dn = (prev - width) / tick
+    n_up = np.floor(q_up + 1e-9)
+    n_dn = np.ceil(q_dn - 1e-9)
+    if tick < 1.0:  # exact decimal ticks (0.1, 0.5): divide by the inverse, not multiply by the tick
+        inv = round(1.0 / tick)
+        if abs(inv * tick - 1.0) < 1e-12:
+            return n_up / inv, n_dn / inv
+    return n_up * tick, n_dn * tick
+
+
+@dataclass(frozen=True)
+class DayRules:
+    """Every rule of one product compiled to per-(contract, trading day) arrays [K, D].
+
+    NaN where no rule is in force (before listing, after the last trading day, or no row).
+    Built by :meth:`RuleBook.day_rules`; the backtest kernel, Monte Carlo risk, sweeps and
+    the simulator consume these arrays.
+
+    Attributes
+    ----------
+    contracts : tuple of str
+    days : numpy.ndarray of int64 [days since 1970-01-01]
+    margin : margin rate [fraction of contract value]
+    limit_rate : price-limit rate on that day [fraction], first-day multiplier applied
+    first_day : bool, the contract's first trading day
+    position_limit, open_limit, max_order : [lots] (inf where no limit applies)
+    fee_open_lot, fee_close_lot, fee_close_today_lot : [CNY/lot]
+    fee_open_rate, fee_close_rate, fee_close_today_rate : [fraction of turnover]
+    verified : dict of parameter -> bool array, False where an unverified row entered
+    """
+
+    contracts: tuple[str, ...]
+    days: np.ndarray
+    margin: np.ndarray
+    limit_rate: np.ndarray
+    first_day: np.ndarray
+    position_limit: np.ndarray
+    open_limit: np.ndarray
+    max_order: np.ndarray
+    fee_open_lot: np.ndarray
+    fee_open_rate: np.ndarray
+    fee_close_lot: np.ndarray
+    fee_close_rate: np.ndarray
+    fee_close_today_lot: np.ndarray
+    fee_close_today_rate: np.ndarray
+    verified: dict[str, np.ndarray] = field(repr=False)
+
+
+_TABLE_PARAMETERS = ("margin", "price_limit", "position_limit", "open_limit", "max_order")
 
 
 @dataclass(frozen=True)
 class RuleBook:
-    """An immutable set of dated rule rows (the bundled data plus any user overrides).
+    """The dated rule table with the look-ups users call (the bundled data plus any overrides).
+
+    Every look-up, scalar or vectorised, reads the same compiled
+    :class:`~cnfutures.market.ruletable.RuleTable`; see that module for the row fields,
+    timing conventions and resolution.
 
     Examples
     --------
-    >>> book = RuleBook.default().with_override("margin", "sc", 0.15, effective="2025-05-06")
+    >>> book = RuleBook.default().with_override("margin", "sc", 0.15, effective="2025-05-06",
+    ...                                         timing="trading_day")
     >>> book.margin_rate("sc2509", "2025-06-03").value
     0.15
     """
 
-    rows: dict[str, tuple[dict[str, Any], ...]] = field(repr=False)
-    first_day: dict[str, dict[str, Any]] = field(repr=False, default_factory=dict)
+    rules: RuleTable = field(repr=False)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -207,41 +264,43 @@ class RuleBook:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RuleBook:
-        """Build a book from a parsed ``rules.toml``-shaped mapping.
+        """A book of only the rows of a ``rules.toml``-shaped mapping (the bundled conventions).
 
         Examples
         --------
         >>> RuleBook.from_dict({"margin": [{"product": "sc", "effective": "2025-01-02",
-        ...     "value": 0.1, "source": "me", "verified": True}]}).margin_rate(
+        ...     "timing": "trading_day", "value": 0.1, "source": "me", "verified": True}]}).margin_rate(
         ...     "sc2505", "2025-01-02").value
         0.1
         """
-        rows: dict[str, tuple[dict[str, Any], ...]] = {}
-        for name in PARAMETERS:
-            rows[name] = tuple(_normalise(name, r) for r in data.get(name, ()))
-        unknown = set(data) - set(PARAMETERS) - {"first_day_limit_multiplier"}
-        if unknown:
-            raise InputError(
-                f"unknown rule parameter(s) {sorted(unknown)}; accepted: {', '.join(PARAMETERS)}"
-            )
-        return cls(rows=rows, first_day=dict(data.get("first_day_limit_multiplier", {})))
+        conv = data.get("conventions") or RuleTable.default().conventions
+        return cls(RuleTable.from_dict(data, origin="from_dict", conventions=conv))
 
     def with_file(self, path: str | Path) -> RuleBook:
-        """A new book with the rows of a user TOML file added (same layout as the bundled one).
+        """A new book with the rows of a user TOML file layered over this one.
 
-        Later rows of the same scope and date replace earlier ones, so a file can correct
-        a bundled value.
+        Same layout as the bundled ``rules.toml`` (its ``[conventions]`` apply). A user row in
+        the same slot (scope, qualifiers, effective day) as a bundled row replaces it; any
+        other overlap, an unknown field, a missing source, an ``until`` before ``effective``
+        or a contract that never existed is an :class:`~cnfutures.errors.InputError` naming the
+        file and row.
         """
-        p = Path(path)
-        if not p.is_file():
-            raise InputError(f"rule file {str(p)!r} does not exist")
-        with p.open("rb") as fh:
-            try:
-                extra = RuleBook.from_dict(tomllib.load(fh))
-            except tomllib.TOMLDecodeError as exc:
-                raise InputError(f"rule file {str(p)!r} is not valid TOML: {exc}") from None
-        rows = {k: self.rows.get(k, ()) + extra.rows.get(k, ()) for k in PARAMETERS}
-        return replace(self, rows=rows, first_day={**self.first_day, **extra.first_day})
+        extra = RuleTable.from_file(path, conventions=self.rules.conventions)
+        return RuleBook(self.rules.layered(extra))
+
+    def with_frame(self, frame: pl.DataFrame) -> RuleBook:
+        """A new book with the rows of a polars frame layered over this one (see :meth:`with_file`).
+
+        Examples
+        --------
+        >>> f = pl.DataFrame({"parameter": ["margin"], "product": ["sc"], "effective": ["2025-05-06"],
+        ...                   "timing": ["trading_day"], "value": [0.3], "source": ["broker"],
+        ...                   "verified": [True]})
+        >>> RuleBook.default().with_frame(f).margin_rate("sc2509", "2025-06-03").value
+        0.3
+        """
+        extra = RuleTable.from_frame(frame, origin="frame", conventions=self.rules.conventions)
+        return RuleBook(self.rules.layered(extra))
 
     def with_override(
         self,
@@ -250,7 +309,9 @@ class RuleBook:
         value: float | None = None,
         *,
         effective: DateLike,
-        contract: str | None = None,
+        timing: str = "trading_day",
+        until: DateLike | None = None,
+        contracts: list[str] | None = None,
         stage: str | None = None,
         hedge: bool | None = None,
         holder: str | None = None,
@@ -270,8 +331,13 @@ class RuleBook:
             The value (not used for ``"fee"``, which takes ``basis``, ``open``, ``close``,
             ``close_today`` keywords).
         effective : date or str
-            First trading day the row applies.
-        contract, stage, hedge, holder : optional
+            The day the row starts; with ``timing="trading_day"`` (default here) the first
+            trading day it applies, with ``"settlement"`` the day of the settlement it is
+            announced for.
+        timing : {"trading_day", "settlement"}
+        until : date or str, optional
+            When the row stops (same convention), or ``"reopen"`` (holiday revert rule).
+        contracts, stage, hedge, holder : optional
             Narrow the row's scope.
         source : str
             Where the value comes from.
@@ -289,22 +355,25 @@ class RuleBook:
         row: dict[str, Any] = {
             "product": product,
             "effective": effective,
+            "timing": timing,
             "source": source,
             "verified": verified,
         }
+        if parameter not in PARAMETERS:
+            raise InputError(f"unknown rule parameter {parameter!r}; accepted: {', '.join(PARAMETERS)}")
         if parameter != "fee":
             if value is None:
                 raise InputError(f"with_override({parameter!r}) needs a value")
             row["value"] = value
         row.update(fee_fields)
-        for key, v in (("contract", contract), ("stage", stage), ("hedge", hedge), ("holder", holder)):
+        for key, v in (("until", until), ("contracts", contracts), ("stage", stage), ("hedge", hedge),
+                       ("holder", holder)):  # fmt: skip
             if v is not None:
                 row[key] = v
-        if parameter not in PARAMETERS:
-            raise InputError(f"unknown rule parameter {parameter!r}; accepted: {', '.join(PARAMETERS)}")
-        rows = dict(self.rows)
-        rows[parameter] = (*rows.get(parameter, ()), _normalise(parameter, row))
-        return replace(self, rows=rows)
+        extra = RuleTable.from_dict(
+            {parameter: [row]}, origin="with_override", conventions=self.rules.conventions
+        )
+        return RuleBook(self.rules.layered(extra))
 
     # ------------------------------------------------------------------ look-ups
     def frame(self, parameter: str) -> pl.DataFrame:
@@ -315,57 +384,45 @@ class RuleBook:
         >>> RuleBook.default().frame("margin").filter(pl.col("product") == "sc").height > 3
         True
         """
-        if parameter not in PARAMETERS:
-            raise InputError(f"unknown rule parameter {parameter!r}; accepted: {', '.join(PARAMETERS)}")
-        rows = [dict(r) for r in self.rows.get(parameter, ())]
-        return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
+        rows = self.rules.rows_of(parameter)
+        return pl.DataFrame(
+            [
+                {
+                    "product": r.product, "effective": r.effective, "timing": r.timing,
+                    "applies_from": _from_ord(r.start),
+                    "applies_until": None if r.stop >= _FAR_ORD else _from_ord(r.stop - 1),
+                    "until": None if r.until is None else str(r.until), "scope": r.scope,
+                    "hedge": r.hedge, "holder": r.holder, "value": r.value,
+                    "basis": r.fee[0] if r.fee else None, "source": r.source, "verified": r.verified,
+                    "note": r.note,
+                }
+                for r in rows
+            ],
+            infer_schema_length=None,
+        )  # fmt: skip
 
-    def _decide(
-        self,
-        parameter: str,
-        c: Contract,
-        on: dt.date,
-        hedge: bool,
-        holder: str,
-    ) -> list[tuple[str, dict[str, Any]]]:
-        """Rows in force per scope: [(scope, row)]."""
-        stage = c.stage(on)
-        best: dict[str, tuple[tuple[dt.date, int, int], dict[str, Any]]] = {}
-        for idx, r in enumerate(self.rows.get(parameter, ())):
-            if r["product"] != c.product.code or r["effective"] > on:
-                continue
-            if r.get("contract") not in (None, c.code):
-                continue
-            if r.get("stage") not in (None, stage):
-                continue
-            if r.get("hedge") not in (None, hedge):
-                continue
-            if r.get("holder") not in (None, "client", holder):
-                continue
-            if r.get("contract"):
-                scope = f"contract:{r['contract']}"
-            elif r.get("stage"):
-                scope = f"stage:{r['stage']}"
-            else:
-                scope = "product"
-            specific = int(r.get("hedge") is not None) + int(r.get("holder") not in (None, "client"))
-            key = (r["effective"], specific, idx)
-            if scope not in best or key > best[scope][0]:
-                best[scope] = (key, r)
-        # a holder-specific row (individuals) is its own constraint: keep it beside the client row
-        out = [(s, r) for s, (_, r) in best.items()]
-        if holder != "client":
-            for r in self.rows.get(parameter, ()):
-                if (
-                    r.get("holder") == holder
-                    and r["product"] == c.product.code
-                    and r["effective"] <= on
-                    and r.get("stage") in (None, stage)
-                    and r.get("contract") in (None, c.code)
-                    and all(r is not rr for _, rr in out)
-                ):
-                    out.append((f"holder:{holder}", r))
-        return out
+    def _compile_one(
+        self, parameter: str, c: Contract, d: dt.date, *, hedge: bool = False, holder: str = "client"
+    ) -> tuple[Compiled, int]:
+        """Compile one (contract, day) cell; check the day is a trading day of a listed contract."""
+        d = c.calendar.require_trading_day(d, "on")
+        if d < c.first_trading_day:
+            raise UnknownContract(f"{c.code} was not listed on {d}; it lists on {c.first_trading_day}")
+        ltd = c.last_trading_day if c.last_trading_day <= c.calendar.bounds[1] else None
+        if ltd is not None and d > ltd:
+            raise UnknownContract(
+                f"{c.code} stopped trading on {ltd} (its last trading day); no {parameter} rule applies "
+                f"on {d}"
+            )
+        comp = self.rules.compile(parameter, [c.code], [d], hedge=hedge, holder=holder)
+        i = int(comp.row[0, 0])
+        if i < 0:
+            raise RuleNotFound(
+                f"no {parameter} rule for {c.code} on {d} (hedge={hedge}); the rule data has none for "
+                f"that product and date: add one with RuleBook.with_override({parameter!r}, "
+                f"{c.product.code!r}, value, effective=...)"
+            )
+        return comp, i
 
     def _value(
         self,
@@ -377,35 +434,20 @@ class RuleBook:
         holder: str = "client",
     ) -> RuleValue:
         c = contract_code if isinstance(contract_code, Contract) else contract(contract_code)
-        d = c.calendar.require_trading_day(on, "on")
-        if holder not in _HOLDERS:
-            raise InputError(f"holder={holder!r}; accepted: {', '.join(_HOLDERS)}")
-        decided = self._decide(parameter, c, d, hedge, holder)
-        if not decided:
-            raise RuleNotFound(
-                f"no {parameter} rule for {c.code} on {d} (hedge={hedge}); the bundled data "
-                "has none for that product and date: add one with RuleBook.with_override("
-                f"{parameter!r}, {c.product.code!r}, value, effective=...)"
-            )
-        how = _COMBINE[parameter]
-        if how == "max":
-            scope, row = max(decided, key=lambda sr: sr[1]["value"])
-        elif how == "min":
-            scope, row = min(decided, key=lambda sr: sr[1]["value"])
-        else:
-            order = {"contract": 0, "stage": 1, "holder": 1, "product": 2}
-            scope, row = min(decided, key=lambda sr: order[sr[0].split(":")[0]])
+        comp, i = self._compile_one(parameter, c, parse_date(on, "on"), hedge=hedge, holder=holder)
+        row = comp.rows[i]
+        entered = [comp.rows[j] for j in comp.used[:, 0, 0] if j >= 0]
         return RuleValue(
             parameter=parameter,
-            value=float(row["value"]) if "value" in row else math.nan,
-            effective=row["effective"],
-            sources=tuple(dict.fromkeys(r["source"] for _, r in decided)),
-            verified=all(r["verified"] for _, r in decided),
-            scope=scope,
+            value=float(comp.value[0, 0]),
+            effective=row.effective,
+            sources=tuple(dict.fromkeys(r.source for r in entered)),
+            verified=bool(comp.verified[0, 0]),
+            scope=row.scope,
         )
 
     def margin_rate(self, contract_code: str | Contract, on: DateLike, hedge: bool = False) -> RuleValue:
-        """Exchange margin rate [fraction of contract value] in force on trading day ``on``.
+        """Exchange margin rate [fraction of contract value] charged at the settlement of ``on``.
 
         Examples
         --------
@@ -416,19 +458,32 @@ class RuleBook:
         """
         return self._value("margin", contract_code, on, hedge=hedge)
 
-    def first_day_limit_multiplier(self, product_code: str) -> float:
-        """Multiplier of the price limit on a contract's first trading day (2.0 at INE/DCE)."""
-        entry = self.first_day.get(product_code)
-        return float(entry["value"]) if entry else 1.0
+    def first_day_limit_multiplier(self, contract_code: str | Contract, on: DateLike | None = None) -> float:
+        """Multiplier of the price limit on a contract's first trading day (dated rows).
+
+        Raises
+        ------
+        RuleNotFound
+            No row for the product on that day: never a silent 1.0.
+
+        Examples
+        --------
+        >>> RuleBook.default().first_day_limit_multiplier("sc2509")
+        2.0
+        """
+        c = contract_code if isinstance(contract_code, Contract) else contract(contract_code)
+        d = c.first_trading_day if on is None else parse_date(on, "on")
+        return self._value("first_day_limit_multiplier", c, d).value
 
     def price_limit(
         self, contract_code: str | Contract, on: DateLike, prev_settle: float | None = None
     ) -> PriceLimit:
-        """Daily price limit on ``on``, and the band around ``prev_settle`` rounded to the tick.
+        """Daily price limit on trading day ``on``, and the band around ``prev_settle`` on the tick.
 
         The band is ``prev_settle × (1 ± rate)`` with the upper limit rounded down and the
-        lower rounded up to the tick (inside the band). On a contract's first trading day
-        the rate is multiplied (doubled at INE and DCE).
+        lower rounded up to the tick (inside the band, :func:`limit_band`). On a contract's
+        first trading day the rate is multiplied (doubled at INE and DCE). A change announced
+        "from the settlement of X" applies from the trading day after X.
 
         Examples
         --------
@@ -439,14 +494,13 @@ class RuleBook:
         c = contract_code if isinstance(contract_code, Contract) else contract(contract_code)
         rule = self._value("price_limit", c, on)
         first = parse_date(on) == c.first_trading_day
-        rate = rule.value * (self.first_day_limit_multiplier(c.product.code) if first else 1.0)
+        rate = rule.value * (self.first_day_limit_multiplier(c, on) if first else 1.0)
         upper = lower = None
         if prev_settle is not None:
             if not math.isfinite(prev_settle):
                 raise InputError(f"prev_settle={prev_settle!r} must be a finite price")
-            tick = c.product.tick
-            upper = _round_tick(prev_settle + abs(prev_settle) * rate, tick, "down")
-            lower = _round_tick(prev_settle - abs(prev_settle) * rate, tick, "up")
+            up, dn = limit_band(prev_settle, rate, c.product.tick)
+            upper, lower = float(up), float(dn)
         return PriceLimit(rate=rate, first_day=first, upper=upper, lower=lower, rule=rule)
 
     def fee(self, contract_code: str | Contract, on: DateLike) -> Fee:
@@ -459,22 +513,17 @@ class RuleBook:
         ('per_turnover', 2e-05, 0.0)
         """
         c = contract_code if isinstance(contract_code, Contract) else contract(contract_code)
-        d = c.calendar.require_trading_day(on, "on")
-        decided = self._decide("fee", c, d, False, "client")
-        if not decided:
-            raise RuleNotFound(
-                f"no fee rule for {c.code} on {d}; add one with RuleBook.with_override('fee', ...)"
-            )
-        order = {"contract": 0, "stage": 1, "product": 2}
-        _, row = min(decided, key=lambda sr: order[sr[0].split(":")[0]])
+        comp, i = self._compile_one("fee", c, parse_date(on, "on"))
+        row = comp.rows[i]
+        assert row.fee is not None
         return Fee(
-            basis=row["basis"],
-            open=float(row["open"]),
-            close=float(row["close"]),
-            close_today=float(row["close_today"]),
-            effective=row["effective"],
-            source=row["source"],
-            verified=bool(row["verified"]),
+            basis=row.fee[0],
+            open=row.fee[1],
+            close=row.fee[2],
+            close_today=row.fee[3],
+            effective=row.effective,
+            source=row.source,
+            verified=row.verified,
         )
 
     def position_limit(
@@ -504,16 +553,11 @@ class RuleBook:
         """
         c = contract_code if isinstance(contract_code, Contract) else contract(contract_code)
         rv = self._value("position_limit", c, on, holder=holder)
-        d = parse_date(on)
-        rows = [r for _, r in self._decide("position_limit", c, d, False, holder)]
-        for r in rows:
-            if (
-                r["value"] == rv.value
-                and "oi_fraction" in r
-                and open_interest is not None
-                and open_interest > r.get("oi_threshold", 0)
-            ):
-                return replace(rv, value=max(rv.value, math.floor(r["oi_fraction"] * open_interest)))
+        comp, i = self._compile_one("position_limit", c, parse_date(on, "on"), holder=holder)
+        r = comp.rows[i]
+        frac = r.get("oi_fraction")
+        if frac is not None and open_interest is not None and open_interest > r.get("oi_threshold", 0):
+            return replace(rv, value=max(rv.value, math.floor(frac * open_interest)))
         return rv
 
     def open_limit(self, contract_code: str | Contract, on: DateLike) -> RuleValue:
@@ -536,7 +580,102 @@ class RuleBook:
         """
         return self._value("max_order", contract_code, on)
 
-    # ------------------------------------------------------------------ vectorised
+    # ------------------------------------------------------------------ compiled arrays
+    def day_rules(
+        self,
+        contracts: list[str] | tuple[str, ...],
+        days: pl.Series | np.ndarray | list[Any],
+        *,
+        hedge: bool = False,
+        holder: str = "client",
+        fees: bool = True,
+    ) -> DayRules:
+        """Compile every rule of one product for contracts × trading days, once.
+
+        Parameters
+        ----------
+        contracts : list of str
+            Contract codes of one product (axis 0).
+        days : pl.Series of Date, int64 ordinals or dates
+            Trading days, ascending (axis 1).
+        hedge, holder
+            The position's hedge flag and holder type.
+        fees : bool
+            Compile fees (False: fee arrays are zero).
+
+        Returns
+        -------
+        DayRules
+
+        Raises
+        ------
+        RuleNotFound
+            A first trading day with no first-day multiplier row.
+
+        Examples
+        --------
+        >>> r = RuleBook.default().day_rules(["i2509"], ["2025-06-03"])
+        >>> float(r.margin[0, 0]), float(r.limit_rate[0, 0])
+        (0.11, 0.09)
+        """
+        comp = {
+            par: self.rules.compile(par, contracts, days, hedge=hedge, holder=holder)
+            for par in (*_TABLE_PARAMETERS, "first_day_limit_multiplier")
+        }
+        m = comp["margin"]
+        K, D = m.value.shape
+        codes = m.contracts
+        epoch = dt.date(1970, 1, 1)
+        firsts = np.array([(contract(c).first_trading_day - epoch).days for c in codes], dtype=np.int64)
+        last = np.array([_ltd_ord(contract(c)) for c in codes], dtype=np.int64)
+        live = (m.days[None, :] >= firsts[:, None]) & (m.days[None, :] <= last[:, None])
+        first_day = m.days[None, :] == firsts[:, None]
+        mult = comp["first_day_limit_multiplier"]
+        missing = first_day & live & (mult.row < 0)
+        if missing.any():
+            k, d = np.argwhere(missing)[0]
+            raise RuleNotFound(
+                f"no first_day_limit_multiplier rule for {codes[k]} on its first trading day "
+                f"{_from_ord(m.days[d])}; add one with "
+                "RuleBook.with_override('first_day_limit_multiplier', ...)"
+            )
+
+        def live_only(a: np.ndarray) -> np.ndarray:
+            return np.ascontiguousarray(np.where(live, a, math.nan))
+
+        rate = comp["price_limit"].value * np.where(first_day, np.nan_to_num(mult.value, nan=1.0), 1.0)
+        z = np.zeros((K, D))
+        fee_arrays = dict.fromkeys(
+            ("open_lot", "open_rate", "close_lot", "close_rate", "close_today_lot", "close_today_rate"), z
+        )
+        verified = {par: comp[par].verified for par in _TABLE_PARAMETERS}
+        if fees:
+            fc = self.rules.compile("fee", contracts, days, hedge=hedge, holder=holder)
+            per_lot = fc.field("per_lot")
+            for name in FEE_FIELDS:
+                v = fc.field(name)
+                fee_arrays[f"{name}_lot"] = live_only(np.where(per_lot, v, 0.0))
+                fee_arrays[f"{name}_rate"] = live_only(np.where(per_lot, 0.0, v))
+            verified["fee"] = fc.verified
+        return DayRules(
+            contracts=codes,
+            days=m.days,
+            margin=live_only(m.value),
+            limit_rate=live_only(rate),
+            first_day=first_day,
+            position_limit=live_only(np.nan_to_num(comp["position_limit"].value, nan=math.inf)),
+            open_limit=live_only(np.nan_to_num(comp["open_limit"].value, nan=math.inf)),
+            max_order=live_only(np.nan_to_num(comp["max_order"].value, nan=math.inf)),
+            fee_open_lot=fee_arrays["open_lot"],
+            fee_open_rate=fee_arrays["open_rate"],
+            fee_close_lot=fee_arrays["close_lot"],
+            fee_close_rate=fee_arrays["close_rate"],
+            fee_close_today_lot=fee_arrays["close_today_lot"],
+            fee_close_today_rate=fee_arrays["close_today_rate"],
+            verified=verified,
+        )
+
+    # ------------------------------------------------------------------ vectorised frames
     def table(
         self,
         parameter: str,
@@ -582,7 +721,7 @@ class RuleBook:
     ) -> pl.DataFrame:
         """Look several parameters up for every row of a (trading_day, contract) frame at once.
 
-        The contract stages are assigned once and shared by all parameters.
+        The rules are compiled once per product over the frame's contracts and days.
 
         Parameters
         ----------
@@ -604,166 +743,62 @@ class RuleBook:
         ('general', 0.11, True, 0.09, True)
         """
         for parameter in parameters:
-            if parameter not in _COMBINE or parameter == "fee":
+            if parameter not in _TABLE_PARAMETERS:
                 raise InputError(
-                    f"table() takes one of {', '.join(p for p in PARAMETERS if p != 'fee')}; "
-                    f"got {parameter!r}"
+                    f"table() takes one of {', '.join(_TABLE_PARAMETERS)}; got {parameter!r}"
                 )
         missing = {"trading_day", "contract"} - set(frame.columns)
         if missing:
             raise InputError(f"frame lacks column(s) {sorted(missing)}; it needs trading_day and contract")
-        f = frame.select("trading_day", "contract").with_row_index("_row")
-        codes = f["contract"].unique().to_list()
-        stages = _stage_frame(codes)
-        f = (
-            f.sort("trading_day")
-            .join_asof(
-                stages,
-                left_on="trading_day",
-                right_on="start",
-                by="contract",
-                strategy="backward",
-                check_sortedness=False,
-            )
-            .with_columns(
-                pl.col("contract")
-                .replace_strict({c: contract(c).product.code for c in codes}, return_dtype=pl.String)
-                .alias("product")
-            )
-        )
-        for parameter in parameters:
-            value, verified = self._resolve(parameter, f, hedge=hedge, holder=holder)
-            f = f.with_columns(value.alias(parameter), verified.alias(f"{parameter}_verified"))
-        out = f.sort("_row")
-        cols = [c for p in parameters for c in (p, f"{p}_verified")]
-        return frame.with_columns(out["stage"], *(out[c] for c in cols))
-
-    def _resolve(
-        self, parameter: str, f: pl.DataFrame, *, hedge: bool, holder: str
-    ) -> tuple[pl.Series, pl.Series]:
-        """Value and verified flag of one parameter for each row of a staged frame (same order)."""
-        rows = [
-            r
-            for r in self.rows.get(parameter, ())
-            if r.get("hedge") in (None, hedge) and r.get("holder") in (None, "client", holder)
-        ]
-        if not rows:
-            return pl.Series([None] * f.height, dtype=pl.Float64), pl.Series(
-                [None] * f.height, dtype=pl.Boolean
-            )
-        r = pl.DataFrame(
-            [
-                {
-                    "product": x["product"],
-                    "contract_key": x.get("contract"),
-                    "stage_key": x.get("stage"),
-                    "effective": x["effective"],
-                    "value": float(x["value"]),
-                    "verified": bool(x["verified"]),
-                    "specific": int(x.get("hedge") is not None)
-                    + int(x.get("holder") not in (None, "client")),
-                    "idx": i,
-                }
-                for i, x in enumerate(rows)
-            ],
-            schema={
-                "product": pl.String,
-                "contract_key": pl.String,
-                "stage_key": pl.String,
-                "effective": pl.Date,
-                "value": pl.Float64,
-                "verified": pl.Boolean,
-                "specific": pl.Int64,
-                "idx": pl.Int64,
-            },
-        )
-        # within a scope and date, the most specific (then the last written) row wins
-        r = r.sort("effective", "specific", "idx").unique(
-            ["product", "contract_key", "stage_key", "effective"], keep="last", maintain_order=True
-        )
-        scopes = {
-            "product": (pl.col("contract_key").is_null() & pl.col("stage_key").is_null(), ["product"]),
-            "stage": (
-                pl.col("contract_key").is_null() & pl.col("stage_key").is_not_null(),
-                ["product", "stage"],
-            ),
-            "contract": (pl.col("contract_key").is_not_null(), ["product", "contract"]),
-        }
-        g = f.select("trading_day", "contract", "stage", "product")
-        for name, (cond, keys) in scopes.items():
-            sub = r.filter(cond).rename({"stage_key": "stage", "contract_key": "contract"})
-            sub = sub.select(
-                *keys, "effective", pl.col("value").alias(f"v_{name}"), pl.col("verified").alias(f"ok_{name}")
-            )
-            if sub.height == 0:
-                g = g.with_columns(
-                    pl.lit(None, pl.Float64).alias(f"v_{name}"), pl.lit(None, pl.Boolean).alias(f"ok_{name}")
-                )
-                continue
-            # ``f`` is sorted by trading_day, and an as-of join keeps the left row order
-            g = g.join_asof(
-                sub.sort("effective"),
-                left_on="trading_day",
-                right_on="effective",
-                by=keys,
-                strategy="backward",
-                check_sortedness=False,
-            ).drop("effective")
-        vs = [pl.col(f"v_{n}") for n in ("product", "stage", "contract")]
-        how = _COMBINE[parameter]
-        if how == "max":
-            value = pl.max_horizontal(vs)
-        elif how == "min":
-            value = pl.min_horizontal(vs)
-        else:
-            value = pl.coalesce(vs[2], vs[1], vs[0])
-        verified = pl.all_horizontal(
-            [pl.col(f"ok_{n}").fill_null(True) for n in ("product", "stage", "contract")]
-        )
-        out = g.select(value.alias("value"), verified.alias("verified"))
-        return out["value"], out["verified"]
+        n = frame.height
+        values = {p: np.full(n, math.nan) for p in parameters}
+        oks = {p: np.ones(n, dtype=bool) for p in parameters}
+        stage = np.full(n, None, dtype=object)
+        codes_all = frame["contract"].cast(pl.String)
+        days_all = frame["trading_day"].cast(pl.Date).to_physical().to_numpy().astype(np.int64)
+        uniq = codes_all.unique().to_list()
+        canon = {c: contract(c).code for c in uniq}
+        by_product: dict[str, list[str]] = {}
+        for c in uniq:
+            by_product.setdefault(contract(c).product.code, []).append(c)
+        canon_all = np.array([canon[c] for c in codes_all.to_list()], dtype=object)
+        for raw_codes in by_product.values():
+            codes = sorted({canon[c] for c in raw_codes})
+            sel = np.isin(canon_all, np.array(codes, dtype=object))
+            dsel = np.unique(days_all[sel])
+            kpos = {c: i for i, c in enumerate(codes)}
+            ki = np.array([kpos[c] for c in canon_all[sel]], dtype=np.int64)
+            di = np.searchsorted(dsel, days_all[sel])
+            st = _stage_matrix(tuple(codes), dsel)
+            stage[sel] = np.array((*STAGES, None), dtype=object)[np.where(st >= 0, st, len(STAGES))][ki, di]
+            for p in parameters:
+                comp = self.rules.compile(p, codes, dsel, hedge=hedge, holder=holder)
+                values[p][sel] = comp.value[ki, di]
+                oks[p][sel] = comp.verified[ki, di]
+        cols = [pl.Series("stage", stage.tolist(), dtype=pl.String)]
+        for p in parameters:
+            v = pl.Series(p, values[p]).fill_nan(None)
+            nulls = pl.Series([None] * n, dtype=pl.Boolean)
+            ok = pl.Series(f"{p}_verified", oks[p]).zip_with(v.is_not_null(), nulls)
+            cols += [v, ok]
+        return frame.with_columns(cols)
 
 
-def _stage_frame(codes: list[str]) -> pl.DataFrame:
-    rows: dict[str, list[Any]] = {"contract": [], "start": [], "stage": []}
-    for code in codes:
-        c = contract(code)
-        for name, start in c.stage_starts().items():
-            rows["contract"].append(code)
-            rows["start"].append(start)
-            rows["stage"].append(name)
-    return pl.DataFrame(rows, schema={"contract": pl.String, "start": pl.Date, "stage": pl.String}).sort(
-        "start"
-    )
+def _ltd_ord(c: Contract) -> int:
+    try:
+        ltd = c.last_trading_day
+    except Exception:  # beyond the calendar: trades past any in-bounds day
+        return _FAR_ORD
+    return (ltd - dt.date(1970, 1, 1)).days
 
 
-def _normalise(parameter: str, row: dict[str, Any]) -> dict[str, Any]:
-    out = dict(row)
-    for key in ("product", "effective", "source", "verified"):
-        if key not in out:
-            raise InputError(f"{parameter} rule {row!r} lacks the field {key!r}")
-    out["product"] = str(out["product"]).lower()
-    out["effective"] = parse_date(out["effective"], "effective")
-    if "contract" in out:
-        out["contract"] = contract(out["contract"]).code
-    if parameter == "fee":
-        for key in ("basis", "open", "close", "close_today"):
-            if key not in out:
-                raise InputError(f"fee rule {row!r} lacks the field {key!r}")
-        if out["basis"] not in ("per_lot", "per_turnover"):
-            raise InputError(f"fee basis {out['basis']!r}; accepted: 'per_lot', 'per_turnover'")
-    elif "value" not in out:
-        raise InputError(f"{parameter} rule {row!r} lacks the field 'value'")
-    elif not (isinstance(out["value"], int | float) and math.isfinite(out["value"]) and out["value"] >= 0):
-        raise InputError(f"{parameter} rule value {out['value']!r} must be a finite number >= 0")
-    if out.get("holder") not in (None, *_HOLDERS):
-        raise InputError(f"holder {out['holder']!r}; accepted: {', '.join(_HOLDERS)}")
-    return out
+def _from_ord(n: int) -> dt.date:
+    return dt.date(1970, 1, 1) + dt.timedelta(days=int(n))
 
 
 @functools.cache
 def _default_book() -> RuleBook:
-    return RuleBook.from_dict(load_toml("rules.toml"))
+    return RuleBook(RuleTable.default())
 
 
 def _book(book: RuleBook | None) -> RuleBook:
@@ -851,12 +886,14 @@ def max_order(contract_code: str | Contract, on: DateLike, *, book: RuleBook | N
     return _book(book).max_order(contract_code, on)
 
 
-def first_day_limit_multiplier(product_code: str, *, book: RuleBook | None = None) -> float:
-    """Price-limit multiplier on a contract's first trading day.
+def first_day_limit_multiplier(
+    contract_code: str | Contract, on: DateLike | None = None, *, book: RuleBook | None = None
+) -> float:
+    """Price-limit multiplier on a contract's first trading day (:meth:`RuleBook.first_day_limit_multiplier`).
 
     Examples
     --------
-    >>> first_day_limit_multiplier("sc")
+    >>> first_day_limit_multiplier("sc2509")
     2.0
     """
-    return _book(book).first_day_limit_multiplier(product_code)
+    return _book(book).first_day_limit_multiplier(contract_code, on)

@@ -1,0 +1,685 @@
+"""One dated rule table: every rule row with its timing, end, scope and source, compiled to arrays.
+
+Every rule file (``market/data/rules.toml``, a user's override file or frame) loads into a
+:class:`RuleTable`. A row has
+
+* ``effective`` — the day X named by the exchange's notice, and ``timing``: ``"settlement"``
+  ("from the settlement of X": the margin is charged from X's settlement, a price band or an
+  order limit applies from the next trading day; how many trading days each parameter is
+  shifted is data, in the ``[conventions]`` table) or ``"trading_day"`` (applies from trading
+  day X itself, e.g. a launch or a contract text);
+* optionally ``until`` — the point where the row stops, in the same convention (a date Y:
+  "restored from the settlement of Y"), or ``"reopen"``: the exchanges' holiday revert rule,
+  "from the settlement of the first trading day after the holiday on which the most-active
+  contract has no one-direction limit-locked market". Statically that day is the first
+  trading day after the first closure that follows X; a caller that has prices passes the
+  locked days and the end moves on (see :func:`RuleTable.compile`). After the end the row
+  reverts to what was in force before;
+* a scope: the product; optionally ``contracts`` (a list) or ``contract_from`` /
+  ``contract_to`` (an inclusive range of delivery months; no ``contract_to`` = every later
+  listing), a contract ``stage``, ``hedge`` (true/false), ``holder`` (``"individual"``);
+* the value (``value``; for fees ``basis``, ``open``, ``close``, ``close_today``), ``source``,
+  ``verified`` and an optional ``note``.
+
+Resolution (documented in docs/rules.md): the rows of one parameter fall into classes by
+scope — product, stage, contract — and by kind — permanent or temporary (``until`` set), all
+clients or one holder type. Within a class the row with the latest effective day in force
+wins, and at equal effective day the one with more qualifiers (hedge flag, holder); two rows
+of one class, effective the same day with the same qualifiers and overlapping contracts are
+a load-time error naming both. Across classes each parameter combines as the data's
+``[conventions]`` says: margins and price limits take the highest value in force (the
+exchanges apply the higher of overlapping adjustments), position limits the lowest, fees,
+opening limits, order sizes and the first-day multiplier the most specific class.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from cnfutures._dates import parse_date
+from cnfutures.errors import CalendarOutOfBounds, InputError, UnknownContract
+from cnfutures.market.calendar import TradingCalendar, calendar
+from cnfutures.market.contracts import STAGES, Contract, contract
+from cnfutures.market.products import product
+
+__all__ = ["FEE_FIELDS", "PARAMETERS", "Compiled", "Row", "RuleTable", "contract_month"]
+
+PARAMETERS: tuple[str, ...] = (
+    "margin",
+    "price_limit",
+    "fee",
+    "position_limit",
+    "open_limit",
+    "max_order",
+    "first_day_limit_multiplier",
+)
+FEE_FIELDS: tuple[str, ...] = ("open", "close", "close_today")
+_HOLDERS = ("client", "individual")
+_TIMINGS = ("settlement", "trading_day")
+_SCOPE_FIELDS = ("contracts", "contract_from", "contract_to", "stage", "hedge", "holder")
+_COMMON = ("product", "effective", "timing", "until", "source", "verified", "note", "announced")
+_FIELDS: dict[str, frozenset[str]] = {
+    p: frozenset(_COMMON + _SCOPE_FIELDS + (("basis", *FEE_FIELDS) if p == "fee" else ("value",)))
+    for p in PARAMETERS
+}
+# position limits may also be a fraction of open interest above a threshold (DCE)
+_FIELDS["position_limit"] = _FIELDS["position_limit"] | {"oi_threshold", "oi_fraction"}
+_FAR = np.iinfo(np.int64).max // 4  # an open end [days since 1970-01-01]
+# classes in the order "most specific first" (for the "specific" combination)
+_CLASSES = ("contract", "stage", "product")
+
+
+def contract_month(code: str) -> int:
+    """Delivery month of a contract code as ``YYYY*12 + month`` (orders contracts of a product).
+
+    Examples
+    --------
+    >>> contract_month("sc2604") - contract_month("sc2603")
+    1
+    """
+    c = contract(code)
+    return c.year * 12 + c.month
+
+
+@dataclass(frozen=True)
+class Row:
+    """One normalised rule row (see the module docstring for the fields).
+
+    ``start``/``stop`` are the trading-day ordinals [days since 1970-01-01] of the half-open
+    interval in which the row applies, resolved from ``effective``/``until`` with the timing
+    convention; ``reopen`` marks an end given by the holiday revert rule (``stop`` is then
+    its static resolution). ``month_lo``/``month_hi`` bound the contracts (delivery months).
+    """
+
+    parameter: str
+    product: str
+    effective: dt.date
+    timing: str
+    until: dt.date | str | None
+    start: int
+    stop: int
+    reopen: bool
+    month_lo: int
+    month_hi: int
+    contracts: tuple[str, ...]
+    stage: str | None
+    hedge: bool | None
+    holder: str | None
+    value: float
+    fee: tuple[str, float, float, float] | None
+    extra: tuple[tuple[str, Any], ...]
+    source: str
+    verified: bool
+    note: str
+    origin: str
+
+    @property
+    def scope_class(self) -> str:
+        """``"contract"``, ``"stage"`` or ``"product"``."""
+        if self.contracts or self.month_lo > 0 or self.month_hi < _FAR:
+            return "contract"
+        return "stage" if self.stage else "product"
+
+    @property
+    def temporary(self) -> bool:
+        """True when the row has an end (``until``)."""
+        return self.until is not None
+
+    @property
+    def qualifiers(self) -> int:
+        """How many qualifiers narrow the row (hedge flag, holder)."""
+        return int(self.hedge is not None) + int(self.holder is not None)
+
+    @property
+    def scope(self) -> str:
+        """A readable scope: ``product``, ``stage:<name>`` or ``contract:<codes>``."""
+        if self.scope_class == "contract":
+            if self.contracts:
+                return "contract:" + ",".join(self.contracts)
+            lo = "" if self.month_lo <= 0 else _month_code(self.product, self.month_lo)
+            hi = "" if self.month_hi >= _FAR else _month_code(self.product, self.month_hi)
+            return f"contract:{lo}..{hi}"
+        return f"stage:{self.stage}" if self.stage else "product"
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """An extra field of the row (e.g. ``oi_fraction``)."""
+        return dict(self.extra).get(key, default)
+
+
+def _month_code(prod: str, m: int) -> str:
+    y, mo = divmod(m - 1, 12)
+    return f"{prod}{y % 100:02d}{mo + 1:02d}"
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """Rules of one parameter compiled to per-(contract, trading day) arrays.
+
+    Attributes
+    ----------
+    parameter : str
+    contracts : tuple of str
+        Axis 0.
+    days : numpy.ndarray
+        Axis 1: trading-day ordinals [days since 1970-01-01].
+    value : numpy.ndarray [K, D]
+        The value in force (NaN where no row applies; for fees NaN, see ``row``).
+    row : numpy.ndarray [K, D] of int64
+        Index into ``rows`` of the deciding row (-1 where none).
+    verified : numpy.ndarray [K, D] of bool
+        False where any row that entered the decision is unverified.
+    used : numpy.ndarray [C, K, D] of int64
+        Per class, the row in force (-1 none): every row that entered the decision.
+    rows : tuple of Row
+    """
+
+    parameter: str
+    contracts: tuple[str, ...]
+    days: np.ndarray
+    value: np.ndarray
+    row: np.ndarray
+    verified: np.ndarray
+    used: np.ndarray
+    rows: tuple[Row, ...] = field(repr=False)
+
+    def field(self, name: str) -> np.ndarray:
+        """A fee field (``open``, ``close``, ``close_today``) or ``per_lot`` flag [K, D] of the deciding rows.
+
+        NaN (or False) where no row decides.
+        """
+        if name == "per_lot":
+            flags = np.array([r.fee is not None and r.fee[0] == "per_lot" for r in self.rows] + [False])
+            return flags[self.row]
+        i = 1 + FEE_FIELDS.index(name)
+        vals = np.array([r.fee[i] if r.fee is not None else math.nan for r in self.rows] + [math.nan])
+        return vals[self.row]
+
+
+def _as_date(value: Any, what: str) -> dt.date:
+    try:
+        return parse_date(value, what)
+    except Exception as exc:  # a typed error from parse_date, or anything odd in a file
+        raise InputError(f"{what}={value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+@dataclass(frozen=True)
+class RuleTable:
+    """An immutable dated rule table: shipped rows plus any user rows layered over them.
+
+    Examples
+    --------
+    >>> t = RuleTable.default()
+    >>> t.compile("margin", ["sc2509"], ["2025-06-03"]).value[0, 0]
+    np.float64(0.11)
+    """
+
+    rows: tuple[Row, ...]
+    conventions: Mapping[str, Any] = field(repr=False)
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def default(cls) -> RuleTable:
+        """The bundled rule data (``market/data/rules.toml``)."""
+        return _default_table()
+
+    @classmethod
+    def from_dict(
+        cls, data: Mapping[str, Any], *, origin: str = "rules", conventions: Mapping[str, Any] | None = None
+    ) -> RuleTable:
+        """Load rows from a parsed ``rules.toml``-shaped mapping (checked; see :meth:`validate`).
+
+        Examples
+        --------
+        >>> t = RuleTable.from_dict({"margin": [{"product": "sc", "effective": "2025-01-02",
+        ...     "timing": "trading_day", "value": 0.1, "source": "me", "verified": True}]},
+        ...     conventions=RuleTable.default().conventions)
+        >>> t.compile("margin", ["sc2505"], ["2025-01-02"]).value.tolist()
+        [[0.1]]
+        """
+        conv = dict(conventions if conventions is not None else data.get("conventions", {}))
+        _check_conventions(conv, origin)
+        unknown = set(data) - set(PARAMETERS) - {"conventions"}
+        if unknown:
+            raise InputError(
+                f"{origin}: unknown rule parameter(s) {sorted(unknown)}; accepted: {', '.join(PARAMETERS)}"
+            )
+        rows: list[Row] = []
+        for parameter in PARAMETERS:
+            items = data.get(parameter, ())
+            if not isinstance(items, list | tuple):
+                raise InputError(f"{origin}: [{parameter}] must be an array of tables ([[{parameter}]])")
+            for i, raw in enumerate(items):
+                rows.append(_normalise(parameter, raw, conv, f"{origin}: [[{parameter}]] row {i + 1}"))
+        table = cls(rows=tuple(rows), conventions=conv)
+        table.validate()
+        return table
+
+    @classmethod
+    def from_file(cls, path: str | Path, *, conventions: Mapping[str, Any] | None = None) -> RuleTable:
+        """Load a TOML rule file (the bundled layout); errors name the file and row."""
+        p = Path(path)
+        if not p.is_file():
+            raise InputError(f"rule file {str(p)!r} does not exist")
+        try:
+            with p.open("rb") as fh:
+                data = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"rule file {str(p)!r} is not valid TOML: {exc}") from None
+        return cls.from_dict(data, origin=str(p), conventions=conventions)
+
+    @classmethod
+    def from_frame(
+        cls, frame: pl.DataFrame, *, origin: str = "frame", conventions: Mapping[str, Any] | None = None
+    ) -> RuleTable:
+        """Load rows from a polars frame with a ``parameter`` column and the row fields as columns.
+
+        Null cells are treated as absent fields.
+
+        Examples
+        --------
+        >>> f = pl.DataFrame({"parameter": ["margin"], "product": ["sc"], "effective": ["2025-01-02"],
+        ...                   "timing": ["trading_day"], "value": [0.2], "source": ["broker"],
+        ...                   "verified": [True]})
+        >>> RuleTable.from_frame(f, conventions=RuleTable.default().conventions).rows[0].value
+        0.2
+        """
+        if "parameter" not in frame.columns:
+            raise InputError(f"{origin}: a rule frame needs a 'parameter' column")
+        data: dict[str, list[dict[str, Any]]] = {}
+        for rec in frame.to_dicts():
+            par = rec.pop("parameter")
+            data.setdefault(str(par), []).append({k: v for k, v in rec.items() if v is not None})
+        return cls.from_dict(data, origin=origin, conventions=conventions)
+
+    def layered(self, other: RuleTable) -> RuleTable:
+        """This table with ``other``'s rows layered over it (checked together).
+
+        A user row of the same class, qualifiers and effective day as a shipped row replaces
+        it (a broker's add-on, a newer notice); any other overlap is an error.
+        """
+        mine = [
+            r
+            for r in self.rows
+            if not any(_same_slot(r, o) for o in other.rows if o.parameter == r.parameter)
+        ]
+        table = RuleTable(rows=tuple(mine) + other.rows, conventions=self.conventions)
+        table.validate()
+        return table
+
+    def validate(self) -> None:
+        """Check the table: no two rows of one class, qualifiers and effective day overlap.
+
+        Raises
+        ------
+        InputError
+            Naming both rows.
+        """
+        seen: dict[tuple[Any, ...], list[Row]] = {}
+        for r in self.rows:
+            key = (r.parameter, r.product, r.scope_class, r.temporary, r.stage, r.hedge, r.holder, r.start)
+            for o in seen.get(key, ()):
+                if o.month_lo <= r.month_hi and r.month_lo <= o.month_hi and _contracts_meet(o, r):
+                    raise InputError(
+                        f"rule rows overlap: {o.origin} and {r.origin} ({r.parameter} {r.product} "
+                        f"{r.scope}, both from {_from_ord(r.start)}); make one more specific or "
+                        "give them different effective days"
+                    )
+            seen.setdefault(key, []).append(r)
+
+    # ------------------------------------------------------------------ compilation
+    def rows_of(self, parameter: str, product_code: str | None = None) -> tuple[Row, ...]:
+        """Rows of one parameter (and product), in file order."""
+        if parameter not in PARAMETERS:
+            raise InputError(f"unknown rule parameter {parameter!r}; accepted: {', '.join(PARAMETERS)}")
+        return tuple(
+            r
+            for r in self.rows
+            if r.parameter == parameter and (product_code is None or r.product == product_code)
+        )
+
+    def compile(
+        self,
+        parameter: str,
+        contracts: Sequence[str],
+        days: Sequence[Any] | np.ndarray | pl.Series,
+        *,
+        hedge: bool = False,
+        holder: str = "client",
+        locked: np.ndarray | None = None,
+    ) -> Compiled:
+        """Compile one parameter for contracts of ONE product over trading days.
+
+        Parameters
+        ----------
+        parameter : str
+            One of :data:`PARAMETERS`.
+        contracts : sequence of str
+            Contract codes of one product (axis 0).
+        days : dates, ``pl.Series`` of Date, or int64 ordinals [days since 1970-01-01]
+            Trading days (axis 1), ascending.
+        hedge : bool
+            The position is a hedge (hedge-flagged rows apply).
+        holder : {"client", "individual"}
+        locked : numpy.ndarray of bool, optional
+            Per day of ``days``: the product's most-active contract closed one-direction
+            limit-locked. A holiday row's ``"reopen"`` end then moves to the first trading
+            day after reopening that is not locked (without it: the reopening day).
+
+        Returns
+        -------
+        Compiled
+
+        Examples
+        --------
+        >>> c = RuleTable.default().compile("margin", ["sc2505"], ["2025-04-02", "2025-04-29"])
+        >>> c.value.round(2).tolist()
+        [[0.11, 0.2]]
+        """
+        if holder not in _HOLDERS:
+            raise InputError(f"holder={holder!r}; accepted: {', '.join(_HOLDERS)}")
+        codes = tuple(contract(c).code for c in contracts)
+        if not codes:
+            raise InputError("compile() needs at least one contract")
+        prods = {contract(c).product.code for c in codes}
+        if len(prods) != 1:
+            raise InputError(f"compile() takes contracts of one product; got {sorted(prods)}")
+        prod = prods.pop()
+        d = _ordinals(days)
+        cal = calendar(product(prod).exchange)
+        K, D = len(codes), d.size
+        months = np.array([contract_month(c) for c in codes], dtype=np.int64)
+        stage_idx = _stage_matrix(codes, d)
+        rows = self.rows_of(parameter, prod)
+        how = self.conventions["combine"][parameter]
+        # one layer per (class, temporary, holder-specific); value and row per layer
+        layers: dict[tuple[str, bool, bool], tuple[np.ndarray, np.ndarray]] = {}
+        order = sorted(range(len(rows)), key=lambda i: (rows[i].start, rows[i].qualifiers, i))
+        for i in order:
+            r = rows[i]
+            if r.hedge is not None and r.hedge != hedge:
+                continue
+            if r.holder is not None and r.holder != holder:
+                continue
+            stop = r.stop
+            if r.reopen and locked is not None:
+                stop = _reopen_stop(r, cal, d, locked, self.conventions)
+            in_days = (d >= r.start) & (d < stop)
+            if not in_days.any():
+                continue
+            in_k = (months >= r.month_lo) & (months <= r.month_hi)
+            if r.contracts:
+                in_k &= np.isin(np.array(codes), np.array(r.contracts))
+            if not in_k.any():
+                continue
+            mask = in_k[:, None] & in_days[None, :]
+            if r.stage is not None:
+                mask &= stage_idx == STAGES.index(r.stage)
+            key = (r.scope_class, r.temporary, r.holder is not None)
+            if key not in layers:
+                layers[key] = (np.full((K, D), math.nan), np.full((K, D), -1, dtype=np.int64))
+            val, rid = layers[key]
+            val[mask] = r.value
+            rid[mask] = i
+        keys = sorted(layers, key=lambda k: (_CLASSES.index(k[0]), not k[1], not k[2]))
+        C = len(keys)
+        used = np.full((C, K, D), -1, dtype=np.int64)
+        vals = np.full((C, K, D), math.nan)
+        for j, k in enumerate(keys):
+            vals[j], used[j] = layers[k]
+        value = np.full((K, D), math.nan)
+        row = np.full((K, D), -1, dtype=np.int64)
+        if C:
+            if how in ("max", "min"):
+                filled = np.where(used >= 0, vals, -math.inf if how == "max" else math.inf)
+                j = filled.argmax(axis=0) if how == "max" else filled.argmin(axis=0)
+            else:  # the most specific layer that has a row (layers are sorted most specific first)
+                j = (used >= 0).argmax(axis=0)
+            row = np.take_along_axis(used, j[None], axis=0)[0]
+            value = np.where(row >= 0, np.take_along_axis(vals, j[None], axis=0)[0], math.nan)
+            if how == "specific":
+                used = np.take_along_axis(used, j[None], axis=0)  # only the decider entered
+        ok = np.array([r.verified for r in rows] + [True])
+        verified = ok[used].all(axis=0) if C else np.ones((K, D), dtype=bool)
+        return Compiled(parameter, codes, d, value, row, verified, used, rows)
+
+
+# ---------------------------------------------------------------------- helpers
+def _from_ord(n: int) -> dt.date:
+    return dt.date(1970, 1, 1) + dt.timedelta(days=int(n))
+
+
+def _ordinals(days: Sequence[Any] | np.ndarray | pl.Series) -> np.ndarray:
+    if isinstance(days, pl.Series):
+        if days.dtype != pl.Date:
+            raise InputError(f"days: a Date series expected; got {days.dtype}")
+        out = days.to_physical().to_numpy().astype(np.int64)
+    elif isinstance(days, np.ndarray) and days.dtype.kind in "iu":
+        out = days.astype(np.int64)
+    else:
+        epoch = dt.date(1970, 1, 1)
+        out = np.array([(parse_date(x, "days") - epoch).days for x in days], dtype=np.int64)
+    if out.size > 1 and (np.diff(out) <= 0).any():
+        raise InputError("days must be ascending and unique")
+    return np.ascontiguousarray(out)
+
+
+def _stage_matrix(codes: tuple[str, ...], d: np.ndarray) -> np.ndarray:
+    """STAGES index of each (contract, day); -1 before listing."""
+    out = np.full((len(codes), d.size), -1, dtype=np.int64)
+    epoch = dt.date(1970, 1, 1)
+    for k, code in enumerate(codes):
+        starts = contract(code).stage_starts()
+        names = sorted(starts, key=lambda s: (starts[s], STAGES.index(s)))
+        at = np.array([(starts[s] - epoch).days for s in names], dtype=np.int64)
+        idx = np.array([STAGES.index(s) for s in names], dtype=np.int64)
+        pos = np.searchsorted(at, d, side="right") - 1
+        out[k] = np.where(pos >= 0, idx[np.maximum(pos, 0)], -1)
+    return out
+
+
+def _contracts_meet(a: Row, b: Row) -> bool:
+    if a.contracts and b.contracts:
+        return bool(set(a.contracts) & set(b.contracts))
+    return True
+
+
+def _same_slot(a: Row, b: Row) -> bool:
+    return (
+        a.product == b.product
+        and a.scope_class == b.scope_class
+        and a.temporary == b.temporary
+        and a.stage == b.stage
+        and a.hedge == b.hedge
+        and a.holder == b.holder
+        and a.start == b.start
+        and a.month_lo == b.month_lo
+        and a.month_hi == b.month_hi
+        and a.contracts == b.contracts
+    )
+
+
+def _check_conventions(conv: Mapping[str, Any], origin: str) -> None:
+    for key in ("combine", "default_timing", "settlement_shift"):
+        table = conv.get(key)
+        if not isinstance(table, Mapping) or set(table) != set(PARAMETERS):
+            raise InputError(
+                f"{origin}: [conventions.{key}] must name every parameter ({', '.join(PARAMETERS)})"
+            )
+    for par, how in conv["combine"].items():
+        if how not in ("max", "min", "specific"):
+            raise InputError(f"{origin}: conventions.combine.{par}={how!r}; accepted: max, min, specific")
+    for par, t in conv["default_timing"].items():
+        if t not in _TIMINGS:
+            raise InputError(f"{origin}: conventions.default_timing.{par}={t!r}; accepted: {_TIMINGS}")
+
+
+def _apply(cal: TradingCalendar, day: dt.date, timing: str, shift: int, what: str) -> int:
+    """Ordinal of the first trading day a change at ``day`` (in ``timing``) applies to."""
+    if timing == "settlement":
+        if not cal.is_trading_day(day):
+            raise InputError(f"{what}: {day} is not a {cal.exchange} trading day (a settlement needs one)")
+        target = cal.next_trading_day(day, shift) if shift else day
+    else:
+        target = day if cal.is_trading_day(day) else cal.next_trading_day(day)
+    return (target - dt.date(1970, 1, 1)).days
+
+
+def _reopening(cal: TradingCalendar, after: dt.date) -> dt.date:
+    """The first trading day after the first closure of a weekday that follows ``after``."""
+    d = after
+    while True:
+        nxt = cal.next_trading_day(d)
+        gap = (nxt - d).days
+        weekdays_closed = sum(1 for i in range(1, gap) if (d + dt.timedelta(days=i)).weekday() < 5)
+        if weekdays_closed:
+            return nxt
+        d = nxt
+
+
+def _reopen_stop(
+    r: Row, cal: TradingCalendar, d: np.ndarray, locked: np.ndarray, conv: Mapping[str, Any]
+) -> int:
+    """The row's end with the locked days known: past locked reopening days."""
+    if locked.shape != d.shape:
+        raise InputError(f"locked has {locked.shape[0]} days; days has {d.size}")
+    shift = int(conv["settlement_shift"][r.parameter])
+    reopen = _reopening(cal, r.effective)
+    epoch = dt.date(1970, 1, 1)
+    i = int(np.searchsorted(d, (reopen - epoch).days))
+    while i < d.size and d[i] == (reopen - epoch).days and locked[i]:
+        reopen = cal.next_trading_day(reopen)
+        i += 1
+    return _apply(cal, reopen, "settlement", shift, r.origin)
+
+
+def _normalise(parameter: str, raw: Any, conv: Mapping[str, Any], origin: str) -> Row:
+    if not isinstance(raw, Mapping):
+        raise InputError(f"{origin}: a rule row must be a table; got {raw!r}")
+    unknown = set(raw) - _FIELDS[parameter]
+    if unknown:
+        raise InputError(
+            f"{origin}: unknown field(s) {sorted(unknown)}; accepted: {', '.join(sorted(_FIELDS[parameter]))}"
+        )
+    for key in ("product", "effective", "source", "verified"):
+        if key not in raw or raw[key] in (None, ""):
+            raise InputError(f"{origin}: the field {key!r} is missing (every row needs a source)")
+    if not isinstance(raw["verified"], bool):
+        raise InputError(f"{origin}: verified={raw['verified']!r}; accepted: true or false")
+    try:
+        prod = product(str(raw["product"]))
+    except Exception as exc:
+        raise InputError(f"{origin}: product={raw['product']!r}: {exc}") from None
+    cal = calendar(prod.exchange)
+    effective = _as_date(raw["effective"], f"{origin}: effective")
+    timing = raw.get("timing", conv["default_timing"][parameter])
+    if timing not in _TIMINGS:
+        raise InputError(f"{origin}: timing={timing!r}; accepted: {', '.join(_TIMINGS)}")
+    shift = int(conv["settlement_shift"][parameter])
+    try:
+        start = _apply(cal, effective, timing, shift, origin)
+    except CalendarOutOfBounds as exc:
+        raise InputError(f"{origin}: effective {effective} is outside the calendar: {exc}") from None
+    until_raw = raw.get("until")
+    until: dt.date | str | None = None
+    reopen = False
+    stop = _FAR
+    if until_raw is not None:
+        if until_raw == "reopen":
+            until, reopen = "reopen", True
+            r_day = _reopening(cal, effective)
+            stop = _apply(cal, r_day, "settlement", shift, origin)
+        else:
+            until = _as_date(until_raw, f"{origin}: until")
+            if until <= effective:
+                raise InputError(f"{origin}: until={until} is not after effective={effective}")
+            stop = _apply(cal, until, timing, shift, origin)
+    # scope
+    lo, hi = 0, _FAR
+    codes: tuple[str, ...] = ()
+    if "contracts" in raw:
+        if "contract_from" in raw or "contract_to" in raw:
+            raise InputError(f"{origin}: give either contracts or contract_from/contract_to, not both")
+        items = raw["contracts"]
+        if isinstance(items, str) or not isinstance(items, list | tuple) or not items:
+            raise InputError(f"{origin}: contracts must be a non-empty list of codes; got {items!r}")
+        codes = tuple(_real_contract(str(x), prod.code, origin) for x in items)
+    else:
+        if "contract_from" in raw:
+            lo = contract_month(_real_contract(str(raw["contract_from"]), prod.code, origin))
+        if "contract_to" in raw:
+            hi = contract_month(_real_contract(str(raw["contract_to"]), prod.code, origin))
+            if hi < lo:
+                raise InputError(f"{origin}: contract_to is before contract_from")
+    stage = raw.get("stage")
+    if stage is not None and stage not in STAGES:
+        raise InputError(f"{origin}: stage={stage!r}; accepted: {', '.join(STAGES)}")
+    hedge = raw.get("hedge")
+    if hedge is not None and not isinstance(hedge, bool):
+        raise InputError(f"{origin}: hedge={hedge!r}; accepted: true or false")
+    holder = raw.get("holder")
+    if holder == "client":
+        holder = None  # "client" = every client: no narrowing
+    if holder is not None and holder not in _HOLDERS:
+        raise InputError(f"{origin}: holder={holder!r}; accepted: {', '.join(_HOLDERS)}")
+    fee = None
+    value = math.nan
+    if parameter == "fee":
+        missing = [k for k in ("basis", *FEE_FIELDS) if k not in raw]
+        if missing:
+            raise InputError(f"{origin}: a fee row needs {', '.join(missing)}")
+        if raw["basis"] not in ("per_lot", "per_turnover"):
+            raise InputError(f"{origin}: basis={raw['basis']!r}; accepted: 'per_lot', 'per_turnover'")
+        nums = [_number(raw[k], f"{origin}: {k}") for k in FEE_FIELDS]
+        fee = (str(raw["basis"]), nums[0], nums[1], nums[2])
+    else:
+        if "value" not in raw:
+            raise InputError(f"{origin}: the field 'value' is missing")
+        value = _number(raw["value"], f"{origin}: value")
+        if parameter in ("margin", "price_limit") and value > 1:
+            raise InputError(f"{origin}: {parameter} value {value} must be a decimal fraction (0.11 = 11 %)")
+        if parameter == "first_day_limit_multiplier" and value < 1:
+            raise InputError(f"{origin}: a first-day limit multiplier must be >= 1; got {value}")
+    extra = tuple(sorted((k, raw[k]) for k in ("oi_threshold", "oi_fraction") if k in raw))
+    return Row(
+        parameter=parameter, product=prod.code, effective=effective, timing=timing, until=until,
+        start=start, stop=stop, reopen=reopen, month_lo=lo, month_hi=hi, contracts=codes, stage=stage,
+        hedge=hedge, holder=holder, value=value, fee=fee, extra=extra, source=str(raw["source"]),
+        verified=bool(raw["verified"]), note=str(raw.get("note", "")), origin=origin,
+    )  # fmt: skip
+
+
+def _number(x: Any, what: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x) or x < 0:
+        raise InputError(f"{what}={x!r} must be a finite number >= 0")
+    return float(x)
+
+
+def _real_contract(code: str, prod: str, origin: str) -> str:
+    try:
+        c: Contract = contract(code)
+        c.first_trading_day  # noqa: B018 - a contract listed before the product existed fails here
+    except (UnknownContract, CalendarOutOfBounds, InputError) as exc:
+        raise InputError(f"{origin}: contract {code!r} never existed: {exc}") from None
+    if c.product.code != prod:
+        raise InputError(f"{origin}: contract {code!r} is not a {prod} contract")
+    listed = c.product.listed
+    if listed is not None and (c.year * 12 + c.month) < listed.year * 12 + listed.month:
+        raise InputError(f"{origin}: contract {code!r} never existed ({prod} lists from {listed})")
+    return c.code
+
+
+@functools.cache
+def _default_table() -> RuleTable:
+    from cnfutures.market._data import load_toml
+
+    return RuleTable.from_dict(load_toml("rules.toml"), origin="rules.toml")
