@@ -74,7 +74,10 @@ def install_locator() -> None:
     if _installed:
         return
     _installed = True
-    from numba.core import caching, config
+    import importlib
+
+    caching: Any = importlib.import_module("numba.core.caching")
+    config: Any = importlib.import_module("numba.core.config")
 
     base: Any = getattr(caching, "UserProvidedCacheLocator", None) or getattr(
         caching, "_UserProvidedCacheLocator", None
@@ -206,7 +209,7 @@ def warmup_modules(
             if proc.poll() is None:
                 continue
             running.remove(item)
-            stdout, stderr = proc.communicate()
+            _, stderr = proc.communicate()
             ok = proc.returncode == 0
             msg = "" if ok else (stderr.strip().splitlines() or ["failed"])[-1]
             done(WarmupTiming(name, time.perf_counter() - t0, ok, msg))

@@ -272,7 +272,7 @@ def prepare(
     dr = rb.day_rules(contracts, days, hedge=hedge, holder=investor.holder, fees=c.exchange_fees)
     k_idx = cells["k"].to_numpy()
     d_idx = cells["d"].to_numpy()
-    for arr, what in ((dr.margin, "margin"), (dr.limit_rate, "price-limit")):
+    for arr, what in ((dr.margin, "margin"), (dr.limit_rate, "price-limit"), (dr.fee_open_lot, "fee")):
         gone = np.isnan(arr[k_idx, d_idx])
         if gone.any():
             i = int(np.argmax(gone))

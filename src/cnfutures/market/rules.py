@@ -27,10 +27,10 @@ import numpy as np
 import polars as pl
 
 from cnfutures._dates import DateLike, parse_date
-from cnfutures.errors import InputError, RuleNotFound, UnknownContract
+from cnfutures.errors import CalendarOutOfBounds, InputError, RuleNotFound, UnknownContract
 from cnfutures.market.contracts import STAGES, Contract, contract
 from cnfutures.market.ruletable import _FAR as _FAR_ORD
-from cnfutures.market.ruletable import FEE_FIELDS, PARAMETERS, Compiled, RuleTable, _stage_matrix
+from cnfutures.market.ruletable import FEE_FIELDS, PARAMETERS, Cells, Compiled, RuleTable
 
 __all__ = [
     "PARAMETERS",
@@ -197,42 +197,60 @@ def limit_band(prev_settle: Any, rate: Any, tick: float) -> tuple[np.ndarray, np
     return n_up * tick, n_dn * tick
 
 
+_DAY_FIELDS = (
+    "margin", "limit_rate", "position_limit", "open_limit", "max_order", "fee_open_lot", "fee_open_rate",
+    "fee_close_lot", "fee_close_rate", "fee_close_today_lot", "fee_close_today_rate",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class DayRules:
-    """Every rule of one product compiled to per-(contract, trading day) arrays [K, D].
+    """Every rule of one product compiled per (contract, trading day), once.
 
-    NaN where no rule is in force (before listing, after the last trading day, or no row).
-    Built by :meth:`RuleBook.day_rules`; the backtest kernel, Monte Carlo risk, sweeps and
-    the simulator consume these arrays.
+    Built by :meth:`RuleBook.day_rules`; the backtest kernel, Monte Carlo risk, sweeps and the
+    simulator consume it. Values are stored per live cell (``cells``: a contract between its
+    listing day and last trading day) in ``per_cell``; each attribute below is the ``[K, D]``
+    view (contracts × days, NaN where the contract does not trade), built on first access.
 
     Attributes
     ----------
-    contracts : tuple of str
-    days : numpy.ndarray of int64 [days since 1970-01-01]
     margin : margin rate [fraction of contract value]
-    limit_rate : price-limit rate on that day [fraction], first-day multiplier applied
+    limit_rate : price-limit rate [fraction], the first-day multiplier applied
     first_day : bool, the contract's first trading day
     position_limit, open_limit, max_order : [lots] (inf where no limit applies)
     fee_open_lot, fee_close_lot, fee_close_today_lot : [CNY/lot]
     fee_open_rate, fee_close_rate, fee_close_today_rate : [fraction of turnover]
-    verified : dict of parameter -> bool array, False where an unverified row entered
+    verified : dict of parameter -> ``[K, D]`` bool, False where an unverified row entered
     """
 
-    contracts: tuple[str, ...]
-    days: np.ndarray
-    margin: np.ndarray
-    limit_rate: np.ndarray
-    first_day: np.ndarray
-    position_limit: np.ndarray
-    open_limit: np.ndarray
-    max_order: np.ndarray
-    fee_open_lot: np.ndarray
-    fee_open_rate: np.ndarray
-    fee_close_lot: np.ndarray
-    fee_close_rate: np.ndarray
-    fee_close_today_lot: np.ndarray
-    fee_close_today_rate: np.ndarray
+    cells: Cells = field(repr=False)
+    per_cell: dict[str, np.ndarray] = field(repr=False)
     verified: dict[str, np.ndarray] = field(repr=False)
+
+    @property
+    def contracts(self) -> tuple[str, ...]:
+        """Axis 0."""
+        return self.cells.codes
+
+    @property
+    def days(self) -> np.ndarray:
+        """Axis 1: trading-day ordinals [days since 1970-01-01]."""
+        return self.cells.days
+
+    def dense(self, name: str) -> np.ndarray:
+        """The ``[K, D]`` array of one field (NaN where the contract does not trade)."""
+        v = self.per_cell[name]
+        fill: Any = False if v.dtype == bool else math.nan
+        out = np.full((len(self.cells.codes), self.cells.days.size), fill, dtype=v.dtype)
+        out[self.cells.k, self.cells.d] = v
+        return out
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        if name in _DAY_FIELDS or name == "first_day":
+            arr = self.dense(name)
+            object.__setattr__(self, name, arr)  # cached on the instance
+            return arr
+        raise AttributeError(name)
 
 
 _TABLE_PARAMETERS = ("margin", "price_limit", "position_limit", "open_limit", "max_order")
@@ -408,7 +426,10 @@ class RuleBook:
         d = c.calendar.require_trading_day(d, "on")
         if d < c.first_trading_day:
             raise UnknownContract(f"{c.code} was not listed on {d}; it lists on {c.first_trading_day}")
-        ltd = c.last_trading_day if c.last_trading_day <= c.calendar.bounds[1] else None
+        try:
+            ltd: dt.date | None = c.last_trading_day
+        except CalendarOutOfBounds:  # expires beyond the calendar: trades on every in-bounds day
+            ltd = None
         if ltd is not None and d > ltd:
             raise UnknownContract(
                 f"{c.code} stopped trading on {ltd} (its last trading day); no {parameter} rule applies "
@@ -494,7 +515,13 @@ class RuleBook:
         c = contract_code if isinstance(contract_code, Contract) else contract(contract_code)
         rule = self._value("price_limit", c, on)
         first = parse_date(on) == c.first_trading_day
-        rate = rule.value * (self.first_day_limit_multiplier(c, on) if first else 1.0)
+        rate = rule.value
+        if first:  # the multiplier's row enters the decision: its source and verified flag too
+            mult = self._value("first_day_limit_multiplier", c, on)
+            rate *= mult.value
+            rule = replace(
+                rule, sources=rule.sources + mult.sources, verified=rule.verified and mult.verified
+            )
         upper = lower = None
         if prev_settle is not None:
             if not math.isfinite(prev_settle):
@@ -618,62 +645,46 @@ class RuleBook:
         >>> float(r.margin[0, 0]), float(r.limit_rate[0, 0])
         (0.11, 0.09)
         """
+        cells = Cells.build(contracts, days)
         comp = {
-            par: self.rules.compile(par, contracts, days, hedge=hedge, holder=holder)
+            par: self.rules.compile(par, cells, hedge=hedge, holder=holder)
             for par in (*_TABLE_PARAMETERS, "first_day_limit_multiplier")
         }
-        m = comp["margin"]
-        K, D = m.value.shape
-        codes = m.contracts
         epoch = dt.date(1970, 1, 1)
-        firsts = np.array([(contract(c).first_trading_day - epoch).days for c in codes], dtype=np.int64)
-        last = np.array([_ltd_ord(contract(c)) for c in codes], dtype=np.int64)
-        live = (m.days[None, :] >= firsts[:, None]) & (m.days[None, :] <= last[:, None])
-        first_day = m.days[None, :] == firsts[:, None]
+        firsts = np.array([(contract(c).first_trading_day - epoch).days for c in cells.codes], dtype=np.int64)
+        first_day = cells.day == firsts[cells.k]
         mult = comp["first_day_limit_multiplier"]
-        missing = first_day & live & (mult.row < 0)
+        missing = first_day & (mult.cell_row < 0)
         if missing.any():
-            k, d = np.argwhere(missing)[0]
+            i = int(np.argmax(missing))
             raise RuleNotFound(
-                f"no first_day_limit_multiplier rule for {codes[k]} on its first trading day "
-                f"{_from_ord(m.days[d])}; add one with "
+                f"no first_day_limit_multiplier rule for {cells.code_of[i]} on its first trading day "
+                f"{_from_ord(cells.day[i])}; add one with "
                 "RuleBook.with_override('first_day_limit_multiplier', ...)"
             )
-
-        def live_only(a: np.ndarray) -> np.ndarray:
-            return np.ascontiguousarray(np.where(live, a, math.nan))
-
-        rate = comp["price_limit"].value * np.where(first_day, np.nan_to_num(mult.value, nan=1.0), 1.0)
-        z = np.zeros((K, D))
-        fee_arrays = dict.fromkeys(
-            ("open_lot", "open_rate", "close_lot", "close_rate", "close_today_lot", "close_today_rate"), z
-        )
+        per: dict[str, np.ndarray] = {
+            "margin": comp["margin"].cell_value,
+            "limit_rate": comp["price_limit"].cell_value
+            * np.where(first_day, np.nan_to_num(mult.cell_value, nan=1.0), 1.0),
+            "first_day": first_day,
+        }
+        for par in ("position_limit", "open_limit", "max_order"):  # no row: no limit
+            per[par] = np.nan_to_num(comp[par].cell_value, nan=math.inf, posinf=math.inf)
         verified = {par: comp[par].verified for par in _TABLE_PARAMETERS}
+        n = cells.k.size
         if fees:
-            fc = self.rules.compile("fee", contracts, days, hedge=hedge, holder=holder)
+            fc = self.rules.compile("fee", cells, hedge=hedge, holder=holder)
             per_lot = fc.field("per_lot")
+            none = np.where(fc.cell_row >= 0, 0.0, math.nan)  # NaN where no fee row is in force
             for name in FEE_FIELDS:
                 v = fc.field(name)
-                fee_arrays[f"{name}_lot"] = live_only(np.where(per_lot, v, 0.0))
-                fee_arrays[f"{name}_rate"] = live_only(np.where(per_lot, 0.0, v))
+                per[f"fee_{name}_lot"] = np.where(per_lot, v, none)
+                per[f"fee_{name}_rate"] = np.where(per_lot, none, v)
             verified["fee"] = fc.verified
-        return DayRules(
-            contracts=codes,
-            days=m.days,
-            margin=live_only(m.value),
-            limit_rate=live_only(rate),
-            first_day=first_day,
-            position_limit=live_only(np.nan_to_num(comp["position_limit"].value, nan=math.inf)),
-            open_limit=live_only(np.nan_to_num(comp["open_limit"].value, nan=math.inf)),
-            max_order=live_only(np.nan_to_num(comp["max_order"].value, nan=math.inf)),
-            fee_open_lot=fee_arrays["open_lot"],
-            fee_open_rate=fee_arrays["open_rate"],
-            fee_close_lot=fee_arrays["close_lot"],
-            fee_close_rate=fee_arrays["close_rate"],
-            fee_close_today_lot=fee_arrays["close_today_lot"],
-            fee_close_today_rate=fee_arrays["close_today_rate"],
-            verified=verified,
-        )
+        else:
+            for name in FEE_FIELDS:
+                per[f"fee_{name}_lot"] = per[f"fee_{name}_rate"] = np.zeros(n)
+        return DayRules(cells, per, verified)
 
     # ------------------------------------------------------------------ vectorised frames
     def table(
@@ -769,10 +780,12 @@ class RuleBook:
             kpos = {c: i for i, c in enumerate(codes)}
             ki = np.array([kpos[c] for c in canon_all[sel]], dtype=np.int64)
             di = np.searchsorted(dsel, days_all[sel])
-            st = _stage_matrix(tuple(codes), dsel)
-            stage[sel] = np.array((*STAGES, None), dtype=object)[np.where(st >= 0, st, len(STAGES))][ki, di]
+            cells = Cells.build(codes, dsel)
+            st = np.full((len(codes), dsel.size), len(STAGES), dtype=np.int64)
+            st[cells.k, cells.d] = cells.stage
+            stage[sel] = np.array((*STAGES, None), dtype=object)[st[ki, di]]
             for p in parameters:
-                comp = self.rules.compile(p, codes, dsel, hedge=hedge, holder=holder)
+                comp = self.rules.compile(p, cells, hedge=hedge, holder=holder)
                 values[p][sel] = comp.value[ki, di]
                 oks[p][sel] = comp.verified[ki, di]
         cols = [pl.Series("stage", stage.tolist(), dtype=pl.String)]
@@ -782,14 +795,6 @@ class RuleBook:
             ok = pl.Series(f"{p}_verified", oks[p]).zip_with(v.is_not_null(), nulls)
             cols += [v, ok]
         return frame.with_columns(cols)
-
-
-def _ltd_ord(c: Contract) -> int:
-    try:
-        ltd = c.last_trading_day
-    except Exception:  # beyond the calendar: trades past any in-bounds day
-        return _FAR_ORD
-    return (ltd - dt.date(1970, 1, 1)).days
 
 
 def _from_ord(n: int) -> dt.date:

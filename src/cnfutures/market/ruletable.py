@@ -52,7 +52,7 @@ from cnfutures.market.calendar import TradingCalendar, calendar
 from cnfutures.market.contracts import STAGES, Contract, contract
 from cnfutures.market.products import product
 
-__all__ = ["FEE_FIELDS", "PARAMETERS", "Compiled", "Row", "RuleTable", "contract_month"]
+__all__ = ["FEE_FIELDS", "PARAMETERS", "Cells", "Compiled", "Row", "RuleTable", "contract_month"]
 
 PARAMETERS: tuple[str, ...] = (
     "margin",
@@ -163,46 +163,88 @@ def _month_code(prod: str, m: int) -> str:
 
 @dataclass(frozen=True)
 class Compiled:
-    """Rules of one parameter compiled to per-(contract, trading day) arrays.
+    """Rules of one parameter compiled over the live (contract, trading day) cells.
+
+    Stored per live cell (``cells``); the ``[K, D]`` views (contracts × days) are built on
+    first access. Where a contract does not trade, or no row applies: NaN / -1.
 
     Attributes
     ----------
     parameter : str
-    contracts : tuple of str
-        Axis 0.
-    days : numpy.ndarray
-        Axis 1: trading-day ordinals [days since 1970-01-01].
-    value : numpy.ndarray [K, D]
-        The value in force (NaN where no row applies; for fees NaN, see ``row``).
-    row : numpy.ndarray [K, D] of int64
-        Index into ``rows`` of the deciding row (-1 where none).
-    verified : numpy.ndarray [K, D] of bool
-        False where any row that entered the decision is unverified.
-    used : numpy.ndarray [C, K, D] of int64
+    cells : Cells
+    cell_row : numpy.ndarray [n] of int64
+        Per live cell, index into ``rows`` of the deciding row (-1 where none).
+    cell_used : numpy.ndarray [C, n] of int64
         Per class, the row in force (-1 none): every row that entered the decision.
+    cell_verified : numpy.ndarray [n] of bool
+        False where any row that entered the decision is unverified.
     rows : tuple of Row
     """
 
     parameter: str
-    contracts: tuple[str, ...]
-    days: np.ndarray
-    value: np.ndarray
-    row: np.ndarray
-    verified: np.ndarray
-    used: np.ndarray
+    cells: Cells = field(repr=False)
+    cell_row: np.ndarray = field(repr=False)
+    cell_used: np.ndarray = field(repr=False)
+    cell_verified: np.ndarray = field(repr=False)
     rows: tuple[Row, ...] = field(repr=False)
 
+    @property
+    def contracts(self) -> tuple[str, ...]:
+        """Axis 0 of the dense views."""
+        return self.cells.codes
+
+    @property
+    def days(self) -> np.ndarray:
+        """Axis 1 of the dense views: trading-day ordinals [days since 1970-01-01]."""
+        return self.cells.days
+
+    def dense(self, per_cell: np.ndarray, fill: Any) -> np.ndarray:
+        """A per-cell array laid out as ``[K, D]`` (``fill`` where a contract does not trade)."""
+        out = np.full((len(self.cells.codes), self.cells.days.size), fill, dtype=per_cell.dtype)
+        out[self.cells.k, self.cells.d] = per_cell
+        return out
+
+    @functools.cached_property
+    def cell_value(self) -> np.ndarray:
+        """Per live cell, the value in force (NaN where none; fees: see :meth:`field`)."""
+        vals: np.ndarray = np.array([r.value for r in self.rows] + [math.nan])[self.cell_row]
+        return vals
+
+    @functools.cached_property
+    def value(self) -> np.ndarray:
+        """``[K, D]``: the value in force (NaN where none)."""
+        return self.dense(self.cell_value, math.nan)
+
+    @functools.cached_property
+    def row(self) -> np.ndarray:
+        """``[K, D]``: index of the deciding row (-1 where none)."""
+        return self.dense(self.cell_row, -1)
+
+    @functools.cached_property
+    def verified(self) -> np.ndarray:
+        """``[K, D]``: False where an unverified row entered the decision."""
+        return self.dense(self.cell_verified, True)
+
+    @functools.cached_property
+    def used(self) -> np.ndarray:
+        """``[C, K, D]``: per class, the row in force (-1 none)."""
+        out = np.full((self.cell_used.shape[0], len(self.cells.codes), self.cells.days.size), -1, np.int64)
+        out[:, self.cells.k, self.cells.d] = self.cell_used
+        return out
+
     def field(self, name: str) -> np.ndarray:
-        """A fee field (``open``, ``close``, ``close_today``) or ``per_lot`` flag [K, D] of the deciding rows.
+        """Per live cell, a fee field (``open``, ``close``, ``close_today``) or the ``per_lot`` flag.
 
         NaN (or False) where no row decides.
         """
         if name == "per_lot":
             flags = np.array([r.fee is not None and r.fee[0] == "per_lot" for r in self.rows] + [False])
-            return flags[self.row]
+            out: np.ndarray = flags[self.cell_row]
+            return out
         i = 1 + FEE_FIELDS.index(name)
         vals = np.array([r.fee[i] if r.fee is not None else math.nan for r in self.rows] + [math.nan])
-        return vals[self.row]
+        res: np.ndarray = vals[self.cell_row]
+        return res
 
 
 def _as_date(value: Any, what: str) -> dt.date:
@@ -350,8 +392,8 @@ class RuleTable:
     def compile(
         self,
         parameter: str,
-        contracts: Sequence[str],
-        days: Sequence[Any] | np.ndarray | pl.Series,
+        contracts: Sequence[str] | Cells,
+        days: Sequence[Any] | np.ndarray | pl.Series | None = None,
         *,
         hedge: bool = False,
         holder: str = "client",
@@ -359,14 +401,18 @@ class RuleTable:
     ) -> Compiled:
         """Compile one parameter for contracts of ONE product over trading days.
 
+        Only the cells where a contract trades (listing day to last trading day) get a value:
+        a rule is never "in force" for a contract that does not trade.
+
         Parameters
         ----------
         parameter : str
             One of :data:`PARAMETERS`.
-        contracts : sequence of str
-            Contract codes of one product (axis 0).
+        contracts : sequence of str, or Cells
+            Contract codes of one product (axis 0), or the :class:`Cells` of an earlier call
+            (shares the stage look-up between parameters).
         days : dates, ``pl.Series`` of Date, or int64 ordinals [days since 1970-01-01]
-            Trading days (axis 1), ascending.
+            Trading days (axis 1), ascending (not needed with ``Cells``).
         hedge : bool
             The position is a hedge (hedge-flagged rows apply).
         holder : {"client", "individual"}
@@ -387,70 +433,144 @@ class RuleTable:
         """
         if holder not in _HOLDERS:
             raise InputError(f"holder={holder!r}; accepted: {', '.join(_HOLDERS)}")
+        cells = contracts if isinstance(contracts, Cells) else Cells.build(contracts, days)
+        rows = self.rows_of(parameter, cells.product)
+        how = self.conventions["combine"][parameter]
+        n = cells.k.size
+        # one layer per (class, temporary, holder-specific): the deciding row per live cell
+        layers: dict[tuple[str, bool, bool], np.ndarray] = {}
+        order = sorted(range(len(rows)), key=lambda i: (rows[i].start, rows[i].qualifiers, i))
+        cal = calendar(product(cells.product).exchange) if locked is not None else None
+        for i in order:
+            r = rows[i]
+            if (r.hedge is not None and r.hedge != hedge) or (r.holder is not None and r.holder != holder):
+                continue
+            stop = r.stop
+            if r.reopen and cal is not None and locked is not None:
+                stop = _reopen_stop(r, cal, cells.days, locked, self.conventions)
+            lo = int(np.searchsorted(cells.day, r.start, side="left"))
+            hi = int(np.searchsorted(cells.day, stop, side="left"))
+            if hi <= lo:
+                continue
+            mask = np.ones(hi - lo, dtype=bool)
+            if r.month_lo > 0 or r.month_hi < _FAR:
+                m = cells.month[lo:hi]
+                mask &= (m >= r.month_lo) & (m <= r.month_hi)
+            if r.contracts:
+                mask &= np.isin(cells.code_of[lo:hi], r.contracts)
+            if r.stage is not None:
+                mask &= cells.stage[lo:hi] == STAGES.index(r.stage)
+            if not mask.any():
+                continue
+            key = (r.scope_class, r.temporary, r.holder is not None)
+            rid = layers.get(key)
+            if rid is None:
+                rid = layers[key] = np.full(n, -1, dtype=np.int64)
+            rid[lo:hi][mask] = i
+        keys = sorted(layers, key=lambda k: (_CLASSES.index(k[0]), not k[1], not k[2]))
+        vals_of = np.array([r.value for r in rows] + [math.nan])  # index -1: no row
+        used = np.stack([layers[k] for k in keys]) if keys else np.full((0, n), -1, dtype=np.int64)
+        if keys:
+            vals = vals_of[used]
+            if how in ("max", "min"):
+                filled = np.where(used >= 0, vals, -math.inf if how == "max" else math.inf)
+                j = filled.argmax(axis=0) if how == "max" else filled.argmin(axis=0)
+            else:  # the most specific layer that has a row (layers are sorted most specific first)
+                j = (used >= 0).argmax(axis=0)
+            win = np.take_along_axis(used, j[None], axis=0)[0]
+            if how == "specific":
+                used = win[None]  # only the decider entered
+        else:
+            win = np.full(n, -1, dtype=np.int64)
+        ok = np.array([r.verified for r in rows] + [True])
+        verified_c = np.asarray(ok[used].all(axis=0)) if keys else np.ones(n, dtype=bool)
+        return Compiled(parameter, cells, win, used, verified_c, rows)
+
+
+@dataclass(frozen=True)
+class Cells:
+    """The live (contract, trading day) cells of contracts of one product, sorted by day.
+
+    Attributes
+    ----------
+    product : str
+    codes : tuple of str
+    days : numpy.ndarray of int64 [days since 1970-01-01]
+    k, d : numpy.ndarray of int64
+        Contract and day index of each live cell (listing day to last trading day).
+    day, month, stage : numpy.ndarray of int64
+        Per cell: the day ordinal, the contract's delivery month (``YYYY*12+month``) and its
+        life stage (index into ``STAGES``).
+    code_of : numpy.ndarray of str
+        Per cell: the contract code.
+    """
+
+    product: str
+    codes: tuple[str, ...]
+    days: np.ndarray
+    k: np.ndarray
+    d: np.ndarray
+    day: np.ndarray
+    month: np.ndarray
+    stage: np.ndarray
+    code_of: np.ndarray
+
+    @classmethod
+    def build(cls, contracts: Sequence[str], days: Sequence[Any] | np.ndarray | pl.Series | None) -> Cells:
+        """Live cells of ``contracts`` (one product) over ``days`` (ascending trading days).
+
+        Examples
+        --------
+        >>> Cells.build(["sc2505"], ["2025-04-30", "2025-05-06"]).k.tolist()  # LTD 2025-04-30
+        [0]
+        """
+        if days is None:
+            raise InputError("compile() needs days")
         codes = tuple(contract(c).code for c in contracts)
         if not codes:
             raise InputError("compile() needs at least one contract")
         prods = {contract(c).product.code for c in codes}
         if len(prods) != 1:
             raise InputError(f"compile() takes contracts of one product; got {sorted(prods)}")
-        prod = prods.pop()
         d = _ordinals(days)
-        cal = calendar(product(prod).exchange)
-        K, D = len(codes), d.size
-        months = np.array([contract_month(c) for c in codes], dtype=np.int64)
-        stage_idx = _stage_matrix(codes, d)
-        rows = self.rows_of(parameter, prod)
-        how = self.conventions["combine"][parameter]
-        # one layer per (class, temporary, holder-specific); value and row per layer
-        layers: dict[tuple[str, bool, bool], tuple[np.ndarray, np.ndarray]] = {}
-        order = sorted(range(len(rows)), key=lambda i: (rows[i].start, rows[i].qualifiers, i))
-        for i in order:
-            r = rows[i]
-            if r.hedge is not None and r.hedge != hedge:
-                continue
-            if r.holder is not None and r.holder != holder:
-                continue
-            stop = r.stop
-            if r.reopen and locked is not None:
-                stop = _reopen_stop(r, cal, d, locked, self.conventions)
-            in_days = (d >= r.start) & (d < stop)
-            if not in_days.any():
-                continue
-            in_k = (months >= r.month_lo) & (months <= r.month_hi)
-            if r.contracts:
-                in_k &= np.isin(np.array(codes), np.array(r.contracts))
-            if not in_k.any():
-                continue
-            mask = in_k[:, None] & in_days[None, :]
-            if r.stage is not None:
-                mask &= stage_idx == STAGES.index(r.stage)
-            key = (r.scope_class, r.temporary, r.holder is not None)
-            if key not in layers:
-                layers[key] = (np.full((K, D), math.nan), np.full((K, D), -1, dtype=np.int64))
-            val, rid = layers[key]
-            val[mask] = r.value
-            rid[mask] = i
-        keys = sorted(layers, key=lambda k: (_CLASSES.index(k[0]), not k[1], not k[2]))
-        C = len(keys)
-        used = np.full((C, K, D), -1, dtype=np.int64)
-        vals = np.full((C, K, D), math.nan)
-        for j, k in enumerate(keys):
-            vals[j], used[j] = layers[k]
-        value = np.full((K, D), math.nan)
-        row = np.full((K, D), -1, dtype=np.int64)
-        if C:
-            if how in ("max", "min"):
-                filled = np.where(used >= 0, vals, -math.inf if how == "max" else math.inf)
-                j = filled.argmax(axis=0) if how == "max" else filled.argmin(axis=0)
-            else:  # the most specific layer that has a row (layers are sorted most specific first)
-                j = (used >= 0).argmax(axis=0)
-            row = np.take_along_axis(used, j[None], axis=0)[0]
-            value = np.where(row >= 0, np.take_along_axis(vals, j[None], axis=0)[0], math.nan)
-            if how == "specific":
-                used = np.take_along_axis(used, j[None], axis=0)  # only the decider entered
-        ok = np.array([r.verified for r in rows] + [True])
-        verified = ok[used].all(axis=0) if C else np.ones((K, D), dtype=bool)
-        return Compiled(parameter, codes, d, value, row, verified, used, rows)
+        epoch = dt.date(1970, 1, 1)
+        cons = [contract(c) for c in codes]
+        first = np.array([(c.first_trading_day - epoch).days for c in cons], dtype=np.int64)
+        last = np.array([_last_ord(c) for c in cons], dtype=np.int64)
+        lo = np.searchsorted(d, first, side="left")
+        hi = np.searchsorted(d, last, side="right")
+        cnt = np.maximum(hi - lo, 0)
+        k = np.repeat(np.arange(len(codes), dtype=np.int64), cnt)
+        starts = np.cumsum(cnt) - cnt
+        di = np.arange(int(cnt.sum()), dtype=np.int64) - np.repeat(starts, cnt) + np.repeat(lo, cnt)
+        order = np.argsort(di, kind="stable")
+        k, di = k[order], di[order]
+        day = d[di]
+        # life stage per cell: the last stage start on or before the day, of the same contract
+        big = np.int64(1 << 32)
+        keys: list[int] = []
+        idx: list[int] = []
+        for j, c in enumerate(cons):
+            starts_c = c.stage_starts()
+            for name in sorted(starts_c, key=lambda s: (starts_c[s], STAGES.index(s))):
+                keys.append(j * int(big) + (starts_c[name] - epoch).days)
+                idx.append(STAGES.index(name))
+        key_arr = np.array(keys, dtype=np.int64)
+        pos = np.searchsorted(key_arr, k * big + day, side="right") - 1
+        stage = np.array(idx, dtype=np.int64)[np.maximum(pos, 0)]
+        months = np.array([c.year * 12 + c.month for c in cons], dtype=np.int64)
+        code_arr = np.array(codes, dtype=object)
+        return cls(prods.pop(), codes, d, k, di, day, months[k], stage, code_arr[k])
+
+
+def _last_ord(c: Contract) -> int:
+    try:
+        ltd = c.last_trading_day
+        if ltd > c.calendar.bounds[1]:
+            return _FAR
+    except CalendarOutOfBounds:
+        return _FAR  # beyond the calendar: trades past any in-bounds day
+    return (ltd - dt.date(1970, 1, 1)).days
 
 
 # ---------------------------------------------------------------------- helpers
@@ -473,23 +593,13 @@ def _ordinals(days: Sequence[Any] | np.ndarray | pl.Series) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
-def _stage_matrix(codes: tuple[str, ...], d: np.ndarray) -> np.ndarray:
-    """STAGES index of each (contract, day); -1 before listing."""
-    out = np.full((len(codes), d.size), -1, dtype=np.int64)
-    epoch = dt.date(1970, 1, 1)
-    for k, code in enumerate(codes):
-        starts = contract(code).stage_starts()
-        names = sorted(starts, key=lambda s: (starts[s], STAGES.index(s)))
-        at = np.array([(starts[s] - epoch).days for s in names], dtype=np.int64)
-        idx = np.array([STAGES.index(s) for s in names], dtype=np.int64)
-        pos = np.searchsorted(at, d, side="right") - 1
-        out[k] = np.where(pos >= 0, idx[np.maximum(pos, 0)], -1)
-    return out
-
-
 def _contracts_meet(a: Row, b: Row) -> bool:
+    """True when two contract scopes share a contract (lists by code, ranges by delivery month)."""
     if a.contracts and b.contracts:
         return bool(set(a.contracts) & set(b.contracts))
+    listed, other = (a, b) if a.contracts else (b, a)
+    if listed.contracts:
+        return any(other.month_lo <= contract_month(c) <= other.month_hi for c in listed.contracts)
     return True
 
 
@@ -613,6 +723,7 @@ def _normalise(parameter: str, raw: Any, conv: Mapping[str, Any], origin: str) -
         if isinstance(items, str) or not isinstance(items, list | tuple) or not items:
             raise InputError(f"{origin}: contracts must be a non-empty list of codes; got {items!r}")
         codes = tuple(_real_contract(str(x), prod.code, origin) for x in items)
+        lo, hi = min(contract_month(c) for c in codes), max(contract_month(c) for c in codes)
     else:
         if "contract_from" in raw:
             lo = contract_month(_real_contract(str(raw["contract_from"]), prod.code, origin))
