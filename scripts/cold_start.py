@@ -38,7 +38,10 @@ API: list[tuple[str, str]] = [
     ("black76_greeks", "from cnfutures import pricing; pricing.black76_greeks(100.0, 95.0, 0.5, 0.02, 0.3)"),
     ("bachelier", "from cnfutures import pricing; pricing.bachelier(-5.0, -10.0, 0.25, 0.0, 20.0)"),
     ("bachelier_greeks", "from cnfutures import pricing; pricing.bachelier_greeks(0.0, 0.0, 1.0, 0.0, 10.0)"),
-    ("implied_vol", "from cnfutures import pricing; pricing.implied_vol(1.1166, 20.0, 20.0, 1 / 3, 0.09, 'put')"),
+    (
+        "implied_vol",
+        "from cnfutures import pricing; pricing.implied_vol(1.1166, 20.0, 20.0, 1 / 3, 0.09, 'put')",
+    ),
     (
         "implied_vol bachelier",
         "from cnfutures import pricing; pricing.implied_vol(5.0, 0.0, 0.0, 1.0, 0.0, model='bachelier')",
@@ -65,7 +68,8 @@ API: list[tuple[str, str]] = [
     ),
     (
         "backtest run",
-        "from cnfutures.backtest import Market, Exposure, HedgePolicy, run; from cnfutures.access import Investor\n"
+        "from cnfutures.backtest import Market, Exposure, HedgePolicy, run\n"
+        "from cnfutures.access import Investor\n"
         "run(Market.sample('sc', '2025-03-03', '2025-06-06'), Exposure(500_000, 'short', 'brent'),"
         " HedgePolicy('sc'), Investor('qfi'))",
     ),
@@ -75,7 +79,10 @@ API: list[tuple[str, str]] = [
         "hedge_risk(Exposure(100_000, 'short', 'benchmark'), HedgePolicy('sc'), Investor('qfi'),"
         " start='2025-01-02', n_days=30, n_paths=20, seed=3)",
     ),
-    ("simulate.market", "from cnfutures import simulate; simulate.market('i', '2025-06-02', n_days=20, seed=1)"),
+    (
+        "simulate.market",
+        "from cnfutures import simulate; simulate.market('i', '2025-06-02', n_days=20, seed=1)",
+    ),
     ("warmup", "import cnfutures; cnfutures.warmup()"),
 ]
 
@@ -117,7 +124,8 @@ def main() -> int:
                     print(f"    {tail}", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"cold start: {len(todo) - failed} of {len(todo)} checks passed in {time.perf_counter() - t0:.0f} s")
+    took = time.perf_counter() - t0
+    print(f"cold start: {len(todo) - failed} of {len(todo)} checks passed in {took:.0f} s")
     return 1 if failed else 0
 
 
