@@ -834,8 +834,8 @@ def price_limit(
 
     Examples
     --------
-    >>> price_limit("i2509", "2025-06-03", prev_settle=714.0).upper
-    785.0
+    >>> price_limit("i2509", "2025-06-03", prev_settle=714.0).upper  # 714 x 1.09 on the 0.5 tick
+    778.0
     """
     return _book(book).price_limit(contract_code, on, prev_settle)
 

@@ -427,8 +427,8 @@ class RuleTable:
 
         Examples
         --------
-        >>> c = RuleTable.default().compile("margin", ["sc2505"], ["2025-04-02", "2025-04-29"])
-        >>> c.value.round(2).tolist()
+        >>> c = RuleTable.default().compile("margin", ["sc2505"], ["2025-04-11", "2025-04-29"])
+        >>> c.value.round(2).tolist()  # general 11 %; from the 2nd trading day before the LTD 20 %
         [[0.11, 0.2]]
         """
         if holder not in _HOLDERS:
