@@ -24,6 +24,7 @@ from cnfutures.access import (
     eligible,
     first_allowed,
     fx_rate,
+    individual_exit_start,
     margin_requirement,
     minimum_funds,
     must_exit_before_stage,
@@ -103,7 +104,14 @@ def test_individual_must_leave_iron_ore_before_the_delivery_month() -> None:
     ind = Investor("ff_client", kind="individual")
     assert must_exit_before_stage(ind, "i", "2025-06-03") == "delivery_month"  # DCE notice No. 347 [2020]
     assert must_exit_before_stage(ind, "ru", "2025-06-03") == "delivery_month"  # nearest earlier stage (SHFE)
-    assert must_exit_before_stage(ind, "sc", "2025-06-03") == "last_days"  # starts on the 3rd-to-last day
+    # INE delivery circular SC1908 (ine.cn notice 1795): flat by the close of 2019-07-19, the 8th trading day
+    # before the LTD 2019-07-31 -> no position from the 7th trading day before it
+    assert must_exit_before_stage(ind, "sc", "2025-06-03") == "ltd-7"
+    assert individual_exit_start("sc1908")[0] == dt.date(2019, 7, 22)
+    # SC2002 (mondovisione copy): "before the market close on January 6, 2020", LTD 2020-01-16
+    assert individual_exit_start("sc2002")[0] == dt.date(2020, 1, 7)
+    # INE 〔2023〕39号: NR2311 individuals at 0 lots from the close of 2023-11-08 (LTD 2023-11-15)
+    assert individual_exit_start("nr2311")[0] == dt.date(2023, 11, 9)
     assert must_exit_before_stage(Investor("ff_client"), "i", "2025-06-03") is None
 
 

@@ -35,6 +35,7 @@ from cnfutures.access.eligibility import (
     contract_eligible,
     eligible,
     first_allowed,
+    individual_exit_start,
     must_exit_before_stage,
     route_at_exchange,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "format_access_summary",
     "fx_rate",
     "haircut_rule",
+    "individual_exit_start",
     "margin_requirement",
     "minimum_funds",
     "must_exit_before_stage",

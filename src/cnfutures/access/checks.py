@@ -24,7 +24,7 @@ from typing import Literal
 
 from cnfutures._dates import DateLike
 from cnfutures.access.collateral import collateral_value_cny, haircut_rule, margin_requirement
-from cnfutures.access.eligibility import contract_eligible, individual_exit_rule
+from cnfutures.access.eligibility import contract_eligible, individual_exit_start
 from cnfutures.access.investor import Investor, Route, load_access_toml
 from cnfutures.errors import InputError, NotInSession, RuleNotFound, UnknownContract
 from cnfutures.market import rules
@@ -423,15 +423,12 @@ def check_order(
 
     # 7. individuals and delivery
     if investor.kind == "individual" and opening:
-        row = individual_exit_rule(c.product.code)
-        if row is not None:
-            start = c.stage_starts().get(row["stage"])
-            if start is not None and d >= start:
+        start, row = individual_exit_start(c)
+        if row is not None and start is not None and d >= start:
                 fails.append(
                     Reason(
                         "individual_delivery",
-                        f"individuals may not hold {c.code} from stage {row['stage']} "
-                        f"(from {start}): {row['rule']}",
+                        f"individuals may not hold {c.code} from {start}: {row['rule']}",
                         row["source"],
                         bool(row["verified"]),
                     )

@@ -28,6 +28,7 @@ from cnfutures._dates import DateLike, parse_date
 from cnfutures.access.investor import Investor, Route, load_access_toml
 from cnfutures.errors import DataError, InputError, RuleNotFound
 from cnfutures.market import rules
+from cnfutures.market._dated import asof_index, in_force
 from cnfutures.market.contracts import contract
 
 __all__ = [
@@ -91,11 +92,10 @@ def haircut_rule(exchange: str, on: DateLike) -> HaircutRule:
     if not rows:
         known = sorted({r["exchange"] for r in load_access_toml("money.toml")["haircut"]})
         raise InputError(f"exchange={exchange!r} has no USD-collateral rule; known: {', '.join(known)}")
-    live = [r for r in rows if r["effective"] <= d]
-    if not live:
+    r = in_force(rows, d)
+    if r is None:
         first = min(r["effective"] for r in rows)
         raise RuleNotFound(f"no USD-collateral rule at {ex} on {d}; the first is in force from {first}")
-    r = max(live, key=lambda x: x["effective"])
     return HaircutRule(ex, float(r["value"]), r["effective"], r["source"], bool(r["verified"]))
 
 
@@ -108,6 +108,64 @@ def default_haircut(exchange: str, on: DateLike) -> float:
     0.95
     """
     return haircut_rule(exchange, on).value
+
+
+def usd_collateral_allowed(investor: Investor) -> tuple[bool, str, bool]:
+    """Whether the investor's route may post USD as futures margin: (allowed, source, verified).
+
+    QFIs: not allowed until a source says otherwise (rules-audit #10): their margin is CNY,
+    funded by converting USD at the custodian.
+
+    Examples
+    --------
+    >>> usd_collateral_allowed(Investor("qfi"))[0], usd_collateral_allowed(Investor("osbp_client"))[0]
+    (False, True)
+    """
+    data = load_access_toml("money.toml")["usd_collateral"]
+    if investor.route_ is Route.QFI:
+        q = data["qfi"]
+        return bool(q["allowed"]), str(q["source"]), bool(q["verified"])
+    return investor.route_.value in data["routes"], str(data["source"]), bool(data["verified"])
+
+
+def collateral_haircuts(investor: Investor, exchange: str, days: pl.Series) -> np.ndarray:
+    """The factor at which posted USD counts toward margin on each trading day [fraction].
+
+    The exchange's USD haircut row in force on each day where the route may post USD; 1.0 where
+    it may not (the USD is converted to CNY at the fixing and counts in full as CNY cash).
+
+    Raises
+    ------
+    RuleNotFound
+        A day before the exchange accepted USD collateral (for a route that posts USD).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> days = pl.Series([dt.date(2025, 6, 3)])
+    >>> collateral_haircuts(Investor("osbp_client"), "INE", days).tolist()
+    [0.95]
+    >>> collateral_haircuts(Investor("qfi"), "INE", days).tolist()
+    [1.0]
+    """
+    if not usd_collateral_allowed(investor)[0]:
+        return np.ones(days.len())
+    ex = str(exchange).upper()
+    rows = sorted(
+        (r for r in load_access_toml("money.toml")["haircut"] if r["exchange"] == ex),
+        key=lambda r: r["effective"],
+    )
+    epoch = dt.date(1970, 1, 1)
+    i = asof_index(
+        np.array([(r["effective"] - epoch).days for r in rows], dtype=np.int64),
+        days.cast(pl.Date).to_physical().to_numpy().astype(np.int64),
+    )
+    if (i < 0).any():
+        first = days[int(np.argmax(i < 0))]
+        raise RuleNotFound(f"no USD-collateral rule at {ex} on {first}; USD is accepted there from "
+                           f"{rows[0]['effective'] if rows else 'no date in the data'}")  # fmt: skip
+    out: np.ndarray = np.array([float(r["value"]) for r in rows])[i]
+    return out
 
 
 def _latest_haircut(exchange: str) -> float:
@@ -561,9 +619,12 @@ def margin_requirement(
     if usd_cny is not None:
         usd = float(sum(r["margin_cny"] / (float(usd_cny) * r["haircut"]) for r in rows))
     extra_unverified: tuple[str, ...] = ()
-    if investor.route_ is Route.QFI and usd_cny is not None:
-        q = load_access_toml("money.toml")["usd_collateral"]["qfi"]
-        extra_unverified = (f"usd_collateral_qfi: {q['source']}",)
+    allowed, q_source, q_ok = usd_collateral_allowed(investor)
+    if not allowed and usd_cny is not None:
+        # no USD collateral on this route: the CNY margin is bought with USD at the fixing
+        usd = float(total / float(usd_cny))
+        if not q_ok:
+            extra_unverified = (f"usd_collateral_{investor.route_.value}: {q_source}",)
     sources = tuple(dict.fromkeys(s for r in rows for s in r["source"].split("; ")))
     unverified = (
         tuple(f"{r['contract']}: {r['source']}" for r in rows if not r["verified"]) + extra_unverified

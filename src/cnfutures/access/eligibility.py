@@ -20,7 +20,7 @@ from typing import Any
 
 from cnfutures._dates import DateLike, parse_date
 from cnfutures.access.investor import Investor, Route, load_access_toml
-from cnfutures.errors import AccessDenied, InputError, UnknownContract
+from cnfutures.errors import AccessDenied, CalendarOutOfBounds, InputError, UnknownContract
 from cnfutures.market.contracts import Contract, contract
 from cnfutures.market.products import Product, product
 
@@ -31,6 +31,7 @@ __all__ = [
     "eligible",
     "first_allowed",
     "individual_exit_rule",
+    "individual_exit_start",
     "must_exit_before_stage",
     "route_at_exchange",
 ]
@@ -429,35 +430,78 @@ def _listed(code: str, d: dt.date) -> list[Contract]:
     return listed_contracts(code, d)
 
 
-def individual_exit_rule(product_code: str) -> dict[str, Any] | None:
-    """The data row saying from which stage an individual may not hold ``product_code``.
+def individual_exit_rule(product_code: str, contract_code: str | None = None) -> dict[str, Any] | None:
+    """The data row saying from when an individual may not hold ``product_code`` (or one contract).
+
+    Of several rows of a product, the one with the latest ``contract_from`` at or before the
+    contract applies (without a contract: the row without ``contract_from``).
 
     Examples
     --------
     >>> individual_exit_rule("i")["stage"]
     'delivery_month'
+    >>> individual_exit_rule("sc")["ltd_offset"], individual_exit_rule("nr", "nr2401")["ltd_offset"]
+    (-7, -4)
     """
     code = product(product_code).code
+    month = None
+    if contract_code is not None:
+        c = contract(contract_code)
+        month = c.year * 12 + c.month
+    best: dict[str, Any] | None = None
+    best_from = -1
     for row in load_access_toml("holding.toml")["individual_exit"]:
-        if row["product"] == code:
-            return dict(row)
-    return None
+        if row["product"] != code:
+            continue
+        start = -1
+        if "contract_from" in row:
+            f = contract(row["contract_from"])
+            start = f.year * 12 + f.month
+            if month is None or start > month:
+                continue
+        if start > best_from or best is None:
+            best, best_from = dict(row), start
+    return best
+
+
+def individual_exit_start(contract_code: str | Contract) -> tuple[dt.date | None, dict[str, Any] | None]:
+    """The first trading day on which an individual may no longer hold the contract, and the rule.
+
+    ``(None, None)`` when the product has no such rule; ``(None, row)`` when that day lies beyond
+    the calendar's coverage.
+
+    Examples
+    --------
+    >>> individual_exit_start("sc1908")[0]  # INE: flat by the close of 2019-07-19 (LTD 2019-07-31)
+    datetime.date(2019, 7, 22)
+    >>> individual_exit_start("i2509")[0]  # DCE: 0 lots in the delivery month
+    datetime.date(2025, 9, 1)
+    """
+    c = contract_code if isinstance(contract_code, Contract) else contract(contract_code)
+    row = individual_exit_rule(c.product.code, c.code)
+    if row is None:
+        return None, None
+    try:
+        if "ltd_offset" in row:
+            return c.calendar.offset(c.last_trading_day, int(row["ltd_offset"])), row
+        return c.stage_starts().get(str(row["stage"])), row
+    except CalendarOutOfBounds:
+        return None, row
 
 
 def must_exit_before_stage(investor: Investor, product: str, on: DateLike) -> str | None:
-    """The contract stage in which this investor may not hold ``product`` (None if no such rule).
+    """How the data states the individual-exit rule for ``product``: a stage name, ``"ltd-N"`` or None.
 
-    Individuals may not hold into delivery: at DCE the delivery-month position limit is 0
-    (stage ``"delivery_month"``); at SHFE they must exit before the 3rd-to-last trading day,
-    which cnfutures maps to the nearest stage that starts no later (``ru``:
-    ``"delivery_month"``; INE ``sc``/``nr``/``lu``: ``"last_days"``, which starts exactly on
-    the 3rd-to-last trading day; the INE rows rest on the unverified assumption that the
-    SHFE rule applies at INE). See ``access/data/holding.toml``. Institutions: None.
+    ``"ltd-7"`` means: no position from the 7th trading day before the last trading day (flat
+    by the close of the 8th). Institutions: None. For the day itself use
+    :func:`individual_exit_start`, which also knows per-contract rules (``contract_from``).
 
     Examples
     --------
     >>> must_exit_before_stage(Investor("ff_client", kind="individual"), "i", "2025-06-03")
     'delivery_month'
+    >>> must_exit_before_stage(Investor("ff_client", kind="individual"), "sc", "2025-06-03")
+    'ltd-7'
     >>> must_exit_before_stage(Investor("ff_client"), "i", "2025-06-03") is None
     True
     """
@@ -465,7 +509,9 @@ def must_exit_before_stage(investor: Investor, product: str, on: DateLike) -> st
     if investor.kind != "individual":
         return None
     row = individual_exit_rule(product)
-    return None if row is None else str(row["stage"])
+    if row is None:
+        return None
+    return f"ltd{int(row['ltd_offset'])}" if "ltd_offset" in row else str(row["stage"])
 
 
 def first_allowed(route: Route | str, product_code: str) -> tuple[dt.date | None, tuple[str, ...], bool]:

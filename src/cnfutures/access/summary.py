@@ -14,6 +14,7 @@ from cnfutures.access.eligibility import contract_eligible, eligible, first_allo
 from cnfutures.access.investor import Investor, Route, load_access_toml
 from cnfutures.errors import InputError, RuleNotFound, UnknownProduct
 from cnfutures.market import rules
+from cnfutures.market._dated import in_force
 from cnfutures.market.contracts import Contract, listed_contracts
 from cnfutures.market.products import product, products
 
@@ -59,17 +60,16 @@ def minimum_funds(investor: Investor, product_code: str, on: DateLike) -> tuple[
     d = parse_date(on, "on")
     if investor.route_ is Route.QFI:
         return None, "UNVERIFIED: no QFI account minimum in the fact sheet", False
-    rows = [
-        r
-        for r in load_access_toml("money.toml")["account_minimum"]
-        if r["exchange"] == p.exchange
+    best = in_force(
+        load_access_toml("money.toml")["account_minimum"],
+        d,
+        where=lambda r: r["exchange"] == p.exchange
         and r["product"] in ("*", p.code)
-        and r["kind"] in ("*", investor.kind)
-        and r["effective"] <= d
-    ]
-    if not rows:
+        and r["kind"] in ("*", investor.kind),
+        rank=lambda r: (r["product"] != "*", r["kind"] != "*"),
+    )
+    if best is None:
         return None, f"no account minimum for {p.code} at {p.exchange} in the data", True
-    best = max(rows, key=lambda r: (r["product"] != "*", r["kind"] != "*", r["effective"]))
     return float(best["amount_cny"]), str(best["source"]), bool(best["verified"])
 
 
@@ -182,7 +182,12 @@ def access_summary(
                 constraints.append("no delivery, speculative codes only (UNVERIFIED)")
             exit_row = individual_exit_rule(p.code) if investor.kind == "individual" else None
             if exit_row is not None:
-                constraints.append(f"individuals exit before stage {exit_row['stage']}")
+                if "ltd_offset" in exit_row:
+                    n = 1 - int(exit_row["ltd_offset"])
+                    nth = f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n if n < 20 else n % 10, 'th')}"
+                    constraints.append(f"individuals flat by the close of the {nth} trading day before LTD")
+                else:
+                    constraints.append(f"individuals exit before stage {exit_row['stage']}")
                 n_unv += 0 if exit_row["verified"] else 1
         amount, _, ok = minimum_funds(investor, p.code, d)
         n_unv += 0 if ok else 1
@@ -202,7 +207,7 @@ def access_summary(
                 price = (prices or {}).get(p.code)
                 if price is not None and usd_cny is not None:
                     h = haircut_rule(p.exchange, d)
-                    row["margin_usd_per_lot"] = float(price) * p.multiplier * rate / (usd_cny * h.value)
+                    row["margin_usd_per_lot"] = float(price) * c.multiplier * rate / (usd_cny * h.value)
                     n_unv += 0 if h.verified else 1
             except RuleNotFound:
                 pass

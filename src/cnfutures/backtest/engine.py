@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from cnfutures._dates import DateLike
-from cnfutures.access import Investor, eligible, must_exit_before_stage
+from cnfutures.access import Investor, eligible, individual_exit_start
 from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market
 from cnfutures.errors import DataError, InputError
 from cnfutures.frames.roll import RollRule, roll_schedule
@@ -26,15 +26,15 @@ __all__ = ["MAX_FX_AGE_DAYS", "Prepared", "backtest", "prepare", "run"]
 
 MAX_FX_AGE_DAYS = 10  # an FX or exposure price older than this many calendar days is an error
 
-def _exit_after(code: str, stage: str | None) -> dt.date | None:
-    """Last trading day a position in ``code`` may be held (before the LTD / the forbidden stage)."""
+def _exit_after(code: str, individual: bool) -> dt.date | None:
+    """Last trading day a position in ``code`` may be held (before the LTD / the individuals' exit)."""
     con = contract(code)
     cal = con.calendar
     last = cal.previous_trading_day(con.last_trading_day) if con.last_trading_day <= cal.bounds[1] else None
-    if stage is not None:
-        starts = con.stage_starts()
-        if stage in starts:
-            s_prev = cal.previous_trading_day(starts[stage])
+    if individual:
+        start, _ = individual_exit_start(con)
+        if start is not None:
+            s_prev = cal.previous_trading_day(start)
             last = s_prev if last is None else min(last, s_prev)
     return last
 
@@ -209,7 +209,6 @@ def prepare(
         sched = roll_schedule(policy.roll, p.code, days, data=fut).select(
             "trading_day", "contract", "next_contract"
         )
-    stage = must_exit_before_stage(investor, p.code, d0)
     codes = list(
         dict.fromkeys(
             sched["contract"].unique().sort().to_list()
@@ -217,7 +216,7 @@ def prepare(
         )
     )
     exits = pl.DataFrame(
-        {"contract": codes, "exit_after": [_exit_after(code, stage) for code in codes]},
+        {"contract": codes, "exit_after": [_exit_after(x, investor.kind == "individual") for x in codes]},
         schema={"contract": pl.String, "exit_after": pl.Date},
     )
     sched = sched.join(exits, on="contract", how="left").with_columns(
@@ -237,6 +236,14 @@ def prepare(
     prev_target = sched["target"].shift(1)
     # 2. contract × day matrices of the contracts the schedule uses
     contracts = sched["target"].unique(maintain_order=True).to_list()
+    sizes = {x: contract(x).multiplier for x in contracts}
+    odd = {x: m for x, m in sizes.items() if m != p.multiplier}
+    if odd:
+        raise DataError(
+            f"{', '.join(sorted(odd))} has a contract size of {sorted(set(odd.values()))} {p.unit}/lot, not "
+            f"the {p.multiplier:g} of later {p.code} contracts; a backtest booking both sizes is not "
+            "supported: start after the change"
+        )
     K, D = len(contracts), days.len()
     kmap = pl.DataFrame({"contract": contracts, "k": np.arange(K, dtype=np.int64)})
     dmap = pl.DataFrame({"trading_day": days, "d": np.arange(D, dtype=np.int64)})
@@ -331,10 +338,18 @@ def prepare(
     dt_years = np.zeros(D)
     dt_years[1:] = np.diff(days.to_physical().to_numpy()).astype(np.float64) / 365.0
     haircut = c.haircut
-    if haircut is None:
-        from cnfutures.access.collateral import default_haircut
+    if haircut is None:  # the route's collateral rule in force on every day of the run
+        from cnfutures.access.collateral import collateral_haircuts
 
-        haircut = default_haircut(p.exchange, d0)
+        per_day = collateral_haircuts(investor, p.exchange, days)
+        if (per_day != per_day[0]).any():
+            j = int(np.argmax(per_day != per_day[0]))
+            raise DataError(
+                f"the USD-collateral haircut at {p.exchange} changes on {days[j]} ({per_day[0]} -> "
+                f"{per_day[j]}) within the backtest; the booking kernel takes one haircut: split the run "
+                "there or pass Costs(haircut=...)"
+            )
+        haircut = float(per_day[0])
     arrays.update(
         target_k=target_k, forced=forced, want_lots=want.astype(np.float64)[None, :], fx=fx[None, :],
         dt_years=dt_years,

@@ -19,6 +19,7 @@ import polars as pl
 
 from cnfutures.errors import InputError
 from cnfutures.frames.validate import DataQualityWarning, check_intraday
+from cnfutures.market.contracts import contract
 from cnfutures.market.products import product as get_product
 
 __all__ = ["daily_from_bars", "settlement_price"]
@@ -42,12 +43,13 @@ def _prepared(bars: pl.DataFrame) -> pl.DataFrame:
             )
         bars = check_intraday(bars, name="bars").raise_if_errors()
     codes = bars["contract"].str.to_lowercase().str.extract(r"^([a-z]+)", 1).unique().drop_nulls().to_list()
-    mult = {c: get_product(c).multiplier for c in codes}
     tick = {c: get_product(c).tick for c in codes}
     pcode = pl.col("contract").str.to_lowercase().str.extract(r"^([a-z]+)", 1)
+    # the contract's own size (a product's size can change by contract, e.g. ru up to ru1207)
+    mult = {c: contract(c).multiplier for c in bars["contract"].str.to_lowercase().unique().drop_nulls()}
     return bars.with_columns(
         pl.col("contract").str.to_lowercase(),
-        pcode.replace_strict(mult, return_dtype=pl.Float64).alias("__mult"),
+        pl.col("contract").str.to_lowercase().replace_strict(mult, return_dtype=pl.Float64).alias("__mult"),
         pcode.replace_strict(tick, return_dtype=pl.Float64).alias("__tick"),
     )
 

@@ -34,6 +34,7 @@ from cnfutures.errors import (
     UnknownExchange,
 )
 from cnfutures.market._data import load_toml
+from cnfutures.market._dated import asof_index
 from cnfutures.market.products import Product, product, products
 
 __all__ = ["EXCHANGES", "TradingCalendar", "calendar"]
@@ -504,16 +505,19 @@ def _attribute(
     morning = sec < 8 * 3600 + 55 * 60
     ok_morn = morning & prev_td & (ppos + 1 < n) & (sec + 86_400 - _NIGHT_OPEN_S <= dur[k_morn])
     # day sessions (with the 08:55 call auction)
+    # day sessions (with the 08:55 call auction), on the grid in force on each date
     ok_day = np.zeros(day.shape, dtype=bool)
-    if p is not None:
-        grid = [s for s in p.sessions(cal._bounds[1]) if s.kind == "day"]
-    else:
-        from cnfutures.market.products import _day_sessions
-
-        grid = list(_day_sessions(cal.exchange, cal._bounds[1]))
-    for j, s in enumerate(grid):
-        a = _secs(s.open) - (_AUCTION_S if j == 0 else 0)
-        ok_day |= (sec >= a) & (sec <= _secs(s.close))
+    rows = sorted(
+        (r for r in load_toml("sessions.toml")["day"] if r["exchange"] in ("*", cal.exchange)),
+        key=lambda r: r["effective"],
+    )
+    which = asof_index(np.array([_ord(r["effective"]) for r in rows], dtype=np.int64), day)
+    for i, r in enumerate(rows):
+        on_grid = np.zeros(day.shape, dtype=bool)
+        for j, (a_txt, b_txt) in enumerate(r["sessions"]):
+            a = _secs(dt.time.fromisoformat(a_txt)) - (_AUCTION_S if j == 0 else 0)
+            on_grid |= (sec >= a) & (sec <= _secs(dt.time.fromisoformat(b_txt)))
+        ok_day |= on_grid & (which == i)
     ok_day &= is_td & ~evening & ~morning
     result = np.where(ok_even, days[k_even], np.where(ok_morn, days[k_morn], day))
     return result.astype(np.int32), ok_even | ok_morn | ok_day
@@ -531,17 +535,16 @@ def _night_durations(cal: TradingCalendar, code: str | None) -> np.ndarray:
             (r for r in load_toml("sessions.toml")["night"] if r["product"] == p.code),
             key=lambda r: r["effective"],
         )
-        prod_dur = np.zeros(days.size, dtype=np.int64)
+        if not rows:
+            continue
+        lengths = []
         for r in rows:
             o = _secs(dt.time.fromisoformat(r["open"]))
             c = _secs(dt.time.fromisoformat(r["close"]))
-            length = c - o if c > o else c + 86_400 - o
-            sel = days >= _ord(r["effective"])
-            # a later row overrides an earlier one for this product; across products take max
-            dur_p = np.where(sel, length, 0)
-            prod_dur = dur_p if r is rows[0] else np.where(sel, length, prod_dur)
-        if rows:
-            dur = np.maximum(dur, prod_dur)
+            lengths.append(c - o if c > o else c + 86_400 - o)
+        # the row in force on each trading day; across products the longest night
+        i = asof_index(np.array([_ord(r["effective"]) for r in rows], dtype=np.int64), days)
+        dur = np.maximum(dur, np.where(i >= 0, np.array([*lengths, 0], dtype=np.int64)[i], 0))
     dur = np.where(cal._night_base, dur, 0)
     cache[code] = dur
     return dur

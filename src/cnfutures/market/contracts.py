@@ -84,9 +84,20 @@ class Contract:
         """The trading calendar of the contract's exchange."""
         return calendar(self.product.exchange)
 
-    @property
+    @functools.cached_property
     def multiplier(self) -> float:
-        """Contract size [unit/lot]."""
+        """Contract size [unit/lot] of this contract (a product's size can change by contract).
+
+        Examples
+        --------
+        >>> contract("ru1207").multiplier, contract("ru1208").multiplier  # SHFE SQBF [2011] No. 74
+        (5.0, 10.0)
+        """
+        month = self.year * 12 + self.month
+        for row in load_toml("products.toml")[self.product.code].get("contract_sizes", ()):
+            last = contract(row["contract_to"])
+            if month <= last.year * 12 + last.month:
+                return float(row["value"])
         return self.product.multiplier
 
     @functools.cached_property

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from cnfutures._dates import DateLike, parse_date
 from cnfutures.errors import RuleNotFound, UnknownProduct
 from cnfutures.market._data import load_toml
+from cnfutures.market._dated import in_force
 
 __all__ = ["Product", "Session", "product", "products"]
 
@@ -149,16 +150,7 @@ class Product:
         datetime.time(23, 0)
         """
         d = parse_date(on, "on")
-        best: dict[str, object] | None = None
-        for row in load_toml("sessions.toml")["night"]:
-            if (
-                row["product"] == self.code
-                and row["effective"] <= d
-                and (
-                    best is None or row["effective"] > best["effective"]  # type: ignore[operator]
-                )
-            ):
-                best = row
+        best = in_force(load_toml("sessions.toml")["night"], d, where=lambda r: r["product"] == self.code)
         if best is None:
             return None
         return Session("night", _t(str(best["open"])), _t(str(best["close"])))
@@ -176,14 +168,7 @@ def _t(text: str) -> dt.time:
 
 
 def _day_sessions(exchange: str, on: dt.date) -> tuple[Session, ...]:
-    best = None
-    for row in load_toml("sessions.toml")["day"]:
-        if (
-            row["exchange"] in ("*", exchange)
-            and row["effective"] <= on
-            and (best is None or row["effective"] > best["effective"])
-        ):
-            best = row
+    best = in_force(load_toml("sessions.toml")["day"], on, where=lambda r: r["exchange"] in ("*", exchange))
     if best is None:
         raise RuleNotFound(f"no day-session grid for exchange {exchange!r} on {on}")
     return tuple(Session("day", _t(a), _t(b)) for a, b in best["sessions"])

@@ -616,6 +616,7 @@ class RuleBook:
         hedge: bool = False,
         holder: str = "client",
         fees: bool = True,
+        locked: np.ndarray | None = None,
     ) -> DayRules:
         """Compile every rule of one product for contracts × trading days, once.
 
@@ -629,6 +630,10 @@ class RuleBook:
             The position's hedge flag and holder type.
         fees : bool
             Compile fees (False: fee arrays are zero).
+        locked : numpy.ndarray of bool, optional
+            Per day: the product's most-active contract closed one-direction limit-locked;
+            holiday rows (``until = "reopen"``) then end after the first unlocked day after
+            reopening (see :meth:`RuleTable.compile`).
 
         Returns
         -------
@@ -647,7 +652,7 @@ class RuleBook:
         """
         cells = Cells.build(contracts, days)
         comp = {
-            par: self.rules.compile(par, cells, hedge=hedge, holder=holder)
+            par: self.rules.compile(par, cells, hedge=hedge, holder=holder, locked=locked)
             for par in (*_TABLE_PARAMETERS, "first_day_limit_multiplier")
         }
         epoch = dt.date(1970, 1, 1)
@@ -673,7 +678,7 @@ class RuleBook:
         verified = {par: comp[par].verified for par in _TABLE_PARAMETERS}
         n = cells.k.size
         if fees:
-            fc = self.rules.compile("fee", cells, hedge=hedge, holder=holder)
+            fc = self.rules.compile("fee", cells, hedge=hedge, holder=holder, locked=locked)
             per_lot = fc.field("per_lot")
             none = np.where(fc.cell_row >= 0, 0.0, math.nan)  # NaN where no fee row is in force
             for name in FEE_FIELDS:
