@@ -29,6 +29,7 @@ CLI: list[tuple[str, list[str]]] = [
     ("cli specs", ["specs"]),
     ("cli calendar", ["calendar", "2026", "--exchange", "DCE"]),
     ("cli contracts", ["contracts", "sc", "--on", "2025-06-27"]),
+    ("cli rules", ["rules", "sc", "--on", "2026-03-12"]),
     ("cli access", ["access", "osbp_client", "--on", "2025-06-03", "--price", "sc=550", "--usd-cny", "7.18"]),
 ]
 

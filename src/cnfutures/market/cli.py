@@ -1,4 +1,4 @@
-"""Sub-commands ``specs``, ``calendar`` and ``contracts``."""
+"""Sub-commands ``specs``, ``calendar``, ``contracts`` and ``rules``."""
 
 from __future__ import annotations
 
@@ -31,6 +31,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     k.add_argument("product", help="product code")
     k.add_argument("--on", required=True, help="trading day (YYYY-MM-DD)")
     k.set_defaults(func=_contracts)
+
+    r = sub.add_parser(
+        "rules",
+        help="the rules in force on a day, with their sources",
+        description="Every rule row in force for a product's listed contracts on a trading day: margins "
+        "(speculative and hedging), price limits, fees, position, opening and order limits, grouped by "
+        "the contracts they apply to, with when each row took effect, when a temporary row ends, its "
+        "source and whether it is verified.",
+    )
+    r.add_argument("product", help="product code (sc, i, nr, ru, lu, bc)")
+    r.add_argument("--on", required=True, help="trading day (YYYY-MM-DD)")
+    r.add_argument("--rules", metavar="TOML", help="your own rule rows layered over the bundled ones")
+    r.set_defaults(func=_rules)
 
 
 def _table(df: pl.DataFrame) -> str:
@@ -140,4 +153,69 @@ def _contracts(args: argparse.Namespace) -> int:
         )
     print(f"{p.code} contracts listed on {day}: {len(rows)}")
     print(_table(pl.DataFrame(rows)))
+    return 0
+
+
+def _rules(args: argparse.Namespace) -> int:
+    """Print the rule rows in force on a day, grouped by the contracts they decide.
+
+    Examples
+    --------
+    >>> _rules(argparse.Namespace(product="i", on="2025-06-03", rules=None))  # doctest: +ELLIPSIS
+    i rules in force on 2025-06-03 (DCE), 12 listed contracts
+    margin (speculative) 20 %         i2506  from trading day 2013-10-18  [UNVERIFIED] ...
+    margin (speculative) 11 %         i2507..i2605 (11 contracts)  from the settlement of 2024-12-06 ...
+    ...
+    0
+    """
+    p = product(args.product)
+    cal = calendar(p.exchange)
+    day = cal.require_trading_day(args.on, "--on")
+    book = rules.RuleBook.default()
+    if args.rules:
+        book = book.with_file(args.rules)
+    codes = [c.code for c in listed_contracts(p, day)]
+    print(f"{p.code} rules in force on {day} ({p.exchange}), {len(codes)} listed contracts")
+    shown = (
+        ("margin (speculative)", "margin", {"hedge": False}, "%"),
+        ("margin (hedging)", "margin", {"hedge": True}, "%"),
+        ("price limit", "price_limit", {}, "±%"),
+        ("first-day multiplier", "first_day_limit_multiplier", {}, "x"),
+        ("fee", "fee", {}, "fee"),
+        ("position limit", "position_limit", {}, "lots"),
+        ("position limit (individuals)", "position_limit", {"holder": "individual"}, "lots"),
+        ("opening limit", "open_limit", {}, "lots"),
+        ("max order size", "max_order", {}, "lots"),
+    )
+    for label, par, kw, unit in shown:
+        comp = book.rules.compile(par, codes, [day], **kw)
+        groups: dict[int, list[str]] = {}
+        for k, code in enumerate(codes):
+            groups.setdefault(int(comp.row[k, 0]), []).append(code)
+        for i, members in groups.items():
+            n = len(members)
+            span = members[0] if n == 1 else f"{members[0]}..{members[-1]} ({n} contracts)"
+            if i < 0:
+                print(f"{label:<20} none         {span}")
+                continue
+            r = comp.rows[i]
+            if unit == "fee":
+                assert r.fee is not None
+                per = "CNY/lot" if r.fee[0] == "per_lot" else "of turnover"
+                val = f"{r.fee[1]:g}/{r.fee[2]:g}/{r.fee[3]:g} {per} (open/close/close today)"
+            elif unit in ("%", "±%"):
+                val = f"{unit[:-1]}{r.value * 100:g} %"
+            elif unit == "x":
+                val = f"{r.value:g}x"
+            else:
+                val = f"{r.value:g} lots"
+            when = ("from the settlement of " if r.timing == "settlement" else "from trading day ") + str(
+                r.effective
+            )
+            if r.until == "reopen":
+                when += ", until the settlement of the first unlocked trading day after the holiday"
+            elif r.until is not None:
+                when += f", until {r.until}"
+            flag = "verified" if r.verified else "UNVERIFIED"
+            print(f"{label:<20} {val:<12} {span}  {when}  [{flag}] source: {r.source}")
     return 0
