@@ -29,6 +29,7 @@ def tag(
     n: int,
     goals: dict[str, float] | None = None,
     fail_at: float = 5.0,
+    max_ms: float | None = None,
 ) -> None:
     """Record what a benchmark measures.
 
@@ -46,10 +47,14 @@ def tag(
     fail_at : float
         The run fails only when a ratio exceeds ``fail_at`` × its goal (noise margin: parallel
         kernels on a shared 2-core machine swing by 2-3x under load).
+    max_ms : float, optional
+        An absolute goal for the median time of one call [ms], where no peer does the same job.
     """
     benchmark.extra_info.update(
         {"role": role, "impl": name, "n": int(n), "goals": goals or {}, "fail_at": fail_at}
     )
+    if max_ms is not None:
+        benchmark.extra_info["max_ms"] = float(max_ms)
 
 
 @pytest.fixture(scope="session")
