@@ -44,6 +44,7 @@ import polars as pl
 from cnfutures._dates import DateLike, parse_date
 from cnfutures._kernels import hedge as _k
 from cnfutures.errors import CalendarOutOfBounds, DataError, InputError
+from cnfutures.market._dated import asof_index, in_force
 from cnfutures.market.products import Product
 
 __all__ = [
@@ -406,11 +407,9 @@ def vat_rate(on: DateLike) -> float:
         raise CalendarOutOfBounds(
             f"on={d.isoformat()} is before the VAT table starts ({table[0][0].isoformat()})"
         )
-    rate = table[0][1]
-    for start, r in table:
-        if d >= start:
-            rate = r
-    return rate
+    row = in_force([{"effective": start, "rate": r} for start, r in table], d)
+    assert row is not None  # d is on or after the first entry
+    return float(row["rate"])
 
 
 def _vat_rates(dates: pl.Series) -> np.ndarray:
@@ -423,8 +422,9 @@ def _vat_rates(dates: pl.Series) -> np.ndarray:
         raise CalendarOutOfBounds(
             f"date {first.isoformat()} is before the VAT table starts ({table[0][0].isoformat()})"
         )
-    starts = pl.Series([t[0] for t in table], dtype=pl.Date).to_numpy()
-    idx = np.searchsorted(starts, d.to_numpy(), side="right") - 1
+    epoch = dt.date(1970, 1, 1)
+    starts = np.array([(t[0] - epoch).days for t in table], dtype=np.int64)
+    idx = asof_index(starts, d.to_physical().to_numpy().astype(np.int64))
     return np.asarray([t[1] for t in table])[idx]
 
 
