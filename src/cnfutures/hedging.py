@@ -425,7 +425,8 @@ def _vat_rates(dates: pl.Series) -> np.ndarray:
     epoch = dt.date(1970, 1, 1)
     starts = np.array([(t[0] - epoch).days for t in table], dtype=np.int64)
     idx = asof_index(starts, d.to_physical().to_numpy().astype(np.int64))
-    return np.asarray([t[1] for t in table])[idx]
+    out: np.ndarray = np.asarray([t[1] for t in table])[idx]
+    return out
 
 
 def import_parity(

@@ -21,6 +21,7 @@ from typing import Any
 from cnfutures._dates import DateLike, parse_date
 from cnfutures.access.investor import Investor, Route, load_access_toml
 from cnfutures.errors import AccessDenied, CalendarOutOfBounds, InputError, UnknownContract
+from cnfutures.market._dated import in_force
 from cnfutures.market.contracts import Contract, contract
 from cnfutures.market.products import Product, product
 
@@ -196,9 +197,9 @@ def route_at_exchange(route: Route | str, exchange: str, on: DateLike) -> Findin
             a["source"],
             bool(a["verified"]),
         )
-    in_force = [a for a in present if a["effective"] <= d]
-    if in_force:
-        a = max(in_force, key=lambda x: x["effective"])
+    live = in_force(present, d)
+    if live is not None:
+        a = live
         return Finding(
             "route_at_exchange",
             True,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from typing import Any
 
 import polars as pl
 
@@ -176,7 +177,7 @@ def _rules(args: argparse.Namespace) -> int:
         book = book.with_file(args.rules)
     codes = [c.code for c in listed_contracts(p, day)]
     print(f"{p.code} rules in force on {day} ({p.exchange}), {len(codes)} listed contracts")
-    shown = (
+    shown: tuple[tuple[str, str, dict[str, Any], str], ...] = (
         ("margin (speculative)", "margin", {"hedge": False}, "%"),
         ("margin (hedging)", "margin", {"hedge": True}, "%"),
         ("price limit", "price_limit", {}, "±%"),
