@@ -204,3 +204,39 @@ def test_limit_band_matches_a_decimal_reference() -> None:
             want_u = (pd_ * (1 + rd) / td).to_integral_value(ROUND_FLOOR) * td
             want_d = (pd_ * (1 - rd) / td).to_integral_value(ROUND_CEILING) * td
             assert (u, d) == (float(want_u), float(want_d)), (p, r, tick)
+
+
+def test_backtest_resolves_the_holiday_end_on_its_own_prices() -> None:
+    # DCE Spring Festival 2025 (大商所发〔2025〕34号): 14 % from the settlement of 2025-01-24, restored
+    # from the settlement of the first trading day after reopening (2025-02-05) on which the contract
+    # with the largest open interest is not limit-locked. Lock i2505 (largest OI) at limit-up on
+    # 02-05: the raised margin must stay one more settlement.
+    import polars as pl
+
+    from cnfutures.access import Investor
+    from cnfutures.backtest import Exposure, HedgePolicy, Market
+    from cnfutures.backtest.engine import prepare
+
+    base = Market.sample("i", "2025-01-02", "2025-03-31")
+    oi = pl.when(pl.col("contract") == "i2505").then(900_000).otherwise(10_000).alias("open_interest")
+    unlocked = Market(base.futures.with_columns(oi), base.prices, base.usd_cny)
+    day = D(2025, 2, 5)
+    f = unlocked.futures
+    lim = f.filter((pl.col("contract") == "i2505") & (pl.col("trading_day") == day))["limit_up"].item()
+    locked_f = f.with_columns(
+        pl.when((pl.col("contract") == "i2505") & (pl.col("trading_day") == day))
+        .then(lim)
+        .otherwise(pl.col("settle"))
+        .alias("settle")
+    )
+    locked = Market(locked_f, base.prices, base.usd_cny)
+    args = (Exposure(10_000, "short", "spot"), HedgePolicy("i"), Investor("ff_client"))
+
+    def margins(m: Market) -> list[float]:
+        prep = prepare(m, *args, start="2025-01-02", end="2025-03-31")
+        d = [prep.days.to_list().index(x) for x in (D(2025, 1, 24), day, D(2025, 2, 6))]
+        k = prep.contracts.index("i2503")  # rolled into; not in its delivery month (product rows decide)
+        return [round(float(prep.arrays["margin_rate"][k, j]), 4) for j in d]
+
+    assert margins(unlocked) == [0.14, 0.11, 0.11]
+    assert margins(locked) == [0.14, 0.14, 0.11]

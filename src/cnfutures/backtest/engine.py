@@ -39,6 +39,54 @@ def _exit_after(code: str, individual: bool) -> dt.date | None:
     return last
 
 
+def _reopen_locks(rb: RuleBook, p: Product, fut: pl.DataFrame, days: pl.Series) -> np.ndarray | None:
+    """Days on which the most-active contract closed one-direction limit-locked, where it matters.
+
+    A holiday row (``until = "reopen"``) ends at the settlement of the first trading day after
+    reopening on which the contract with the largest open interest (else volume) is not locked
+    at its limit. Only reopening days of such rows are checked, walking forward while locked.
+    None when the product has no such row in range or the market has neither column (the
+    static resolution, reopening day unlocked, then applies).
+    """
+    size = next((col for col in ("open_interest", "volume") if col in fut.columns), None)
+    rows = [r for r in rb.rules.rows if r.reopen and r.product == p.code]
+    if size is None or not rows:
+        return None
+    from cnfutures.market.ruletable import _reopening
+
+    cal = calendar(p.exchange)
+    d_ord = days.to_physical().to_numpy().astype(np.int64)
+    epoch = dt.date(1970, 1, 1)
+    locked = np.zeros(d_ord.size, dtype=bool)
+    has_prev = "prev_settle" in fut.columns
+    for start in sorted({r.effective for r in rows}):
+        day = _reopening(cal, start)
+        while d_ord[0] <= (day - epoch).days <= d_ord[-1]:
+            row = (
+                fut.filter(pl.col("trading_day") == day)
+                .drop_nulls([size, "settle"])
+                .sort(size, descending=True)
+                .head(1)
+            )
+            if row.height == 0:
+                break
+            code = row["contract"][0]
+            prev = row["prev_settle"][0] if has_prev else None
+            if prev is None:
+                before = fut.filter((pl.col("contract") == code) & (pl.col("trading_day") < day))
+                prev = before.sort("trading_day")["settle"].tail(1).to_list()[0] if before.height else None
+            if prev is None:
+                break
+            rate = rb.price_limit(code, day).rate  # the band of the reopening day (static)
+            up, dn = limit_band(prev, rate, p.tick)
+            settle = float(row["settle"][0])
+            if not (settle >= float(up) - 1e-9 or settle <= float(dn) + 1e-9):
+                break
+            locked[int(np.searchsorted(d_ord, (day - epoch).days))] = True
+            day = cal.next_trading_day(day)
+    return locked if locked.any() else None
+
+
 @functools.lru_cache(maxsize=64)
 def _calendar_schedule(rule: RollRule, product_code: str, d0: dt.date, d1: dt.date) -> pl.DataFrame:
     """The calendar roll schedule over the trading days ``d0 .. d1`` (needs no market data)."""
@@ -276,7 +324,10 @@ def prepare(
         cells = cells.with_columns(pl.col("settle").shift(1).over("contract").alias("prev_settle"))
     hedge = investor.hedging_quota is not None
     # every rule of the product compiled once over (contracts, trading days)
-    dr = rb.day_rules(contracts, days, hedge=hedge, holder=investor.holder, fees=c.exchange_fees)
+    locked = _reopen_locks(rb, p, fut, days)
+    dr = rb.day_rules(
+        contracts, days, hedge=hedge, holder=investor.holder, fees=c.exchange_fees, locked=locked
+    )
     k_idx = cells["k"].to_numpy()
     d_idx = cells["d"].to_numpy()
     for arr, what in ((dr.margin, "margin"), (dr.limit_rate, "price-limit"), (dr.fee_open_lot, "fee")):
