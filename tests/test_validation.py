@@ -7,6 +7,7 @@ error naming the argument, row and value.
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 import polars as pl
@@ -160,3 +161,68 @@ def test_to_usd_rejects_infinite_and_nan_scalar_rates() -> None:
 def test_errors_are_one_family() -> None:
     for exc in (DataError("x"), InputError("x")):
         assert isinstance(exc, CnFuturesError)
+
+
+# ------------------------------------------------------------------ pricing wrappers
+def test_kind_none_is_an_error_not_a_call() -> None:
+    from cnfutures import pricing
+    from cnfutures.errors import PricingError
+
+    # before: kind=None was priced as a call (7.9656 for this at-the-money option)
+    for f in (pricing.black76, pricing.bachelier, pricing.american):
+        with pytest.raises(PricingError, match="kind: element 0 is None"):
+            f(100.0, 100.0, 1.0, 0.0, 0.2, None)
+    with pytest.raises(PricingError, match="kind"):
+        pricing.implied_vol(8.0, 100.0, 100.0, 1.0, 0.0, None)
+    assert pricing.fair_value(100.0, 0.0, 0.0, 1.0) == pytest.approx(100.0)  # no kind: still fine
+
+
+@pytest.mark.parametrize("method", ["baw", "bjs", "bjs2002", "crr", "lr"])
+@pytest.mark.parametrize("kind", ["put", "call"])
+def test_american_with_negative_rate_is_the_european(method: str, kind: str) -> None:
+    from cnfutures import pricing
+
+    F, K, T, r, s = 100.0, 100.0, 1.0, -0.05, 0.2
+    eur = pricing.black76(F, K, T, r, s, kind)
+    # reference: e^{0.05} x Black-76 undiscounted at-the-money value 100 (2 N(0.1) - 1)
+    assert eur == pytest.approx(math.exp(0.05) * 100.0 * math.erf(0.1 / math.sqrt(2.0)), rel=1e-12)
+    # before: BAW gave 0.0 for this put (NaN or > K for others), the trees 8.3698 < 8.3740
+    assert pricing.american(F, K, T, r, s, kind, method=method, steps=201) == eur
+    assert pricing.early_exercise_premium(F, K, T, r, s, kind, method=method, steps=201) == 0.0
+
+
+def test_tree_steps_are_capped_with_an_estimate() -> None:
+    from cnfutures import pricing
+    from cnfutures.errors import PricingError
+
+    with pytest.raises(PricingError, match=r"above the cap of 20,000.*h on one core.*MB.*allow_slow=True"):
+        pricing.american(100.0, 100.0, 1.0, 0.05, 0.2, "put", method="crr", steps=10**7)
+    with pytest.raises(PricingError, match="allow_slow"):
+        pricing.early_exercise_premium(100.0, 100.0, 1.0, 0.05, 0.2, "put", method="lr", steps=20_001)
+    v = pricing.american(100.0, 100.0, 1.0, 0.05, 0.2, "put", method="crr", steps=20_001, allow_slow=True)
+    assert v == pytest.approx(
+        pricing.american(100.0, 100.0, 1.0, 0.05, 0.2, "put", method="lr", steps=801), abs=2e-3
+    )
+    # closed-form methods ignore steps: no cap
+    pricing.american(100.0, 100.0, 1.0, 0.05, 0.2, "put", method="baw", steps=10**7)
+
+
+def test_implied_vol_not_ok_where_the_price_does_not_determine_it() -> None:
+    from cnfutures import pricing
+
+    # sigma = 16, T = 1: d1 = 8, vega ~ 5e-13; the price is 1 ulp from F. Before: status OK
+    # with a volatility that is noise
+    p = pricing.black76(100.0, 100.0, 1.0, 0.0, 16.0, "call")
+    df = pricing.implied_vol(p, 100.0, 100.0, 1.0, 0.0, "call", on_error="nan")
+    assert df["status"][0] in (pricing.IVStatus.ILL_CONDITIONED, pricing.IVStatus.ABOVE_MAXIMUM)
+    assert math.isnan(df["implied_vol"][0])
+    # deep in the money Bachelier (h = -9): the time value is below rounding
+    K = 100.0 - 9.0 * 2.0
+    p = pricing.bachelier(100.0, K, 1.0, 0.0, 2.0, "call")
+    df = pricing.implied_vol(p, 100.0, K, 1.0, 0.0, "call", model="bachelier", on_error="nan")
+    assert df["status"][0] != pricing.IVStatus.OK
+    with pytest.raises(pricing.PricingError, match=r"ILL_CONDITIONED|NO_TIME_VALUE"):
+        pricing.implied_vol(p, 100.0, K, 1.0, 0.0, "call", model="bachelier")
+    # a well-conditioned option still round-trips
+    p = pricing.black76(100.0, 110.0, 0.5, 0.03, 0.35, "put")
+    assert pricing.implied_vol(p, 100.0, 110.0, 0.5, 0.03, "put") == pytest.approx(0.35, rel=1e-12)
