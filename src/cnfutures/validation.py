@@ -42,11 +42,13 @@ from cnfutures.errors import DataError, InputError
 __all__ = [
     "CURRENCIES",
     "FX_MAX_AGE_DAYS",
+    "PRODUCTS_WITH_NEGATIVE_PRICES",
     "UNITS",
     "DataError",
     "InputError",
     "check_declared",
     "check_finite",
+    "check_futures_prices",
     "check_fx",
     "check_fx_fresh",
     "check_keys",
@@ -59,6 +61,11 @@ FX_MAX_AGE_DAYS = 10
 CURRENCIES: frozenset[str] = frozenset({"CNY", "USD"})
 #: Units a price series may be declared in (per barrel, per metric ton).
 UNITS: frozenset[str] = frozenset({"bbl", "t"})
+#: Futures products whose prices may be zero or negative: crude oil (``sc``), as WTI
+#: settled at -37.63 USD/bbl on 2020-04-20. Iron ore and rubber (``i``, ``nr``, ``ru``)
+#: cannot: a non-positive price there is an error. This belongs in the dated rule data (a
+#: ``price_floor`` row per product) once that table has the field.
+PRODUCTS_WITH_NEGATIVE_PRICES: frozenset[str] = frozenset({"sc"})
 
 _MAX_LISTED = 10
 
@@ -374,6 +381,46 @@ def check_fx_fresh(
         f"{msg}; a rate at most {max_age_days} days old is accepted (pass max_age_days= to change it)",
         [msg],
     )
+
+
+def check_futures_prices(
+    frame: pl.DataFrame,
+    column: str = "settle",
+    *,
+    name: str = "futures",
+    contract: str = "contract",
+) -> None:
+    """Check futures prices are finite, and > 0 for products that cannot go negative.
+
+    Null / NaN prices pass (missing values are reported by the caller).
+
+    Raises
+    ------
+    InputError
+        The first bad row, its contract and value.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> check_futures_prices(pl.DataFrame({"contract": ["sc2508"], "settle": [-5.0]}))  # crude: allowed
+    >>> try:
+    ...     check_futures_prices(pl.DataFrame({"contract": ["i2509"], "settle": [-5.0]}))
+    ... except InputError as exc:
+    ...     print(exc)
+    futures.settle has -5.0 at row 0 (i2509); a finite number > 0 is accepted for i
+    """
+    v = frame[column].cast(pl.Float64)
+    product = frame[contract].cast(pl.String).str.to_lowercase().str.extract(r"^([a-z]+)", 1)
+    may_be_negative = product.is_in(list(PRODUCTS_WITH_NEGATIVE_PRICES)).fill_null(False)
+    bad = (v.is_infinite() | ((v <= 0) & ~may_be_negative)).fill_null(False)
+    if bad.any():
+        i = int(bad.arg_max() or 0)
+        need = (
+            "a finite number is accepted"
+            if may_be_negative[i]
+            else f"a finite number > 0 is accepted for {product[i]}"
+        )
+        raise InputError(f"{name}.{column} has {v[i]!r} at row {i} ({frame[contract][i]}); {need}")
 
 
 def check_declared(currency: object, unit: object, *, name: str = "series") -> tuple[str, str]:
