@@ -45,6 +45,7 @@ __all__ = [
     "read_futures",
     "read_fx",
     "read_intraday",
+    "read_settlements",
     "read_spot",
     "write_parquet",
 ]
@@ -715,6 +716,46 @@ def read_intraday(
     frame = _rename(frame, columns, _INTRADAY_ALIASES, list(INTRADAY_REQUIRED), name, "intraday bars")
     rep = check_intraday(frame, strict=strict, name=name)
     return rep.raise_if_errors() if validate else rep.frame
+
+
+def read_settlements(source: Source, *, encoding: str | None = None) -> pl.DataFrame:
+    """Read a per-contract settlement file: ``trading_day``, ``contract``, ``settle`` [CNY/unit].
+
+    The minimal futures input of a backtest (optional ``open``, ``close``, ``prev_settle``
+    [CNY/unit], ``volume``, ``open_interest`` [lots] are cast when present). The file is
+    read like every other loader's (missing file, encoding, separator and decimal commas
+    handled, each a typed error), every value is cast without loss or reported, and the
+    rest is checked by :class:`~cnfutures.backtest.model.Market`.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, missing columns.
+    DataError
+        A value that is not a number or a date (every one listed with its row).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> read_settlements(pl.DataFrame({"trading_day": ["2025-06-27"], "contract": ["SC2508"],
+    ...                                "settle": ["496.1"]})).row(0)
+    (datetime.date(2025, 6, 27), 'sc2508', 496.1)
+    """
+    from cnfutures.frames.validate import ValidationReport, _cast, _Collector
+
+    frame, name = _read_raw(source, encoding=encoding, separator=None)
+    assert isinstance(frame, pl.DataFrame)
+    frame = _rename(frame, None, _FUTURES_ALIASES, ["trading_day", "contract", "settle"], name, "settlements")
+    assert isinstance(frame, pl.DataFrame)
+    required = {k: FUTURES_REQUIRED[k] for k in ("trading_day", "contract", "settle")}
+    optional = {k: v for k, v in {**FUTURES_REQUIRED, **FUTURES_OPTIONAL}.items() if k not in required}
+    col = _Collector()
+    cast, _ = _cast(frame, required, optional, col)
+    rep = ValidationReport(cast, col.frame(), name)
+    out = rep.raise_if_errors(fix="fix the values listed (numbers with '.' as the decimal mark, ISO dates)")
+    if out["trading_day"].dtype != pl.Date:  # pragma: no cover - a lossy cast raised above
+        raise DataError(f"{name}: trading_day is not a date column", ["trading_day dtype"])
+    return out.with_columns(pl.col("contract").str.strip_chars().str.to_lowercase())
 
 
 def write_parquet(df: pl.DataFrame, path: str | Path) -> Path:
