@@ -48,7 +48,6 @@ __all__ = [
     "InputError",
     "check_declared",
     "check_finite",
-    "check_futures_prices",
     "check_fx",
     "check_fx_fresh",
     "check_keys",
@@ -381,46 +380,6 @@ def check_fx_fresh(
         f"{msg}; a rate at most {max_age_days} days old is accepted (pass max_age_days= to change it)",
         [msg],
     )
-
-
-def check_futures_prices(
-    frame: pl.DataFrame,
-    column: str = "settle",
-    *,
-    name: str = "futures",
-    contract: str = "contract",
-) -> None:
-    """Check futures prices are finite, and > 0 for products that cannot go negative.
-
-    Null / NaN prices pass (missing values are reported by the caller).
-
-    Raises
-    ------
-    InputError
-        The first bad row, its contract and value.
-
-    Examples
-    --------
-    >>> import polars as pl
-    >>> check_futures_prices(pl.DataFrame({"contract": ["sc2508"], "settle": [-5.0]}))  # crude: allowed
-    >>> try:
-    ...     check_futures_prices(pl.DataFrame({"contract": ["i2509"], "settle": [-5.0]}))
-    ... except InputError as exc:
-    ...     print(exc)
-    futures.settle has -5.0 at row 0 (i2509); a finite number > 0 is accepted for i
-    """
-    v = frame[column].cast(pl.Float64)
-    product = frame[contract].cast(pl.String).str.to_lowercase().str.extract(r"^([a-z]+)", 1)
-    may_be_negative = product.is_in(list(PRODUCTS_WITH_NEGATIVE_PRICES)).fill_null(False)
-    bad = (v.is_infinite() | ((v <= 0) & ~may_be_negative)).fill_null(False)
-    if bad.any():
-        i = int(bad.arg_max() or 0)
-        need = (
-            "a finite number is accepted"
-            if may_be_negative[i]
-            else f"a finite number > 0 is accepted for {product[i]}"
-        )
-        raise InputError(f"{name}.{column} has {v[i]!r} at row {i} ({frame[contract][i]}); {need}")
 
 
 def check_declared(currency: object, unit: object, *, name: str = "series") -> tuple[str, str]:

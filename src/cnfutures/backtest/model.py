@@ -12,7 +12,8 @@ import polars as pl
 from cnfutures._dates import DateLike, parse_date
 from cnfutures.errors import DataError, InputError
 from cnfutures.frames.roll import RollRule
-from cnfutures.validation import check_finite, check_futures_prices, check_fx, check_keys
+from cnfutures.frames.validate import check_settlements
+from cnfutures.validation import check_finite, check_fx, check_keys
 
 if TYPE_CHECKING:  # pragma: no cover
     from cnfutures.simulate import Params as simulate_Params
@@ -59,8 +60,10 @@ class Market:
     ------
     InputError, DataError
         A missing column or wrong dtype; duplicate or descending dates in any frame
-        (``futures`` per contract); an infinite settle, or one <= 0 for a product that
-        cannot go negative (:data:`cnfutures.validation.PRODUCTS_WITH_NEGATIVE_PRICES`); a price that is
+        (``futures`` per contract); any finding of
+        :func:`cnfutures.frames.validate.check_settlements` (a day off the calendar, a
+        contract not listed that day, a missing or infinite settle, one <= 0 for a product
+        that cannot go negative, a settle beyond the daily limit band); a price that is
         infinite; a USD/CNY rate <= 0 or infinite.
     simulated : bool
         True when ``futures`` comes from :mod:`cnfutures.simulate` (labelled in all output).
@@ -100,7 +103,9 @@ class Market:
                 [f"{r['trading_day']} {r['contract']}" for r in self.futures.filter(dup).head(5).to_dicts()],
             )
         check_keys(self.futures, "trading_day", name="Market.futures", by=("contract",))
-        check_futures_prices(self.futures, "settle", name="Market.futures")
+        check_settlements(self.futures, name="Market.futures").raise_if_errors(
+            fix="Market.futures: fix or remove the rows listed"
+        )
         for name, frame in self.prices.items():
             _check_frame(frame, f"Market.prices[{name!r}]", {"date": (pl.Date,), "price": _NUM})
             check_keys(frame, "date", name=f"Market.prices[{name!r}]")

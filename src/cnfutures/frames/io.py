@@ -262,6 +262,10 @@ def _read_raw(
             if df.width and df.columns[0].startswith("\ufeff"):
                 df = df.rename({df.columns[0]: df.columns[0].lstrip("\ufeff")})
             return (_decimal_commas(df) if sep == ";" else df), name
+        except pl.exceptions.NoDataError:
+            raise InputError(
+                f"file {name!r} has no data (blank lines only); expected a header line and rows"
+            ) from None
         except (UnicodeDecodeError, pl.exceptions.ComputeError):
             if encoding is not None:
                 raise InputError(
@@ -724,15 +728,16 @@ def read_settlements(source: Source, *, encoding: str | None = None) -> pl.DataF
     The minimal futures input of a backtest (optional ``open``, ``close``, ``prev_settle``
     [CNY/unit], ``volume``, ``open_interest`` [lots] are cast when present). The file is
     read like every other loader's (missing file, encoding, separator and decimal commas
-    handled, each a typed error), every value is cast without loss or reported, and the
-    rest is checked by :class:`~cnfutures.backtest.model.Market`.
+    handled, each a typed error) and validated by
+    :func:`~cnfutures.frames.validate.check_settlements`.
 
     Raises
     ------
     InputError
         Missing or unreadable file, missing columns.
     DataError
-        A value that is not a number or a date (every one listed with its row).
+        Every problem with its row: a value that is not a number or a date, a day off the
+        calendar, a contract not listed that day, a missing or impossible settle.
 
     Examples
     --------
@@ -741,20 +746,15 @@ def read_settlements(source: Source, *, encoding: str | None = None) -> pl.DataF
     ...                                "settle": ["496.1"]})).row(0)
     (datetime.date(2025, 6, 27), 'sc2508', 496.1)
     """
-    from cnfutures.frames.validate import ValidationReport, _cast, _Collector
+    from cnfutures.frames.validate import check_settlements
 
     frame, name = _read_raw(source, encoding=encoding, separator=None)
     assert isinstance(frame, pl.DataFrame)
     frame = _rename(frame, None, _FUTURES_ALIASES, ["trading_day", "contract", "settle"], name, "settlements")
     assert isinstance(frame, pl.DataFrame)
-    required = {k: FUTURES_REQUIRED[k] for k in ("trading_day", "contract", "settle")}
-    optional = {k: v for k, v in {**FUTURES_REQUIRED, **FUTURES_OPTIONAL}.items() if k not in required}
-    col = _Collector()
-    cast, _ = _cast(frame, required, optional, col)
-    rep = ValidationReport(cast, col.frame(), name)
-    out = rep.raise_if_errors(fix="fix the values listed (numbers with '.' as the decimal mark, ISO dates)")
-    if out["trading_day"].dtype != pl.Date:  # pragma: no cover - a lossy cast raised above
-        raise DataError(f"{name}: trading_day is not a date column", ["trading_day dtype"])
+    out = check_settlements(frame, name=name).raise_if_errors(
+        fix="fix or remove the rows listed (numbers with '.' as the decimal mark, ISO dates)"
+    )
     return out.with_columns(pl.col("contract").str.strip_chars().str.to_lowercase())
 
 

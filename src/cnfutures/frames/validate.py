@@ -64,6 +64,7 @@ __all__ = [
     "check_futures",
     "check_fx",
     "check_intraday",
+    "check_settlements",
     "check_spot",
     "validate_continuous",
     "validate_futures",
@@ -461,8 +462,12 @@ def check_futures(
     product: str | None = None,
     contract_column: str | None = "contract",
     name: str = "frame",
+    required_columns: Sequence[str] | None = None,
 ) -> ValidationReport:
     """Validate futures daily bars and return the report (never raises on bad data).
+
+    ``required_columns`` narrows the required columns (default: all of
+    :data:`~cnfutures.frames.schema.FUTURES_REQUIRED`); see :func:`check_settlements`.
 
     Parameters are those of :func:`validate_futures`.
 
@@ -487,11 +492,17 @@ def check_futures(
     else:
         p = get_product(product) if product is not None else None
         required = dict(FUTURES_REQUIRED)
+        if required_columns is not None:
+            required = {k: v for k, v in FUTURES_REQUIRED.items() if k in required_columns}
         if contract_column != "contract":
             if contract_column not in frame.columns:
                 raise InputError(f"contract_column={contract_column!r} is not a column; got {frame.columns}")
             frame = frame.rename({contract_column: "contract"})
-    frame, missing = _cast(frame, required, FUTURES_OPTIONAL, col)
+    optional = {
+        **{k: v for k, v in FUTURES_REQUIRED.items() if k not in required and k != "contract"},
+        **FUTURES_OPTIONAL,
+    }
+    frame, missing = _cast(frame, required, optional, col)
     if "contract" in frame.columns and frame["contract"].dtype == pl.String:
         frame = frame.with_columns(pl.col("contract").str.strip_chars().str.to_lowercase())
     if "trading_day" in missing or frame["trading_day"].dtype != pl.Date:
@@ -739,6 +750,26 @@ def _limit_band(w: pl.DataFrame, has_prev: bool, col: _Collector) -> None:
         col.add_rows("outside_limit_band", "error", pl.Series(rows), pl.Series(details))
 
 
+def check_settlements(df: object, *, name: str = "frame") -> ValidationReport:
+    """Validate a per-contract settlement frame (``trading_day``, ``contract``, ``settle``).
+
+    The checks of :func:`check_futures` that need only these columns (and any of ``open``,
+    ``high``, ``low``, ``close``, ``volume``, ``open_interest``, ``prev_settle`` present):
+    null or duplicate keys, days off the exchange calendar, unknown contracts and contracts
+    not listed that day, missing, infinite or (for products that cannot go negative)
+    non-positive settles, settles beyond the daily limit band. Used by
+    :func:`~cnfutures.frames.io.read_settlements` and the backtester's ``Market``.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> f = pl.DataFrame({"trading_day": [dt.date(2025, 6, 2)], "contract": ["sc2508"], "settle": [480.3]})
+    >>> check_settlements(f).counts()  # 2025-06-02: Dragon Boat Festival
+    {'not_trading_day': 1}
+    """
+    return check_futures(df, name=name, required_columns=("trading_day", "contract", "settle"))
+
+
 def _missing_days(days: pl.Series, exchange: str, col: _Collector) -> None:
     cal = calendar(exchange)
     lo, hi = cal.bounds
@@ -851,6 +882,13 @@ def validate_continuous(
 
 
 # ---------------------------------------------------------------------------------- spot / fx
+#: Largest factor between consecutive observations of a dated series before it is called a
+#: decimal slip or a unit change: USD/CNY (the 1994 unification moved it by 1.5x; it now
+#: trades within 2 % of a daily central parity) and a spot benchmark (Brent and WTI never
+#: moved 3x between two positive prices in a day).
+MAX_JUMP = {"usd_cny": 1.6, "price": 3.0}
+
+
 def _check_dated(
     df: object, schema: Mapping[str, pl.DataType], value: str, *, positive: bool, name: str
 ) -> ValidationReport:
@@ -903,7 +941,36 @@ def _check_dated(
             sev["non_positive"] = "error"
     flags = w.select(pl.col(_ROW), *[e.alias(n) for n, e, _ in checks], "date", value)
     col.add_flags(flags, checks, sev)
+    if w[value].dtype.is_numeric() and value in MAX_JUMP:
+        _jumps(w, value, MAX_JUMP[value], col)
     return ValidationReport(frame, col.frame(), name)
+
+
+def _jumps(w: pl.DataFrame, value: str, factor: float, col: _Collector) -> None:
+    """Consecutive positive observations (in date order) more than ``factor`` apart."""
+    v = pl.col(value)
+    nn = (
+        w.select(_ROW, "date", value)
+        .filter(pl.col("date").is_not_null() & v.is_finite() & (v > 0))
+        .sort("date")
+        .with_columns(v.shift(1).alias("__prev"), pl.col("date").shift(1).alias("__pdate"))
+    )
+    hit = nn.filter((v / pl.col("__prev") > factor) | (pl.col("__prev") / v > factor))
+    if hit.height:
+        detail = pl.select(
+            pl.concat_str(
+                pl.lit(f"{value}="),
+                pl.lit(hit[value]).cast(pl.String),
+                pl.lit(" on "),
+                pl.lit(hit["date"]).cast(pl.String),
+                pl.lit(f" after {value}="),
+                pl.lit(hit["__prev"]).cast(pl.String),
+                pl.lit(" on "),
+                pl.lit(hit["__pdate"]).cast(pl.String),
+                pl.lit(f": more than a factor {factor:g} apart (a decimal slip or a unit change?)"),
+            )
+        ).to_series()
+        col.add_rows("implausible_jump", "error", hit[_ROW], detail)
 
 
 def check_spot(df: object, *, name: str = "frame") -> ValidationReport:
