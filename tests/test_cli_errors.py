@@ -65,3 +65,19 @@ def test_user_settlements_with_decimal_commas_are_read_right(tmp_path: Path) -> 
 def test_validate_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "/nonexistent/x.csv"]) == 2
     assert "does not exist" in _one_line_error(capsys.readouterr().err)
+
+
+def test_report_refuses_to_overwrite_a_foreign_file(tmp_path: Path) -> None:
+    from cnfutures.access import Investor
+    from cnfutures.backtest import Exposure, HedgePolicy, Market, run
+
+    market = Market.sample("sc", "2025-03-03", "2025-05-30", seed=3)
+    res = run(market, Exposure(100_000, "short", "brent"), HedgePolicy("sc"), Investor("osbp_client"))
+    mine = tmp_path / "notes.html"
+    mine.write_text("<html>my own notes</html>")
+    with pytest.raises(InputError, match="not a cnfutures report; refusing to overwrite"):
+        res.report(mine)
+    assert mine.read_text() == "<html>my own notes</html>"
+    res.report(mine, overwrite=True)
+    assert "cnfutures backtest" in mine.read_text()
+    res.report(mine)  # an earlier cnfutures report is replaced without asking

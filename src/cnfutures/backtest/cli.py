@@ -95,6 +95,11 @@ def register(sub: Any) -> None:
         help="report directory (default cnfutures-report/)",
     )
     p.add_argument("--no-report", action="store_true", help="print the summary only")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a file at the report path that is not a cnfutures report",
+    )
     p.set_defaults(func=_run)
 
 
@@ -171,7 +176,7 @@ def _run_inner(args: argparse.Namespace) -> int:
     _progress(2, total, "booking day by day", t0)
     res = run(market, exposure, policy, investor, costs, start=args.start, end=args.end)
     _progress(3, total, "writing report", t0)
-    path = None if args.no_report else res.report(args.report)
+    path = None if args.no_report else res.report(args.report, overwrite=args.overwrite)
     _progress(4, total, "done", t0)
     print(res.title)
     print(f"market: {res.label}")
