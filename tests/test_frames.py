@@ -205,7 +205,10 @@ def test_sina_sc_and_nr(shared_data: Path) -> None:
     sc, rows = _sina(shared_data, "sc")
     rep = check_futures(sc, product="sc", contract_column=None)
     assert rep.rows("missing_settle")[0] == _row_of(rows, "2018-03-26")  # README: first day has no settle
-    assert set(rep.counts()) == {"missing_settle", "missing_trading_day"}
+    assert set(rep.counts()) == {"missing_settle", "missing_trading_day", "settle_outside_range"}
+    # Sina's settle is outside the day's [low, high] on two days (455.8 vs 464.0-466.5 on
+    # 2018-05-09, 417.0 vs 429.3-433.7 on 2018-12-03): a settlement price is the day's VWAP
+    assert rep.rows("settle_outside_range") == [_row_of(rows, "2018-05-09"), _row_of(rows, "2018-12-03")]
     assert "2019-04-22" in rep.problems.filter(pl.col("check") == "missing_trading_day")["detail"][0]
     nr, _ = _sina(shared_data, "nr")
     assert check_futures(nr, product="nr", contract_column=None).counts() == {

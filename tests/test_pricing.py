@@ -268,7 +268,7 @@ def test_implied_vol_black76_accuracy_dense_grid() -> None:
     intrinsic = np.maximum(w * (F - K), 0.0) * np.exp(-r * T)
     maximum = np.where(w > 0, F, K) * np.exp(-r * T)
     failed = status != 0
-    assert set(np.unique(status[failed]).tolist()) <= {1, 2, 5}
+    assert set(np.unique(status[failed]).tolist()) <= {1, 2, 5, 6}
     at_intrinsic = np.isin(status, (1, 5))
     assert np.all(p[at_intrinsic] - intrinsic[at_intrinsic] <= 64 * EPS * p[at_intrinsic])
     at_max = status == 2
@@ -297,8 +297,12 @@ def test_implied_vol_bachelier_accuracy() -> None:
     vega = pricing.bachelier_greeks(F, K, T, r, s, w)["vega"].to_numpy()
     df = pricing.implied_vol(p, F, K, T, r, w, model="bachelier", on_error="nan")
     iv = df["implied_vol"].to_numpy()
-    ok = (df["status"].to_numpy() == 0) & (p > 1e-290)
-    assert ok.mean() > 0.9
+    status = df["status"].to_numpy()
+    ok = (status == 0) & (p > 1e-290)
+    # deep in the money (h < -5 or so) the price no longer determines the volatility: those
+    # are ILL_CONDITIONED (6), never a noise volatility with status OK
+    assert ((status == 0) | (status == 6)).mean() > 0.9
+    assert ok.mean() > 0.75
     hh = (F - K) / (s * np.sqrt(T))
     ratio = np.abs(iv - s) / (EPS * p / vega)
     assert np.all(ratio[ok] <= 16.0 * (1.0 + hh[ok] ** 2))

@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"cnfutures {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -57,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cnfutures`` command; returns the exit status.
 
-    A cnfutures error prints its message (no traceback) and exits with status 2.
+    A cnfutures error, or an operating-system error on a file the user named (not found,
+    permission denied, disk full), prints one line on stderr (no traceback unless
+    ``--debug``) and exits with status 2.
 
     Examples
     --------
@@ -73,8 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         return int(args.func(args) or 0)
-    except CnFuturesError as exc:
-        print(f"cnfutures: error: {exc}", file=sys.stderr)
+    except (CnFuturesError, OSError) as exc:
+        if getattr(args, "debug", False):
+            raise
+        text = " ".join(str(exc).split())  # one line, even for multi-line validation reports
+        print(f"cnfutures: error: {text} (--debug for the traceback)", file=sys.stderr)
         return 2
 
 

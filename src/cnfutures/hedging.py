@@ -43,9 +43,10 @@ import polars as pl
 
 from cnfutures._dates import DateLike, parse_date
 from cnfutures._kernels import hedge as _k
-from cnfutures.errors import CalendarOutOfBounds, DataError, InputError
+from cnfutures.errors import CalendarOutOfBounds, InputError
 from cnfutures.market._dated import asof_index, in_force
 from cnfutures.market.products import Product
+from cnfutures.validation import check_finite, check_keys
 
 __all__ = [
     "ContractsNeeded",
@@ -103,7 +104,10 @@ def _to_values(
     if isinstance(obj, pl.DataFrame):
         col = _value_column(obj, name, column, prefer)
         if "date" in obj.columns:
+            check_keys(obj, "date", name=name)
             dates = obj["date"]
+        elif "trading_day" in obj.columns:  # e.g. a continuous series: one row per day
+            check_keys(obj, "trading_day", name=name)
         series = obj[col]
     elif isinstance(obj, pl.Series):
         series = obj
@@ -338,6 +342,9 @@ def to_usd(
         else:
             fx_frame = usd_cny
         col = _value_column(cny, "cny", column, ("settle", "close", "price", "value"))
+        check_keys(cny, "date", name="cny", sort=True)
+        if fx_frame is not None:
+            check_keys(fx_frame, "date", name="usd_cny", sort=True)
         if fx_frame is None:
             out = cny.select("date", pl.col(col).cast(pl.Float64).alias("cny")).with_columns(
                 usd_cny=pl.lit(fx_v)
@@ -352,8 +359,11 @@ def to_usd(
         _check_rates(out["usd_cny"].to_numpy(), "usd_cny")
         return out.with_columns(usd=pl.col("cny") / pl.col("usd_cny"))
     if isinstance(cny, int | float):
+        if np.ndim(usd_cny) != 0 or isinstance(usd_cny, pl.Series | pl.DataFrame):
+            raise InputError("cny is a scalar, so usd_cny must be a scalar rate [CNY per USD]")
         fx = float(usd_cny)  # type: ignore[arg-type]
-        _check_rates(np.array([fx]), "usd_cny")
+        check_finite(fx, "usd_cny", positive=True, allow_null=False, what="a rate [CNY per USD]")
+        check_finite(float(cny), "cny", allow_null=False, what="an amount [CNY]")
         return float(cny) / fx
     c, _ = _to_values(cny, "cny")
     if isinstance(usd_cny, int | float):
@@ -370,10 +380,8 @@ def to_usd(
 
 
 def _check_rates(r: np.ndarray, name: str) -> None:
-    bad = ~np.isnan(r) & (r <= 0.0)
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise InputError(f"{name} must be positive [CNY per USD]; row {i} is {r[i]!r}")
+    # a missing rate (NaN / null) gives a null; zero, negative and infinite rates are errors
+    check_finite(r, name, positive=True, what="a rate [CNY per USD]")
 
 
 def _vat_table() -> list[tuple[dt.date, float]]:
@@ -524,20 +532,7 @@ def import_parity(
 # alignment and weekly sampling
 # --------------------------------------------------------------------------------------
 def _check_key(frame: pl.DataFrame, name: str, on: str) -> pl.DataFrame:
-    if on not in frame.columns:
-        raise InputError(f"{name} has no {on!r} column; columns are {frame.columns}")
-    if frame[on].null_count():
-        i = int(np.argmax(frame[on].is_null().to_numpy()))
-        raise DataError(f"{name}.{on} is null at row {i}", [f"row {i}: null {on}"])
-    frame = frame.sort(on)
-    dup = frame[on].is_duplicated()
-    if dup.any():
-        bad = frame.filter(dup)[on].unique().sort().to_list()[:5]
-        raise DataError(
-            f"{name}.{on} has duplicate keys {bad}; an as-of join needs one row per key",
-            [f"duplicate {on} {b}" for b in bad],
-        )
-    return frame
+    return check_keys(frame, on, name=name, sort=True)
 
 
 def align(

@@ -43,6 +43,8 @@ import polars as pl
 from cnfutures.errors import PricingError
 
 __all__ = [
+    "IV_REL_TOL",
+    "MAX_TREE_STEPS",
     "IVStatus",
     "american",
     "bachelier",
@@ -75,6 +77,11 @@ class IVStatus(IntEnum):
     """T <= 0, or F <= 0 or K <= 0 under Black-76, or a kind that is not +1/-1."""
     NO_TIME_VALUE = 5
     """Price equals the intrinsic value: the volatility is not determined (0 is not given)."""
+    ILL_CONDITIONED = 6
+    """The solver reproduced the price, but the price pins the volatility down to worse than
+    :data:`IV_REL_TOL` (relative): vega is nearly 0 (deep in or out of the money, a price
+    near its maximum at a huge volatility, a subnormal price), so a change in the last
+    digits of the price moves the volatility by more than that."""
 
 
 _MESSAGES = {
@@ -83,12 +90,42 @@ _MESSAGES = {
     IVStatus.NON_FINITE: "has a non-finite input",
     IVStatus.OUT_OF_DOMAIN: "is out of the model's domain (T > 0; F, K > 0 under Black-76)",
     IVStatus.NO_TIME_VALUE: "equals the intrinsic value, so no volatility is determined",
+    IVStatus.ILL_CONDITIONED: "does not determine the volatility (vega is nearly 0 there: the price's "
+    "last digits move the volatility by more than IV_REL_TOL)",
 }
+
+#: Relative accuracy an implied volatility must have, given a price exact to rounding
+#: (4 ulp), for status OK; worse is :attr:`IVStatus.ILL_CONDITIONED`.
+IV_REL_TOL = 1e-8
+_DBL_EPS = float(np.finfo(np.float64).eps)
+_DBL_TRUE_MIN = 5e-324
+
+
+def _ill_conditioned(
+    model: str, price: np.ndarray, F: np.ndarray, K: np.ndarray, T: np.ndarray, r: np.ndarray, iv: np.ndarray
+) -> np.ndarray:
+    """Where a solved volatility is determined worse than IV_REL_TOL by its price."""
+    with np.errstate(all="ignore"):
+        sq = iv * np.sqrt(T)
+        if model == "black76":
+            d1 = (np.log(F / K) + 0.5 * sq * sq) / sq
+            vega = np.exp(-r * T) * F * np.exp(-0.5 * d1 * d1) * np.sqrt(T) / math.sqrt(2.0 * math.pi)
+        else:
+            d = (F - K) / sq
+            vega = np.exp(-r * T) * np.sqrt(T) * np.exp(-0.5 * d * d) / math.sqrt(2.0 * math.pi)
+        price_err = 4.0 * np.maximum(_DBL_EPS * np.abs(price), _DBL_TRUE_MIN)
+        rel = price_err / (vega * iv)
+    ill: np.ndarray = ~(rel <= IV_REL_TOL)
+    return ill
+
 
 
 # --------------------------------------------------------------------------------------
 # conversion and validation
 # --------------------------------------------------------------------------------------
+_NO_KIND: Any = object()  # functions without an option kind; ``kind=None`` is an error
+
+
 class _Inputs:
     """Broadcast, flattened float64 inputs plus what is needed to wrap the output."""
 
@@ -96,7 +133,7 @@ class _Inputs:
         self,
         names: Sequence[str],
         values: Sequence[Any],
-        kind: Any | None,
+        kind: Any,
         check_kind: bool = True,
     ) -> None:
         self.out_kind = "scalar"
@@ -105,7 +142,7 @@ class _Inputs:
         for name, v in zip(names, values, strict=True):
             arrays.append(self._convert(name, v))
         kind_arr: np.ndarray | None = None
-        if kind is not None:
+        if kind is not _NO_KIND:
             kind_arr = _kind_to_w(kind, check=check_kind)
             if isinstance(kind, pl.Series):
                 self.out_kind = "series"
@@ -581,6 +618,16 @@ def implied_vol(
     # the kernel validates (status NON_FINITE / OUT_OF_DOMAIN) and returns the first failure
     with _dynamic_schedule():
         first = int(kernel(a["price"], a["F"], a["K"], a["T"], a["r"], w, out, status))
+    okm = status == IVStatus.OK
+    if okm.any():
+        idx = np.flatnonzero(okm)
+        sub = {k: a[k][idx] for k in ("price", "F", "K", "T", "r")}
+        ill = _ill_conditioned(m, sub["price"], sub["F"], sub["K"], sub["T"], sub["r"], out[idx])
+        if ill.any():
+            status[idx[ill]] = IVStatus.ILL_CONDITIONED
+            out[idx[ill]] = np.nan
+            j = int(idx[ill][0])
+            first = j if first < 0 else min(first, j)
     if on_error == "raise":
         if first >= 0:
             i = first
@@ -603,6 +650,28 @@ def implied_vol(
 # --------------------------------------------------------------------------------------
 _METHODS = ("baw", "bjs", "bjs1993", "bjs2002", "crr", "lr")
 
+#: Largest ``steps`` a tree (``"crr"``, ``"lr"``) takes without ``allow_slow=True``: a tree
+#: costs about ``steps**2 / 2`` node updates per option (20,000 steps: ~0.3 s per option).
+MAX_TREE_STEPS = 20_000
+_NS_PER_NODE = 2.0  # measured 1.2-1.6 ns per node update on one core (December 2026)
+
+
+def _check_steps(steps: Any, n: int, allow_slow: bool) -> int:
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
+        raise PricingError(f"steps: got {steps!r}; expected an int >= 1")
+    if steps > MAX_TREE_STEPS and not allow_slow:
+        nodes = float(n) * float(steps) * float(steps) / 2.0
+        seconds = nodes * _NS_PER_NODE * 1e-9
+        mem_mb = 24.0 * (float(steps) + 1.0) / 1e6  # up to three (steps + 1) float64 arrays
+        took = f"{seconds:,.0f} s" if seconds < 7200 else f"{seconds / 3600:,.1f} h"
+        raise PricingError(
+            f"steps: got {steps:,}, above the cap of {MAX_TREE_STEPS:,} tree steps; for {n:,} option(s) "
+            f"that is about {nodes:.2g} node updates, ~{took} on one core and ~{mem_mb:,.1f} MB per "
+            "thread; pass allow_slow=True to run it anyway (BAW or Bjerksund-Stensland 2002 are "
+            "closed-form alternatives)"
+        )
+    return int(steps)
+
 
 def american(
     F: Any,
@@ -615,6 +684,7 @@ def american(
     method: str = "baw",
     steps: int = 500,
     on_error: OnError = "raise",
+    allow_slow: bool = False,
 ) -> Any:
     """Price of an American option on a futures contract (cost of carry b = 0).
 
@@ -639,12 +709,21 @@ def american(
         critical-price search is ill-conditioned (QuantLib issue #2749); the price is then
         ``max(European, intrinsic)``, the exact limit as volatility goes to zero for b = 0.
     steps : int
-        Tree steps for ``"crr"`` and ``"lr"``.
+        Tree steps for ``"crr"`` and ``"lr"``, at most :data:`MAX_TREE_STEPS` (20,000)
+        unless ``allow_slow=True``; a tree costs about ``steps**2 / 2`` node updates per
+        option, and the error names the time and memory it would take.
     on_error : {"raise", "nan"}
+    allow_slow : bool
+        Accept ``steps`` above :data:`MAX_TREE_STEPS`.
 
     Returns
     -------
     float, numpy array or polars Series [CNY/unit]
+        Where ``r <= 0`` early exercise is never optimal for an option on a futures
+        contract (``e^(-rT) >= 1`` and the futures price is a martingale, so the European
+        value is at least the intrinsic value at every time); the price returned there is
+        the Black-76 European price, whatever the method. It is never below the European
+        price and never above ``F e^(-rT)`` (call) or ``K e^(-rT)`` (put) for ``r <= 0``.
 
     Examples
     --------
@@ -658,7 +737,7 @@ def american(
     >>> round(american(100.0, 100.0, 0.5, 0.1, 0.25, "put", method="bjs2002"), 4)
     6.7661
     """
-    out, inp, _ = _american(F, K, T, r, sigma, kind, method, steps, on_error)
+    out, inp, _ = _american(F, K, T, r, sigma, kind, method, steps, on_error, allow_slow)
     return inp.wrap(out, "price")
 
 
@@ -672,15 +751,18 @@ def _american(
     method: str,
     steps: int,
     on_error: OnError,
+    allow_slow: bool = False,
 ) -> tuple[np.ndarray, _Inputs, np.ndarray | None]:
     from cnfutures._kernels import american as ak
 
     meth = str(method).lower()
     if meth not in _METHODS:
         raise PricingError(f"method: got {method!r}; expected one of {', '.join(_METHODS)}")
-    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
-        raise PricingError(f"steps: got {steps!r}; expected an int >= 1")
     inp, bad = _european("black76", F, K, T, r, sigma, kind, on_error)
+    if meth in ("crr", "lr"):
+        steps = _check_steps(steps, inp.n, allow_slow)
+    elif isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
+        raise PricingError(f"steps: got {steps!r}; expected an int >= 1")
     a = inp.arrays
     w = inp.w if inp.w is not None else np.ones(inp.n)
     out = np.empty(inp.n)
@@ -695,6 +777,18 @@ def _american(
         ak.american_crr_nb(*args, int(steps), out, True)
     else:
         ak.american_lr_nb(*args, int(steps), out, True)
+    no_early = a["r"] <= 0.0
+    if no_early.any():
+        # r <= 0: never exercised early, the American price is the European one. (The BAW
+        # kernel returns NaN, 0 or values above K for puts there; the trees only add their
+        # discretisation error.)
+        from cnfutures._kernels.black76 import black76_price_nb
+
+        idx = np.flatnonzero(no_early)
+        eur = np.empty(idx.shape[0])
+        sub = [np.ascontiguousarray(x[idx]) for x in args]
+        black76_price_nb(sub[0], sub[1], sub[2], sub[3], sub[4], sub[5], eur)
+        out[idx] = eur
     if bad is not None:
         out[bad] = np.nan
     return out, inp, bad
@@ -711,6 +805,7 @@ def early_exercise_premium(
     method: str = "baw",
     steps: int = 500,
     on_error: OnError = "raise",
+    allow_slow: bool = False,
 ) -> Any:
     """Early-exercise premium of an American option on a futures contract [CNY/unit].
 
@@ -718,14 +813,14 @@ def early_exercise_premium(
     European price. For the trees (``"crr"``, ``"lr"``): American minus European priced on
     the same lattice, so the tree's discretisation error cancels (Hull's control variate)
     and the premium is never negative. Parameters are those of :func:`american`. With
-    ``r <= 0`` the premium is 0 for BAW and Bjerksund-Stensland calls, as in QuantLib.
+    ``r <= 0`` the premium is 0 for every method and kind (early exercise is never optimal).
 
     Examples
     --------
     >>> round(early_exercise_premium(100.0, 100.0, 0.5, 0.1, 0.25, "put"), 4)
     0.1016
     """
-    out, inp, _ = _american(F, K, T, r, sigma, kind, method, steps, on_error)
+    out, inp, bad = _american(F, K, T, r, sigma, kind, method, steps, on_error, allow_slow)
     a = inp.arrays
     w = inp.w if inp.w is not None else np.ones(inp.n)
     eur = np.empty(inp.n)
@@ -740,7 +835,11 @@ def early_exercise_premium(
         from cnfutures._kernels.black76 import black76_price_nb
 
         black76_price_nb(*args, eur)
-    return inp.wrap(out - eur, "premium")
+    premium = out - eur
+    premium[a["r"] <= 0.0] = 0.0
+    if bad is not None:
+        premium[bad] = np.nan
+    return inp.wrap(premium, "premium")
 
 
 # --------------------------------------------------------------------------------------
@@ -750,7 +849,7 @@ def _elementwise(
     kernel: Any, rules: dict[str, str], values: tuple[Any, ...], on_error: OnError, name: str
 ) -> Any:
     """Validate, broadcast, run an element-wise ``kernel(*arrays, out)``; NaN where invalid."""
-    inp = _Inputs(tuple(rules), values, None)
+    inp = _Inputs(tuple(rules), values, _NO_KIND)
     bad = _validate(inp, rules, on_error)
     out = np.empty(inp.n)
     kernel(*(inp.arrays[k] for k in rules), out)

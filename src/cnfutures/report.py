@@ -14,7 +14,7 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cnfutures.errors import OptionalDependencyMissing
+from cnfutures.errors import InputError, OptionalDependencyMissing
 
 if TYPE_CHECKING:  # pragma: no cover
     from cnfutures.backtest.result import BacktestResult
@@ -111,10 +111,29 @@ def format_value(v: float) -> str:
     return f"{v:,.0f}"
 
 
-def write_report(result: BacktestResult, path: str | Path) -> Path:
-    """Write the HTML report; ``path`` is a directory (``index.html``) or an ``.html`` file."""
+_MARK = "<title>cnfutures backtest</title>"
+
+
+def write_report(result: BacktestResult, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write the HTML report; ``path`` is a directory (``index.html``) or an ``.html`` file.
+
+    An existing file is replaced only if it is an earlier cnfutures report, or with
+    ``overwrite=True``; any other file there raises :class:`~cnfutures.errors.InputError`.
+    """
     p = Path(path)
     target = p if p.suffix.lower() in (".html", ".htm") else p / "index.html"
+    if target.is_dir():
+        raise InputError(
+            f"report path {str(target)!r} is a directory; pass a directory or an .html file name"
+        )
+    if target.exists() and not overwrite:
+        with target.open("rb") as fh:
+            head = fh.read(400).decode("utf-8", "replace")
+        if _MARK not in head:
+            raise InputError(
+                f"{str(target)!r} exists and is not a cnfutures report; refusing to overwrite it "
+                "(pass overwrite=True, or --overwrite on the command line, or choose another path)"
+            )
     target.parent.mkdir(parents=True, exist_ok=True)
     rows = [(m, format_value(v), u) for m, v, u in result.summary.iter_rows()]
     try:

@@ -240,6 +240,12 @@ def _run(args: argparse.Namespace) -> int:
             executor.close()
     frame = result.collect() if isinstance(result, pl.LazyFrame) else result
     print(f"{frame.height} backtests in {time.perf_counter() - t0:.1f}s")
+    failed = frame.filter(pl.col("error").is_not_null()).height if "error" in frame.columns else 0
+    if frame.height and failed == frame.height:  # nothing to rank: not a success
+        first = frame["error"][0]
+        msg = f"every one of the {failed} sweep point(s) failed, e.g. {first}"
+        print(f"cnfutures: error: {msg}", file=sys.stderr)
+        return 2
     _print(frame, args.top)
     if args.out:
         print(f"\nall rows: {args.out}")

@@ -30,6 +30,7 @@ from cnfutures.errors import DataError, InputError, RuleNotFound
 from cnfutures.market import rules
 from cnfutures.market._dated import asof_index, in_force
 from cnfutures.market.contracts import contract
+from cnfutures.validation import FX_MAX_AGE_DAYS, check_finite, check_fx, check_fx_fresh
 
 __all__ = [
     "HaircutRule",
@@ -174,31 +175,11 @@ def _latest_haircut(exchange: str) -> float:
 
 
 def _check_positive(name: str, x: Any) -> None:
-    if isinstance(x, pl.Series):
-        bad = x.is_null() | ~(x.cast(pl.Float64) > 0).fill_null(False) | x.cast(pl.Float64).is_nan()
-        if bad.any():
-            k = int(bad.arg_max() or 0)
-            raise InputError(f"{name} has {x[k]!r} at index {k}; it must be a positive, finite rate")
-        return
-    arr = np.asarray(x, dtype=float)
-    bad_a = ~np.isfinite(arr) | (arr <= 0)
-    if bad_a.any():
-        k = int(np.argmax(bad_a.ravel()))
-        raise InputError(f"{name}={arr.ravel()[k]!r} (index {k}); it must be a positive, finite rate")
+    check_finite(x, name, positive=True, allow_null=False, what="a rate")
 
 
 def _finite(name: str, x: Any) -> None:
-    if isinstance(x, pl.Series):
-        f = x.cast(pl.Float64)
-        bad = f.is_null() | f.is_nan() | f.is_infinite()
-        if bad.any():
-            k = int(bad.arg_max() or 0)
-            raise InputError(f"{name} has {x[k]!r} at index {k}; amounts must be finite numbers")
-        return
-    arr = np.asarray(x, dtype=float)
-    if not np.isfinite(arr).all():
-        k = int(np.argmax(~np.isfinite(arr).ravel()))
-        raise InputError(f"{name}={arr.ravel()[k]!r} (index {k}); amounts must be finite numbers")
+    check_finite(x, name, allow_null=False, what="an amount")
 
 
 def _out(x: Any, value: Any) -> Any:
@@ -336,30 +317,12 @@ def validate_fx(fx: pl.DataFrame) -> pl.DataFrame:
     >>> validate_fx(pl.DataFrame({"date": [dt.date(2025, 6, 3)], "usd_cny": [7.18]})).height
     1
     """
-    if not isinstance(fx, pl.DataFrame):
-        raise InputError(f"fx must be a polars DataFrame with columns date, usd_cny; got {type(fx).__name__}")
-    missing = {"date", "usd_cny"} - set(fx.columns)
-    if missing:
-        raise DataError(
-            f"FX frame lacks column(s) {sorted(missing)}; it needs date (Date) and usd_cny [CNY per USD]",
-            [f"missing column {m!r}" for m in sorted(missing)],
-        )
-    f = fx.with_columns(pl.col("date").cast(pl.Date), pl.col("usd_cny").cast(pl.Float64)).with_row_index(
-        "_row"
-    )
-    problems: list[str] = []
-    for name, cond in (
-        ("null date", pl.col("date").is_null()),
-        ("null usd_cny", pl.col("usd_cny").is_null()),
-        ("non-positive or non-finite usd_cny", ~(pl.col("usd_cny").is_finite() & (pl.col("usd_cny") > 0))),
-        ("duplicate date", pl.col("date").is_duplicated() & pl.col("date").is_not_null()),
-    ):
-        rows = f.filter(cond.fill_null(False))["_row"].to_list()
-        if rows:
-            problems.append(f"{name} at row(s) {rows[:10]}{' ...' if len(rows) > 10 else ''}")
-    if problems:
-        raise DataError("FX frame failed validation: " + "; ".join(problems), problems)
-    return f.drop("_row").sort("date")
+    if isinstance(fx, pl.DataFrame) and "date" in fx.columns and fx.schema["date"] == pl.String:
+        try:
+            fx = fx.with_columns(pl.col("date").str.to_date())
+        except pl.exceptions.PolarsError:
+            raise DataError("FX frame: date is text that is not ISO YYYY-MM-DD", ["date not ISO"]) from None
+    return check_fx(fx, name="FX frame")
 
 
 def read_fred_usd_cny(path: str | Path, *, drop_missing: bool = False) -> pl.DataFrame:
@@ -385,13 +348,21 @@ def read_fred_usd_cny(path: str | Path, *, drop_missing: bool = False) -> pl.Dat
     return df.drop_nulls("usd_cny") if drop_missing else df
 
 
-def fx_rate(fx: pl.DataFrame, on: DateLike, *, intraday: bool = False) -> float:
+def fx_rate(
+    fx: pl.DataFrame, on: DateLike, *, intraday: bool = False, max_age_days: int | None = FX_MAX_AGE_DAYS
+) -> float:
     """The central parity used on ``on``: that day's at settlement, the previous published one intraday.
+
+    Parameters
+    ----------
+    max_age_days : int or None
+        Intraday, the previous published rate must be at most this many calendar days old
+        (default :data:`cnfutures.validation.FX_MAX_AGE_DAYS`); None accepts any age.
 
     Raises
     ------
     DataError
-        No rate for that date (or, intraday, none before it).
+        No rate for that date (or, intraday, none before it, or only a stale one).
 
     Examples
     --------
@@ -406,6 +377,7 @@ def fx_rate(fx: pl.DataFrame, on: DateLike, *, intraday: bool = False) -> float:
     if sub.height == 0:
         what = "before" if intraday else "for"
         raise DataError(f"FX frame has no usd_cny {what} {d}", [f"no rate {what} {d}"])
+    check_fx_fresh(sub["date"][-1], d, name="FX frame usd_cny", max_age_days=max_age_days)
     return float(sub["usd_cny"][-1])
 
 

@@ -7,8 +7,6 @@ import sys
 import time
 from typing import Any
 
-import polars as pl
-
 __all__ = ["register"]
 
 _HELP = """Replay a futures hedge day by day (margin, limits, rolls, fees, USD/CNY) and write an
@@ -97,6 +95,11 @@ def register(sub: Any) -> None:
         help="report directory (default cnfutures-report/)",
     )
     p.add_argument("--no-report", action="store_true", help="print the summary only")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a file at the report path that is not a cnfutures report",
+    )
     p.set_defaults(func=_run)
 
 
@@ -106,17 +109,38 @@ def _progress(step: int, total: int, text: str, t0: float) -> None:
           file=sys.stderr, flush=True)  # fmt: skip
 
 
-def _csv(path: str, dates: tuple[str, ...]) -> pl.DataFrame:
-    f = pl.read_csv(path, try_parse_dates=True, infer_schema_length=None)
-    return f.with_columns([pl.col(c).cast(pl.Date) for c in dates if c in f.columns])
+def _ratio(text: str) -> float | str:
+    from cnfutures.errors import InputError
+
+    if text in ("rolling", "ewma", "dcc"):
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(
+            f"--ratio {text!r} is not accepted; give a number (e.g. 0.8) or rolling, ewma, dcc"
+        ) from None
+    if not (value == value and abs(value) != float("inf")):
+        raise InputError(f"--ratio {text!r} is not accepted; give a finite number or rolling, ewma, dcc")
+    return value
 
 
 def _run(args: argparse.Namespace) -> int:
+    try:
+        return _run_inner(args)
+    except BaseException:
+        print(file=sys.stderr, flush=True)  # end the progress line before the error
+        raise
+
+
+def _run_inner(args: argparse.Namespace) -> int:
     from cnfutures.access import Investor
     from cnfutures.backtest import Costs, Exposure, HedgePolicy, Market, run
+    from cnfutures.frames.io import read_fx, read_settlements, read_spot
     from cnfutures.frames.roll import RollRule
     from cnfutures.report import format_value
 
+    ratio = _ratio(args.ratio)
     t0 = time.perf_counter()
     total = 4
     start = args.start or "2019-01-02"
@@ -126,9 +150,13 @@ def _run(args: argparse.Namespace) -> int:
         base = (
             Market.sample(args.product, start, end, seed=args.seed) if not (args.spot and args.fx) else None
         )
-        fut = _csv(args.futures, ("trading_day",))
-        prices = {"spot": _csv(args.spot, ("date",))} if args.spot else dict(base.prices if base else {})
-        fx = _csv(args.fx, ("date",)) if args.fx else (base.usd_cny if base else None)
+        fut = read_settlements(args.futures)
+        prices = (
+            {"spot": read_spot(args.spot).select("date", "price")}
+            if args.spot
+            else dict(base.prices if base else {})
+        )
+        fx = read_fx(args.fx) if args.fx else (base.usd_cny if base else None)
         assert fx is not None
         market = Market(fut, prices, fx, simulated=False, label=f"user futures file {args.futures}")
         price_name = "spot" if args.spot else next(iter(prices))
@@ -136,7 +164,6 @@ def _run(args: argparse.Namespace) -> int:
         market = Market.sample(args.product, start, end, seed=args.seed)
         price_name = next(iter(market.prices))
     currency = "USD" if price_name == "brent" or args.spot else "CNY"
-    ratio: float | str = args.ratio if args.ratio in ("rolling", "ewma", "dcc") else float(args.ratio)
     stage = None if args.roll_before_stage in ("none", "") or args.product != "sc" else args.roll_before_stage
     policy = HedgePolicy(
         args.product, ratio=ratio,
@@ -149,7 +176,7 @@ def _run(args: argparse.Namespace) -> int:
     _progress(2, total, "booking day by day", t0)
     res = run(market, exposure, policy, investor, costs, start=args.start, end=args.end)
     _progress(3, total, "writing report", t0)
-    path = None if args.no_report else res.report(args.report)
+    path = None if args.no_report else res.report(args.report, overwrite=args.overwrite)
     _progress(4, total, "done", t0)
     print(res.title)
     print(f"market: {res.label}")

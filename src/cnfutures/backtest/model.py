@@ -12,6 +12,8 @@ import polars as pl
 from cnfutures._dates import DateLike, parse_date
 from cnfutures.errors import DataError, InputError
 from cnfutures.frames.roll import RollRule
+from cnfutures.frames.validate import check_settlements
+from cnfutures.validation import check_finite, check_fx, check_keys
 
 if TYPE_CHECKING:  # pragma: no cover
     from cnfutures.simulate import Params as simulate_Params
@@ -51,7 +53,18 @@ class Market:
         Named spot / benchmark series for exposures: columns ``date`` and ``price``
         [currency/unit]; nulls are allowed (holidays) and skipped.
     usd_cny : polars.DataFrame
-        FX fixing: ``date``, ``usd_cny`` [CNY per USD]; nulls skipped.
+        FX fixing: ``date``, ``usd_cny`` [CNY per USD]; nulls skipped. Dates ascend with
+        one row each; every rate is finite and > 0 (:func:`cnfutures.validation.check_fx`).
+
+    Raises
+    ------
+    InputError, DataError
+        A missing column or wrong dtype; duplicate or descending dates in any frame
+        (``futures`` per contract); any finding of
+        :func:`cnfutures.frames.validate.check_settlements` (a day off the calendar, a
+        contract not listed that day, a missing or infinite settle, one <= 0 for a product
+        that cannot go negative, a settle beyond the daily limit band); a price that is
+        infinite; a USD/CNY rate <= 0 or infinite.
     simulated : bool
         True when ``futures`` comes from :mod:`cnfutures.simulate` (labelled in all output).
     label : str
@@ -89,9 +102,16 @@ class Market:
                 f"e.g. {r['trading_day']} {r['contract']}",
                 [f"{r['trading_day']} {r['contract']}" for r in self.futures.filter(dup).head(5).to_dicts()],
             )
+        check_keys(self.futures, "trading_day", name="Market.futures", by=("contract",))
+        check_settlements(self.futures, name="Market.futures").raise_if_errors(
+            fix="Market.futures: fix or remove the rows listed"
+        )
         for name, frame in self.prices.items():
             _check_frame(frame, f"Market.prices[{name!r}]", {"date": (pl.Date,), "price": _NUM})
+            check_keys(frame, "date", name=f"Market.prices[{name!r}]")
+            check_finite(frame["price"], f"Market.prices[{name!r}].price", what="a price [currency/unit]")
         _check_frame(self.usd_cny, "Market.usd_cny", {"date": (pl.Date,), "usd_cny": _NUM})
+        check_fx(self.usd_cny, name="Market.usd_cny", allow_null=True, sort=False)
 
     @classmethod
     def sample(

@@ -249,13 +249,15 @@ class BacktestResult:
             paths.append(p)
         return paths
 
-    def report(self, path: str | Path) -> Path:
+    def report(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write one self-contained HTML page (summary table, figures as base64 PNG).
 
-        ``path`` is a directory (the page is ``index.html`` in it) or a ``.html`` file.
+        ``path`` is a directory (the page is ``index.html`` in it) or a ``.html`` file. An
+        existing file there is replaced only if it is an earlier cnfutures report, unless
+        ``overwrite=True``.
         Without matplotlib the page carries the tables and a note that figures need
         ``pip install "cnfutures[report]"``.
         """
         from cnfutures.report import write_report
 
-        return write_report(self, path)
+        return write_report(self, path, overwrite=overwrite)

@@ -37,6 +37,7 @@ from cnfutures.frames.validate import (
     check_intraday,
     check_spot,
 )
+from cnfutures.validation import check_declared
 
 __all__ = [
     "EXCHANGE_HEADERS",
@@ -44,6 +45,7 @@ __all__ = [
     "read_futures",
     "read_fx",
     "read_intraday",
+    "read_settlements",
     "read_spot",
     "write_parquet",
 ]
@@ -154,6 +156,11 @@ def _decode(raw: bytes, path: Path, encoding: str | None) -> str:
                 f"file {str(path)!r} cannot be decoded as {encoding!r} ({exc}); try encoding='gbk' "
                 "(Chinese exchange exports) or 'utf-8'"
             ) from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with a byte-order mark (Excel "Unicode text")
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
     for enc in ("utf-8-sig", "gb18030"):
         try:
             return raw.decode(enc)
@@ -169,7 +176,7 @@ def _read_text_csv(text: str, path: Path, separator: str | None, null_values: Se
         raise InputError(f"file {str(path)!r} is empty; expected a header line and data rows")
     sep = separator or _sniff(text.split("\n", 1)[0])
     try:
-        return pl.read_csv(
+        df = pl.read_csv(
             io.StringIO(text).read().encode(),
             separator=sep,
             infer_schema=False,
@@ -180,6 +187,30 @@ def _read_text_csv(text: str, path: Path, separator: str | None, null_values: Se
         raise InputError(
             f"file {str(path)!r} is not a readable CSV ({exc}); check the separator (separator=)"
         ) from None
+    out = _decimal_commas(df) if sep == ";" else df
+    assert isinstance(out, pl.DataFrame)
+    return out
+
+
+_DECIMAL_COMMA = r"^\s*[+-]?\d+,\d+\s*$"
+
+
+def _decimal_commas(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
+    """A ``;``-separated file writes numbers with a decimal comma (``496,1``): read them so.
+
+    Only cells that are digits, one comma, digits are changed (``496,1`` -> ``496.1``,
+    ``497,000`` -> ``497.000``); anything else (``1.234,5``) is left for the cast to report.
+    """
+    schema = frame.collect_schema()
+    exprs = [
+        pl.when(pl.col(c).str.contains(_DECIMAL_COMMA))
+        .then(pl.col(c).str.replace(",", ".", literal=True))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c, t in schema.items()
+        if t == pl.String
+    ]
+    return frame.with_columns(exprs) if exprs else frame
 
 
 def _sniff(header: str) -> str:
@@ -217,7 +248,8 @@ def _read_raw(
         if sep is None:
             with path.open("rb") as fh:
                 sep = _sniff(fh.readline().decode("utf-8", "replace"))
-        return pl.scan_csv(path, separator=sep, infer_schema=False, null_values=list(null_values)), name
+        lf = pl.scan_csv(path, separator=sep, infer_schema=False, null_values=list(null_values))
+        return (_decimal_commas(lf) if sep == ";" else lf), name
     if encoding in (None, "utf-8", "utf8") and not gz:
         sep = separator
         with path.open("rb") as fh:
@@ -229,7 +261,11 @@ def _read_raw(
             df = pl.read_csv(path, separator=sep, infer_schema=False, null_values=list(null_values))
             if df.width and df.columns[0].startswith("\ufeff"):
                 df = df.rename({df.columns[0]: df.columns[0].lstrip("\ufeff")})
-            return df, name
+            return (_decimal_commas(df) if sep == ";" else df), name
+        except pl.exceptions.NoDataError:
+            raise InputError(
+                f"file {name!r} has no data (blank lines only); expected a header line and rows"
+            ) from None
         except (UnicodeDecodeError, pl.exceptions.ComputeError):
             if encoding is not None:
                 raise InputError(
@@ -574,10 +610,11 @@ def read_spot(
     encoding: str | None = None,
     validate: bool = True,
 ) -> pl.DataFrame:
-    """Read a spot / benchmark price series (``date``, ``price``).
+    """Read a spot / benchmark price series (``date``, ``price``), in ascending date order.
 
     Blank prices stay null and are reported (:class:`DataQualityWarning`); negative prices
-    are valid.
+    are valid; infinite prices, duplicate dates and decimal commas outside a ``;``-separated
+    file are errors.
 
     Parameters
     ----------
@@ -586,8 +623,9 @@ def read_spot(
     columns : mapping, optional
         Header -> ``date`` / ``price``.
     currency, unit : str
-        The series' currency and unit, stored as constant columns ``currency`` and ``unit``
-        (the price is in ``currency/unit``, e.g. USD/bbl).
+        The series' currency (``USD`` or ``CNY``) and unit (``bbl`` or ``t``), stored as
+        constant columns ``currency`` and ``unit`` (the price is in ``currency/unit``, e.g.
+        USD/bbl); anything else is an :class:`~cnfutures.errors.InputError`.
     encoding : str, optional
         Text encoding.
     validate : bool
@@ -605,11 +643,12 @@ def read_spot(
     >>> s.row(0)
     (datetime.date(2020, 4, 20), -36.98, 'USD', 'bbl')
     """
+    currency, unit = check_declared(currency, unit, name="read_spot")
     frame, name = _read_raw(source, encoding=encoding, separator=None)
     assert isinstance(frame, pl.DataFrame)
     frame = _rename(frame, columns, _SPOT_ALIASES, list(SPOT_SCHEMA), name, "spot series")
     rep = check_spot(frame.select(list(SPOT_SCHEMA)), name=name)
-    out = rep.raise_if_errors() if validate else rep.frame
+    out = _by_date(rep.raise_if_errors()) if validate else rep.frame
     return out.with_columns(currency=pl.lit(currency), unit=pl.lit(unit))
 
 
@@ -620,7 +659,7 @@ def read_fx(
     encoding: str | None = None,
     validate: bool = True,
 ) -> pl.DataFrame:
-    """Read a USD/CNY series (``date``, ``usd_cny`` [CNY per USD]).
+    """Read a USD/CNY series (``date``, ``usd_cny`` [CNY per USD]), in ascending date order.
 
     FRED headers (``DATE``, ``DEXCHUS``) are recognised. Blank values (US holidays) stay
     null and are reported as a :class:`DataQualityWarning`; they are never dropped.
@@ -638,7 +677,12 @@ def read_fx(
     assert isinstance(frame, pl.DataFrame)
     frame = _rename(frame, columns, _FX_ALIASES, list(FX_SCHEMA), name, "FX series")
     rep = check_fx(frame.select(list(FX_SCHEMA)), name=name)
-    return rep.raise_if_errors() if validate else rep.frame
+    return _by_date(rep.raise_if_errors()) if validate else rep.frame
+
+
+def _by_date(frame: pl.DataFrame) -> pl.DataFrame:
+    """A validated dated series (unique dates) in ascending date order."""
+    return frame if frame["date"].is_sorted() else frame.sort("date")
 
 
 def read_intraday(
@@ -676,6 +720,42 @@ def read_intraday(
     frame = _rename(frame, columns, _INTRADAY_ALIASES, list(INTRADAY_REQUIRED), name, "intraday bars")
     rep = check_intraday(frame, strict=strict, name=name)
     return rep.raise_if_errors() if validate else rep.frame
+
+
+def read_settlements(source: Source, *, encoding: str | None = None) -> pl.DataFrame:
+    """Read a per-contract settlement file: ``trading_day``, ``contract``, ``settle`` [CNY/unit].
+
+    The minimal futures input of a backtest (optional ``open``, ``close``, ``prev_settle``
+    [CNY/unit], ``volume``, ``open_interest`` [lots] are cast when present). The file is
+    read like every other loader's (missing file, encoding, separator and decimal commas
+    handled, each a typed error) and validated by
+    :func:`~cnfutures.frames.validate.check_settlements`.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, missing columns.
+    DataError
+        Every problem with its row: a value that is not a number or a date, a day off the
+        calendar, a contract not listed that day, a missing or impossible settle.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> read_settlements(pl.DataFrame({"trading_day": ["2025-06-27"], "contract": ["SC2508"],
+    ...                                "settle": ["496.1"]})).row(0)
+    (datetime.date(2025, 6, 27), 'sc2508', 496.1)
+    """
+    from cnfutures.frames.validate import check_settlements
+
+    frame, name = _read_raw(source, encoding=encoding, separator=None)
+    assert isinstance(frame, pl.DataFrame)
+    frame = _rename(frame, None, _FUTURES_ALIASES, ["trading_day", "contract", "settle"], name, "settlements")
+    assert isinstance(frame, pl.DataFrame)
+    out = check_settlements(frame, name=name).raise_if_errors(
+        fix="fix or remove the rows listed (numbers with '.' as the decimal mark, ISO dates)"
+    )
+    return out.with_columns(pl.col("contract").str.strip_chars().str.to_lowercase())
 
 
 def write_parquet(df: pl.DataFrame, path: str | Path) -> Path:

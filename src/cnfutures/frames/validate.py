@@ -56,6 +56,7 @@ from cnfutures.frames.schema import (
 from cnfutures.market.calendar import calendar
 from cnfutures.market.products import Product
 from cnfutures.market.products import product as get_product
+from cnfutures.validation import PRODUCTS_WITH_NEGATIVE_PRICES
 
 __all__ = [
     "DataQualityWarning",
@@ -63,6 +64,7 @@ __all__ = [
     "check_futures",
     "check_fx",
     "check_intraday",
+    "check_settlements",
     "check_spot",
     "validate_continuous",
     "validate_futures",
@@ -246,8 +248,40 @@ def _to_frame(df: object) -> pl.DataFrame:
     )
 
 
+#: Text numbers whose commas group thousands (``1,234,567.5``); any other comma is not
+#: guessed at: a decimal comma (``496,1``) read as a thousands separator is 10x too large.
+_THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
+#: Time zone of every naive timestamp cnfutures handles (exchange wall clock).
+BEIJING = "Asia/Shanghai"
+
+
+def _number_text(stripped: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Text -> text a float cast accepts: thousands commas removed; (text, bad-comma mask)."""
+    comma = stripped.str.contains(",", literal=True).fill_null(False)
+    grouped = stripped.str.contains(_THOUSANDS).fill_null(False)
+    cleaned = pl.select(
+        pl.when(pl.lit(grouped)).then(pl.lit(stripped).str.replace_all(",", "")).otherwise(pl.lit(stripped))
+    ).to_series()
+    return cleaned, comma & ~grouped
+
+
+def _naive_beijing(s: pl.Series) -> pl.Series:
+    """A time-zone-aware Datetime as naive Beijing wall clock (naive input unchanged)."""
+    if isinstance(s.dtype, pl.Datetime) and s.dtype.time_zone is not None:
+        return s.dt.convert_time_zone(BEIJING).dt.replace_time_zone(None)
+    return s
+
+
 def _cast_column(s: pl.Series, target: pl.DataType) -> tuple[pl.Series, pl.Series]:
-    """Cast ``s`` to ``target``; return the cast series and a Boolean mask of lossy rows."""
+    """Cast ``s`` to ``target``; return the cast series and a Boolean mask of lossy rows.
+
+    Text numbers may group thousands with commas (``1,234.5``); any other comma (a decimal
+    comma, ``496,1``) is a lossy cast, never a number 10x too large. Time-zone-aware
+    timestamps (a tz-aware Datetime column, or text with ``+08:00``, ``-05:00`` or ``Z``)
+    become Beijing wall clock; a tz-aware Datetime for a Date column keeps its own date.
+    """
+    if isinstance(target, pl.Datetime) and isinstance(s.dtype, pl.Datetime) and s.dtype.time_zone:
+        s = _naive_beijing(s)
     if s.dtype == target:
         return s, pl.Series(np.zeros(s.len(), dtype=bool))
     if s.dtype == pl.Null:
@@ -266,21 +300,42 @@ def _cast_column(s: pl.Series, target: pl.DataType) -> tuple[pl.Series, pl.Serie
                 )
             ).to_series()
         elif isinstance(target, pl.Datetime):
-            out = pl.select(
+            zoned = stripped.str.replace(r"Z$", "+00:00")
+            aware = [
+                zoned.str.to_datetime(fmt, strict=False, time_unit="us", time_zone="UTC")
+                .dt.convert_time_zone(BEIJING)
+                .dt.replace_time_zone(None)
+                for fmt in (
+                    "%Y-%m-%d %H:%M:%S%:z",
+                    "%Y-%m-%dT%H:%M:%S%:z",
+                    "%Y-%m-%d %H:%M:%S%z",
+                    "%Y-%m-%dT%H:%M:%S%z",
+                )
+            ]
+            has_zone = stripped.str.contains(r"(Z|[+-]\d{2}:?\d{2})$").fill_null(False)
+            naive = pl.select(
                 pl.coalesce(
                     stripped.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_unit="us"),
                     stripped.str.to_datetime("%Y-%m-%dT%H:%M:%S", strict=False, time_unit="us"),
                     stripped.str.to_datetime("%Y-%m-%d %H:%M", strict=False, time_unit="us"),
                 )
             ).to_series()
+            zoned_out = pl.select(pl.coalesce(*aware)).to_series()
+            out = pl.select(
+                pl.when(pl.lit(has_zone)).then(pl.lit(zoned_out)).otherwise(pl.lit(naive))
+            ).to_series()
         elif target == pl.Int64():
-            f = stripped.str.replace_all(",", "").cast(pl.Float64, strict=False)
+            text, bad_comma = _number_text(stripped)
+            f = text.cast(pl.Float64, strict=False)
             out = f.cast(pl.Int64, strict=False)
             lossy_int = (f.is_not_null() & (f != out.cast(pl.Float64))).fill_null(False)
-            lossy = (stripped.is_not_null() & out.is_null()) | lossy_int
+            lossy = (stripped.is_not_null() & out.is_null()) | lossy_int | bad_comma
             return out.alias(s.name), lossy.fill_null(False)
         else:
-            out = stripped.str.replace_all(",", "").cast(target, strict=False)
+            text, bad_comma = _number_text(stripped)
+            out = text.cast(target, strict=False)
+            lossy = (stripped.is_not_null() & out.is_null()) | bad_comma
+            return out.alias(s.name), lossy.fill_null(False)
         lossy = stripped.is_not_null() & out.is_null()
         return out.alias(s.name), lossy.fill_null(False)
     if target == pl.Date() and isinstance(s.dtype, pl.Datetime):
@@ -323,7 +378,12 @@ def _cast(
                 idx,
                 pl.select(
                     pl.concat_str(
-                        pl.lit(f"{name}="), pl.lit(vals).fill_null("null"), pl.lit(f" is not {target}")
+                        pl.lit(f"{name}="),
+                        pl.lit(vals).fill_null("null"),
+                        pl.lit(f" is not {target}"),
+                        pl.when(pl.lit(vals).str.contains(",", literal=True).fill_null(False))
+                        .then(pl.lit(" (a decimal comma? use '.', or a ';'-separated file)"))
+                        .otherwise(pl.lit("")),
                     )
                 ).to_series(),
             )
@@ -402,8 +462,12 @@ def check_futures(
     product: str | None = None,
     contract_column: str | None = "contract",
     name: str = "frame",
+    required_columns: Sequence[str] | None = None,
 ) -> ValidationReport:
     """Validate futures daily bars and return the report (never raises on bad data).
+
+    ``required_columns`` narrows the required columns (default: all of
+    :data:`~cnfutures.frames.schema.FUTURES_REQUIRED`); see :func:`check_settlements`.
 
     Parameters are those of :func:`validate_futures`.
 
@@ -428,11 +492,17 @@ def check_futures(
     else:
         p = get_product(product) if product is not None else None
         required = dict(FUTURES_REQUIRED)
+        if required_columns is not None:
+            required = {k: v for k, v in FUTURES_REQUIRED.items() if k in required_columns}
         if contract_column != "contract":
             if contract_column not in frame.columns:
                 raise InputError(f"contract_column={contract_column!r} is not a column; got {frame.columns}")
             frame = frame.rename({contract_column: "contract"})
-    frame, missing = _cast(frame, required, FUTURES_OPTIONAL, col)
+    optional = {
+        **{k: v for k, v in FUTURES_REQUIRED.items() if k not in required and k != "contract"},
+        **FUTURES_OPTIONAL,
+    }
+    frame, missing = _cast(frame, required, optional, col)
     if "contract" in frame.columns and frame["contract"].dtype == pl.String:
         frame = frame.with_columns(pl.col("contract").str.strip_chars().str.to_lowercase())
     if "trading_day" in missing or frame["trading_day"].dtype != pl.Date:
@@ -537,6 +607,55 @@ def check_futures(
         checks += _ohlc_checks(True)
     if "settle" in numeric_ok:
         checks.append(("missing_settle", pl.col("settle").is_null() | pl.col("settle").is_nan(), label))
+    price_cols = [c for c in _PRICES if c in numeric_ok]
+    if price_cols:
+        checks.append(
+            (
+                "non_finite_price",
+                pl.any_horizontal([pl.col(c).is_infinite() for c in price_cols]),
+                pl.concat_str(
+                    label, *[pl.concat_str(pl.lit(f" {c}="), pl.col(c).cast(pl.String)) for c in price_cols]
+                ),
+            )
+        )
+        may_be_negative = pl.col("__product").is_in(list(PRODUCTS_WITH_NEGATIVE_PRICES)).fill_null(False)
+        checks.append(
+            (
+                "non_positive_price",
+                pl.any_horizontal([pl.col(c) <= 0 for c in price_cols]) & ~may_be_negative,
+                pl.concat_str(
+                    label,
+                    pl.lit(":"),
+                    *[
+                        pl.concat_str(pl.lit(f" {c}="), pl.col(c).cast(pl.String).fill_null("null"))
+                        for c in price_cols
+                    ],
+                    pl.lit(" (this product's prices are > 0)"),
+                ),
+            )
+        )
+    if {"settle", "high", "low", "volume"} <= numeric_ok:
+        half = pl.col("__tick").fill_null(0.0) * 0.5
+        checks.append(
+            (
+                "settle_outside_range",
+                (pl.col("volume") > 0)
+                & pl.col("settle").is_finite()
+                & ((pl.col("settle") < pl.col("low") - half) | (pl.col("settle") > pl.col("high") + half)),
+                pl.concat_str(
+                    label,
+                    pl.lit(": settle="),
+                    pl.col("settle").cast(pl.String),
+                    pl.lit(" outside [low, high] = ["),
+                    pl.col("low").cast(pl.String),
+                    pl.lit(", "),
+                    pl.col("high").cast(pl.String),
+                    pl.lit(
+                        "] on a day with trades (the settlement price is the day's volume-weighted average)"
+                    ),
+                ),
+            )
+        )
     if set(ohlc_cols) <= numeric_ok and "volume" in numeric_ok:
         anynull = pl.any_horizontal([pl.col(c).is_null() | pl.col(c).is_nan() for c in ohlc_cols])
         checks.append(("missing_price", anynull & (pl.col("volume").fill_null(1) > 0), label))
@@ -575,10 +694,80 @@ def check_futures(
     severity = {n: "error" for n, _, _ in checks}
     severity["off_tick"] = "error" if strict else "warning"
     col.add_flags(flags, checks, severity)
+    if has_contract and "settle" in numeric_ok:
+        _limit_band(w, "prev_settle" in numeric_ok, col)
     if contract_column is None:
         _missing_days(w["trading_day"], p.exchange if p else "", col)  # type: ignore[union-attr]
     out = frame
     return ValidationReport(out, col.frame(), name)
+
+
+#: Extra room, above the day's limit rate, before a settlement-to-settlement move is called
+#: impossible: limits widen (by about 3 points) after consecutive limit days, and a frame
+#: may skip a day. A decimal slip (10x) or a wrong contract is far outside it.
+LIMIT_TOLERANCE = 0.05
+_MIN_LIMIT = 0.04  # smallest daily limit of the four products (DCE i at launch)
+
+
+def _limit_band(w: pl.DataFrame, has_prev: bool, col: _Collector) -> None:
+    """Settles that moved more than the day's price limit (plus LIMIT_TOLERANCE) from the
+    previous settlement: the exchange's ``prev_settle`` when given, else the contract's
+    previous row within 5 calendar days."""
+    from cnfutures.errors import CnFuturesError
+    from cnfutures.market.rules import price_limit
+
+    prev_row = pl.col("settle").shift(1).over("contract")
+    gap = (pl.col("trading_day") - pl.col("trading_day").shift(1).over("contract")).dt.total_days()
+    prev: pl.Expr = pl.when((gap >= 1) & (gap <= 5)).then(prev_row)
+    if has_prev:
+        prev = pl.coalesce(pl.col("prev_settle"), prev)
+    cand = (
+        w.select(_ROW, "trading_day", "contract", "settle", "__oob", prev.alias("__prev"))
+        .sort("contract", "trading_day", maintain_order=True)
+        .filter(
+            ~pl.col("__oob")
+            & (pl.col("__prev") > 0)
+            & (pl.col("settle") > 0)
+            & ((pl.col("settle") / pl.col("__prev") - 1.0).abs() > _MIN_LIMIT + LIMIT_TOLERANCE)
+        )
+    )
+    rows: list[int] = []
+    details: list[str] = []
+    for r in cand.iter_rows(named=True):
+        try:
+            rate = price_limit(r["contract"], r["trading_day"]).rate
+        except CnFuturesError:  # no rule in force (or an unknown contract, reported elsewhere)
+            continue
+        move = r["settle"] / r["__prev"] - 1.0
+        if abs(move) > rate + LIMIT_TOLERANCE:
+            rows.append(r[_ROW])
+            details.append(
+                f"{r['trading_day']} {r['contract']}: settle={r['settle']} is {move:+.1%} from the previous "
+                f"settle {r['__prev']}, beyond the {rate:.0%} daily limit (+{LIMIT_TOLERANCE:.0%} allowed); "
+                "a decimal slip or a wrong unit?"
+            )
+    if rows:
+        col.add_rows("outside_limit_band", "error", pl.Series(rows), pl.Series(details))
+
+
+def check_settlements(df: object, *, name: str = "frame") -> ValidationReport:
+    """Validate a per-contract settlement frame (``trading_day``, ``contract``, ``settle``).
+
+    The checks of :func:`check_futures` that need only these columns (and any of ``open``,
+    ``high``, ``low``, ``close``, ``volume``, ``open_interest``, ``prev_settle`` present):
+    null or duplicate keys, days off the exchange calendar, unknown contracts and contracts
+    not listed that day, missing, infinite or (for products that cannot go negative)
+    non-positive settles, settles beyond the daily limit band. Used by
+    :func:`~cnfutures.frames.io.read_settlements` and the backtester's ``Market``.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> f = pl.DataFrame({"trading_day": [dt.date(2025, 6, 2)], "contract": ["sc2508"], "settle": [480.3]})
+    >>> check_settlements(f).counts()  # 2025-06-02: Dragon Boat Festival
+    {'not_trading_day': 1}
+    """
+    return check_futures(df, name=name, required_columns=("trading_day", "contract", "settle"))
 
 
 def _missing_days(days: pl.Series, exchange: str, col: _Collector) -> None:
@@ -693,6 +882,13 @@ def validate_continuous(
 
 
 # ---------------------------------------------------------------------------------- spot / fx
+#: Largest factor between consecutive observations of a dated series before it is called a
+#: decimal slip or a unit change: USD/CNY (the 1994 unification moved it by 1.5x; it now
+#: trades within 2 % of a daily central parity) and a spot benchmark (Brent and WTI never
+#: moved 3x between two positive prices in a day).
+MAX_JUMP = {"usd_cny": 1.6, "price": 3.0}
+
+
 def _check_dated(
     df: object, schema: Mapping[str, pl.DataType], value: str, *, positive: bool, name: str
 ) -> ValidationReport:
@@ -726,6 +922,14 @@ def _check_dated(
             )
         )
         sev["weekend"] = "warning"
+        checks.append(
+            (
+                "non_finite",
+                pl.col(value).is_infinite(),
+                pl.concat_str(label, pl.lit(f" {value}="), pl.col(value).cast(pl.String)),
+            )
+        )
+        sev["non_finite"] = "error"
         if positive:
             checks.append(
                 (
@@ -737,7 +941,36 @@ def _check_dated(
             sev["non_positive"] = "error"
     flags = w.select(pl.col(_ROW), *[e.alias(n) for n, e, _ in checks], "date", value)
     col.add_flags(flags, checks, sev)
+    if w[value].dtype.is_numeric() and value in MAX_JUMP:
+        _jumps(w, value, MAX_JUMP[value], col)
     return ValidationReport(frame, col.frame(), name)
+
+
+def _jumps(w: pl.DataFrame, value: str, factor: float, col: _Collector) -> None:
+    """Consecutive positive observations (in date order) more than ``factor`` apart."""
+    v = pl.col(value)
+    nn = (
+        w.select(_ROW, "date", value)
+        .filter(pl.col("date").is_not_null() & v.is_finite() & (v > 0))
+        .sort("date")
+        .with_columns(v.shift(1).alias("__prev"), pl.col("date").shift(1).alias("__pdate"))
+    )
+    hit = nn.filter((v / pl.col("__prev") > factor) | (pl.col("__prev") / v > factor))
+    if hit.height:
+        detail = pl.select(
+            pl.concat_str(
+                pl.lit(f"{value}="),
+                pl.lit(hit[value]).cast(pl.String),
+                pl.lit(" on "),
+                pl.lit(hit["date"]).cast(pl.String),
+                pl.lit(f" after {value}="),
+                pl.lit(hit["__prev"]).cast(pl.String),
+                pl.lit(" on "),
+                pl.lit(hit["__pdate"]).cast(pl.String),
+                pl.lit(f": more than a factor {factor:g} apart (a decimal slip or a unit change?)"),
+            )
+        ).to_series()
+        col.add_rows("implausible_jump", "error", hit[_ROW], detail)
 
 
 def check_spot(df: object, *, name: str = "frame") -> ValidationReport:

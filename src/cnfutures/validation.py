@@ -1,0 +1,402 @@
+"""The validation contract: one set of checks that every public entry point calls.
+
+A number cnfutures returns is either right, with its source, or a typed error. The checks
+below are written once and used by the loaders (:mod:`cnfutures.frames`), the hedging
+functions, the pricing wrappers, the access layer and the backtester's
+:class:`~cnfutures.backtest.model.Market`. Each raises a :mod:`cnfutures.errors` type
+whose message names the argument, the row, the value and what is accepted:
+
+* :func:`check_keys` - a date (or datetime) key column has no nulls, no duplicates (per
+  group when ``by`` is given) and, unless sorting is allowed, ascends;
+* :func:`check_finite` - values are finite, and positive where the domain says so;
+* :func:`check_fx` - a USD/CNY frame: positive, finite rates, one row per date;
+* :func:`check_fx_fresh` - the rate used on a day is at most ``max_age_days`` old;
+* :func:`check_declared` - a series' currency and unit are declared and known.
+
+Validation is idempotent: a frame that passes comes back unchanged (or sorted, when
+sorting was asked for) and passes again.
+
+Examples
+--------
+>>> import datetime as dt, polars as pl
+>>> from cnfutures import validation
+>>> fx = pl.DataFrame({"date": [dt.date(2025, 6, 3), dt.date(2025, 6, 3)], "usd_cny": [7.18, 7.19]})
+>>> try:
+...     validation.check_fx(fx, name="fx")
+... except validation.DataError as exc:
+...     print(exc)
+fx: duplicate date at row(s) [0, 1] (2025-06-03); one usd_cny per date is accepted
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from cnfutures.errors import DataError, InputError
+
+__all__ = [
+    "CURRENCIES",
+    "FX_MAX_AGE_DAYS",
+    "PRODUCTS_WITH_NEGATIVE_PRICES",
+    "UNITS",
+    "DataError",
+    "InputError",
+    "check_declared",
+    "check_finite",
+    "check_fx",
+    "check_fx_fresh",
+    "check_keys",
+]
+
+#: Calendar days an FX rate may be carried forward (the longest Chinese closure, Spring
+#: Festival or National Day with the weekends around it, is 9 days).
+FX_MAX_AGE_DAYS = 10
+#: Currencies a price series may be declared in.
+CURRENCIES: frozenset[str] = frozenset({"CNY", "USD"})
+#: Units a price series may be declared in (per barrel, per metric ton).
+UNITS: frozenset[str] = frozenset({"bbl", "t"})
+#: Futures products whose prices may be zero or negative: crude oil (``sc``), as WTI
+#: settled at -37.63 USD/bbl on 2020-04-20. Iron ore and rubber (``i``, ``nr``, ``ru``)
+#: cannot: a non-positive price there is an error. This belongs in the dated rule data (a
+#: ``price_floor`` row per product) once that table has the field.
+PRODUCTS_WITH_NEGATIVE_PRICES: frozenset[str] = frozenset({"sc"})
+
+_MAX_LISTED = 10
+
+
+def _rows(idx: Sequence[int]) -> str:
+    shown = list(idx[:_MAX_LISTED])
+    return f"{shown}{' ...' if len(idx) > _MAX_LISTED else ''}"
+
+
+def check_keys(
+    frame: pl.DataFrame,
+    on: str = "date",
+    *,
+    name: str = "frame",
+    by: Sequence[str] = (),
+    sort: bool = False,
+) -> pl.DataFrame:
+    """Check a frame's key column: present, no nulls, unique (per ``by`` group), ascending.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+    on : str
+        Date or datetime key column.
+    name : str
+        Argument name used in messages.
+    by : sequence of str
+        Extra key columns (e.g. ``("contract",)``): ``on`` must be unique and ascending
+        within each group.
+    sort : bool
+        False (default): rows out of order are an error (an order-dependent computation
+        such as a price change would flip sign). True: the frame is returned sorted.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frame`` (sorted by ``by`` then ``on`` when ``sort=True``).
+
+    Raises
+    ------
+    InputError
+        Not a frame, or the key column is missing.
+    DataError
+        Null keys, duplicate keys, or (``sort=False``) descending keys; the message gives
+        the first rows and values.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> f = pl.DataFrame({"date": [dt.date(2025, 6, 4), dt.date(2025, 6, 3)], "p": [1.0, 2.0]})
+    >>> check_keys(f, sort=True)["p"].to_list()
+    [2.0, 1.0]
+    >>> try:
+    ...     check_keys(f, name="prices")
+    ... except DataError as exc:
+    ...     print(exc)
+    prices.date is not ascending: row 1 (2025-06-03) follows 2025-06-04; sort the frame by date first
+    """
+    if not isinstance(frame, pl.DataFrame):
+        raise InputError(f"{name} must be a polars DataFrame; got {type(frame).__name__}")
+    keys = [*by, on]
+    missing = [k for k in keys if k not in frame.columns]
+    if missing:
+        raise InputError(f"{name} has no column(s) {missing}; columns are {frame.columns}")
+    kt = frame.schema[on]
+    if not (kt == pl.Date or isinstance(kt, pl.Datetime)):
+        raise InputError(f"{name}.{on} has dtype {kt}; a Date or Datetime column is accepted")
+    nulls = pl.any_horizontal([pl.col(k).is_null() for k in keys])
+    w = frame.select(*keys).with_row_index("_row")
+    bad = w.filter(nulls)["_row"].to_list()
+    if bad:
+        raise DataError(f"{name}.{on} is null at row(s) {_rows(bad)}", [f"row {i}: null {on}" for i in bad])
+    dup = w.filter(pl.struct(keys).is_duplicated())
+    if dup.height:
+        first = dup.row(0, named=True)
+        label = " ".join(str(first[k]) for k in keys)
+        raise DataError(
+            f"{name}: duplicate {'/'.join(keys)} at row(s) {_rows(dup['_row'].to_list())} ({label}); "
+            f"one row per {'/'.join(keys)} is accepted",
+            [
+                f"row {r['_row']}: duplicate {' '.join(str(r[k]) for k in keys)}"
+                for r in dup.head(50).to_dicts()
+            ],
+        )
+    if sort:
+        return frame.sort([*by, on], maintain_order=True)
+    prev = pl.col(on).shift(1).over(list(by)) if by else pl.col(on).shift(1)
+    back = w.with_columns(prev.alias("_prev")).filter(pl.col(on) < pl.col("_prev"))
+    if back.height:
+        r = back.row(0, named=True)
+        grp = f" within {', '.join(f'{k}={r[k]}' for k in by)}" if by else ""
+        raise DataError(
+            f"{name}.{on} is not ascending{grp}: row {r['_row']} ({r[on]}) follows {r['_prev']}; "
+            f"sort the frame by {on} first",
+            [f"row {i}: {on} out of order" for i in back["_row"].to_list()[:50]],
+        )
+    return frame
+
+
+def check_finite(
+    values: Any,
+    name: str,
+    *,
+    positive: bool = False,
+    allow_null: bool = True,
+    what: str = "",
+) -> None:
+    """Check numbers are finite (and ``> 0`` when ``positive``); nulls/NaN pass if ``allow_null``.
+
+    Parameters
+    ----------
+    values : float, numpy array or polars Series
+    name : str
+        Argument name for the message.
+    positive : bool
+        Require ``> 0`` (FX rates, prices of products that cannot go negative, volatilities).
+    allow_null : bool
+        Let null / NaN through as "missing" (callers then report them explicitly).
+    what : str
+        What the values are, with their unit, e.g. ``"a rate [CNY per USD]"``.
+
+    Raises
+    ------
+    InputError
+        Naming the first bad index and value.
+
+    Examples
+    --------
+    >>> check_finite([7.1, 7.2], "usd_cny", positive=True)
+    >>> try:
+    ...     check_finite([7.1, float("inf")], "usd_cny", positive=True, what="a rate [CNY per USD]")
+    ... except InputError as exc:
+    ...     print(exc)
+    usd_cny has inf at row 1; a finite, positive number is accepted (a rate [CNY per USD])
+    """
+    if isinstance(values, pl.Series):
+        if not (values.dtype.is_numeric() or values.dtype == pl.Null):
+            raise InputError(f"{name} must be numeric; got dtype {values.dtype}")
+        arr = values.cast(pl.Float64).fill_null(np.nan).to_numpy()
+    else:
+        try:
+            arr = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InputError(f"{name} must be a number or an array of numbers; got {values!r:.80}") from None
+    flat = arr.ravel()
+    nan = np.isnan(flat)
+    bad = np.isinf(flat)
+    if not allow_null:
+        bad |= nan
+    if positive:
+        bad |= ~nan & (flat <= 0.0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        need = "a finite, positive number" if positive else "a finite number"
+        tail = f" ({what})" if what else ""
+        raise InputError(f"{name} has {float(flat[i])!r} at row {i}; {need} is accepted{tail}")
+
+
+def check_fx(
+    fx: pl.DataFrame,
+    *,
+    name: str = "usd_cny",
+    column: str = "usd_cny",
+    allow_null: bool = False,
+    sort: bool = True,
+) -> pl.DataFrame:
+    """Check a USD/CNY frame (``date``, ``usd_cny`` [CNY per USD]) and return it by date.
+
+    Rates must be finite and positive, with one row per date. Null rates (holidays in FRED
+    data) are errors unless ``allow_null``; they are never filled.
+
+    Parameters
+    ----------
+    fx : polars.DataFrame
+    name : str
+        Argument name for messages.
+    column : str
+        Rate column.
+    allow_null : bool
+        Keep null rates (the caller skips them explicitly).
+    sort : bool
+        Return sorted by date (True) or reject dates out of order (False).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``fx`` with ``date`` as Date and the rate as Float64, sorted by date.
+
+    Raises
+    ------
+    InputError
+        Not a frame.
+    DataError
+        Missing columns, non-date dates, null / duplicate dates, null (unless allowed),
+        zero, negative or infinite rates; ``problems`` lists every one.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> check_fx(pl.DataFrame({"date": [dt.date(2025, 6, 3)], "usd_cny": [7.18]})).height
+    1
+    """
+    if not isinstance(fx, pl.DataFrame):
+        raise InputError(
+            f"{name} must be a polars DataFrame with columns date, {column}; got {type(fx).__name__}"
+        )
+    missing = [c for c in ("date", column) if c not in fx.columns]
+    if missing:
+        raise DataError(
+            f"{name} lacks column(s) {missing}; it needs date (Date) and {column} [CNY per USD]",
+            [f"missing column {m!r}" for m in missing],
+        )
+    dtype = fx.schema["date"]
+    if isinstance(dtype, pl.Datetime):
+        fx = fx.with_columns(pl.col("date").dt.date())
+    elif dtype != pl.Date:
+        raise DataError(
+            f"{name}.date has dtype {dtype}; a Date column is accepted (parse text with "
+            "pl.col('date').str.to_date())",
+            [f"date dtype {dtype}"],
+        )
+    if not (fx.schema[column].is_numeric() or fx.schema[column] == pl.Null):
+        raise DataError(f"{name}.{column} has dtype {fx.schema[column]}; numbers are accepted", ["dtype"])
+    f = fx.with_columns(pl.col(column).cast(pl.Float64)).with_row_index("_row")
+    rate = pl.col(column)
+    conds: list[tuple[str, pl.Expr]] = [
+        ("null date", pl.col("date").is_null()),
+        ("non-positive or non-finite " + column, rate.is_not_null() & ~(rate.is_finite() & (rate > 0))),
+        ("duplicate date", pl.col("date").is_duplicated() & pl.col("date").is_not_null()),
+    ]
+    if not allow_null:
+        conds.insert(1, ("null " + column, rate.is_null()))
+    problems: list[str] = []
+    for what, cond in conds:
+        hit = f.filter(cond.fill_null(False))
+        if hit.height:
+            r = hit.row(0, named=True)
+            problems.append(
+                f"{what} at row(s) {_rows(hit['_row'].to_list())} ({r['date']}"
+                + ("" if what.startswith(("duplicate", "null date")) else f": {r[column]!r}")
+                + ")"
+            )
+    if problems:
+        accept = f"a finite rate > 0 [CNY per USD] and one {column} per date"
+        if len(problems) == 1 and problems[0].startswith("duplicate"):
+            accept = f"one {column} per date"
+        raise DataError(f"{name}: " + "; ".join(problems) + f"; {accept} is accepted", problems)
+    out = f.drop("_row")
+    if sort:
+        return out.sort("date")
+    return check_keys(out, "date", name=name)
+
+
+def check_fx_fresh(
+    fx_date: dt.date | pl.Series,
+    on: dt.date | pl.Series,
+    *,
+    name: str = "usd_cny",
+    max_age_days: int | None = FX_MAX_AGE_DAYS,
+) -> None:
+    """Check the FX rate used on ``on`` was published at most ``max_age_days`` earlier.
+
+    Parameters
+    ----------
+    fx_date : date or Series of dates
+        Date of the rate actually used (null: no rate at all).
+    on : date or Series of dates
+        Day the rate is used on.
+    max_age_days : int or None
+        Calendar days accepted (default :data:`FX_MAX_AGE_DAYS`); None disables the check.
+
+    Raises
+    ------
+    DataError
+        The first stale (or missing) rate, its age, and the accepted age.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> check_fx_fresh(dt.date(2025, 6, 2), dt.date(2025, 6, 3))
+    >>> try:
+    ...     check_fx_fresh(dt.date(2010, 6, 2), dt.date(2025, 6, 3))
+    ... except DataError as exc:
+    ...     print(exc)  # doctest: +ELLIPSIS
+    usd_cny on 2025-06-03 is from 2010-06-02 (5480 days old); a rate at most 10 days old is accepted ...
+    """
+    if max_age_days is None:
+        return
+    if isinstance(max_age_days, bool) or not isinstance(max_age_days, int) or max_age_days < 0:
+        raise InputError(
+            f"max_age_days={max_age_days!r}; a non-negative int (calendar days) or None is accepted"
+        )
+    if isinstance(on, pl.Series) or isinstance(fx_date, pl.Series):
+        o = on if isinstance(on, pl.Series) else pl.Series([on])
+        d = fx_date if isinstance(fx_date, pl.Series) else pl.Series([fx_date] * o.len())
+        frame = pl.DataFrame({"on": o.cast(pl.Date), "fx": d.cast(pl.Date)})
+        age = frame.with_columns(age=(pl.col("on") - pl.col("fx")).dt.total_days())
+        hit = age.filter(pl.col("fx").is_null() | (pl.col("age") > max_age_days))
+        if hit.height == 0:
+            return
+        r = hit.row(0, named=True)
+        d0, on0, days = r["fx"], r["on"], r["age"]
+    else:
+        d0, on0 = fx_date, on
+        days = None if d0 is None else (on0 - d0).days
+        if days is not None and days <= max_age_days:
+            return
+    if d0 is None:
+        msg = f"{name} has no rate on or before {on0}"
+    else:
+        msg = f"{name} on {on0} is from {d0} ({days} days old)"
+    raise DataError(
+        f"{msg}; a rate at most {max_age_days} days old is accepted (pass max_age_days= to change it)",
+        [msg],
+    )
+
+
+def check_declared(currency: object, unit: object, *, name: str = "series") -> tuple[str, str]:
+    """Check a price series declares a known currency and unit; return them normalised.
+
+    Examples
+    --------
+    >>> check_declared("usd", "bbl")
+    ('USD', 'bbl')
+    >>> try:
+    ...     check_declared("USD", "barrels")
+    ... except InputError as exc:
+    ...     print(exc)
+    series unit='barrels' is not accepted; use one of ['bbl', 't']
+    """
+    if not isinstance(currency, str) or currency.strip().upper() not in CURRENCIES:
+        raise InputError(f"{name} currency={currency!r} is not accepted; use one of {sorted(CURRENCIES)}")
+    if not isinstance(unit, str) or unit.strip() not in UNITS:
+        raise InputError(f"{name} unit={unit!r} is not accepted; use one of {sorted(UNITS)}")
+    return currency.strip().upper(), unit.strip()

@@ -1,0 +1,230 @@
+"""The validation contract: one check, used at every boundary (issue 15).
+
+Each test feeds an input that used to give a plausible wrong answer and asserts a typed
+error naming the argument, row and value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+
+from cnfutures import hedging, validation
+from cnfutures.access import fx_rate, usd_to_cny, validate_fx
+from cnfutures.backtest.model import Market
+from cnfutures.errors import CnFuturesError, DataError, InputError
+
+D = [dt.date(2025, 6, 3), dt.date(2025, 6, 4), dt.date(2025, 6, 5)]
+
+
+# ------------------------------------------------------------------ the shared validators
+def test_check_keys_rejects_null_duplicate_and_descending() -> None:
+    with pytest.raises(DataError, match=r"null at row\(s\) \[1\]"):
+        validation.check_keys(pl.DataFrame({"date": [D[0], None]}), name="x")
+    with pytest.raises(DataError, match=r"duplicate date at row\(s\) \[0, 1\] \(2025-06-03\)"):
+        validation.check_keys(pl.DataFrame({"date": [D[0], D[0]]}), name="x")
+    with pytest.raises(DataError, match=r"x.date is not ascending: row 1 \(2025-06-03\) follows 2025-06-04"):
+        validation.check_keys(pl.DataFrame({"date": [D[1], D[0]]}), name="x")
+    with pytest.raises(InputError, match="Date or Datetime"):
+        validation.check_keys(pl.DataFrame({"date": ["2025-06-03"]}), name="x")
+
+
+def test_check_keys_per_group() -> None:
+    f = pl.DataFrame({"trading_day": [D[0], D[0], D[1], D[1]], "contract": ["a", "b", "a", "b"]})
+    assert validation.check_keys(f, "trading_day", by=("contract",)) is f
+    back = pl.DataFrame({"trading_day": [D[1], D[0]], "contract": ["a", "a"]})
+    with pytest.raises(DataError, match="within contract=a"):
+        validation.check_keys(back, "trading_day", by=("contract",))
+
+
+def test_check_fx_names_every_problem() -> None:
+    bad = pl.DataFrame({"date": [D[0], D[0], D[1], D[2]], "usd_cny": [7.1, 7.2, 0.0, float("inf")]})
+    with pytest.raises(DataError) as exc:
+        validation.check_fx(bad, name="fx")
+    assert len(exc.value.problems) == 2  # rate (rows 2, 3), duplicate date (rows 0, 1)
+    assert "[2, 3]" in str(exc.value)
+    assert "[0, 1]" in str(exc.value) and "CNY per USD" in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pl.DataFrame({"date": D, "usd_cny": [7.1, 7.2, 7.3]}),
+        pl.DataFrame({"date": D[::-1], "usd_cny": [7.1, 7.2, 7.3]}),
+    ],
+)
+def test_validation_is_idempotent(frame: pl.DataFrame) -> None:
+    once = validation.check_fx(frame)
+    assert validation.check_fx(once).equals(once)
+    assert once["date"].is_sorted()
+
+
+def test_fx_freshness() -> None:
+    validation.check_fx_fresh(dt.date(2025, 5, 30), dt.date(2025, 6, 3))  # over a weekend: fine
+    with pytest.raises(DataError, match="5480 days old"):
+        validation.check_fx_fresh(dt.date(2010, 6, 2), dt.date(2025, 6, 3))
+    validation.check_fx_fresh(dt.date(2010, 6, 2), dt.date(2025, 6, 3), max_age_days=None)
+    with pytest.raises(DataError, match="no rate on or before 2025-06-04"):
+        validation.check_fx_fresh(pl.Series([D[0], None]), pl.Series(D[:2]))
+
+
+def test_check_declared() -> None:
+    assert validation.check_declared(" cny", "t") == ("CNY", "t")
+    with pytest.raises(InputError, match="currency='EUR'"):
+        validation.check_declared("EUR", "t")
+
+
+# ------------------------------------------------------------------ the entry points use them
+def test_access_fx_rate_refuses_a_stale_rate() -> None:
+    fx = pl.DataFrame({"date": [dt.date(2010, 6, 2)], "usd_cny": [6.83]})
+    # before: the 2010 rate was used on 2025-06-03 intraday, silently
+    with pytest.raises(DataError, match="days old"):
+        fx_rate(fx, "2025-06-03", intraday=True)
+    assert fx_rate(fx, "2025-06-03", intraday=True, max_age_days=None) == 6.83
+
+
+def test_access_validate_fx_is_the_shared_check() -> None:
+    with pytest.raises(DataError, match="duplicate date"):
+        validate_fx(pl.DataFrame({"date": ["2025-06-03", "2025-06-03"], "usd_cny": [7.1, 7.2]}))
+    with pytest.raises(InputError, match="inf"):
+        usd_to_cny(1.0, float("inf"))
+
+
+def _market_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
+    fut = pl.DataFrame({"trading_day": D, "contract": ["sc2508"] * 3, "settle": [480.3, 481.0, 482.0]})
+    fx = pl.DataFrame({"date": D, "usd_cny": [7.19, 7.18, 7.18]})
+    return fut, fx
+
+
+def test_market_rejects_zero_fx_and_bad_dates() -> None:
+    fut, fx = _market_frames()
+    Market(fut, {}, fx)
+    # before: a zero rate gave hedge_pnl_usd = -inf and NaN totals with a numpy warning
+    with pytest.raises(
+        DataError, match=r"Market.usd_cny: non-positive or non-finite usd_cny at row\(s\) \[1\]"
+    ):
+        Market(fut, {}, fx.with_columns(usd_cny=pl.Series([7.19, 0.0, 7.18])))
+    with pytest.raises(DataError, match=r"Market.usd_cny.*duplicate date"):
+        Market(fut, {}, fx.with_columns(date=pl.Series([D[0], D[0], D[2]])))
+    with pytest.raises(DataError, match=r"Market.usd_cny.date is not ascending"):
+        Market(fut, {}, fx.reverse())
+    with pytest.raises(DataError, match=r"Market.futures.trading_day is not ascending within contract=sc"):
+        Market(fut.reverse(), {}, fx)
+    with pytest.raises(DataError, match=r"non_finite_price"):
+        Market(fut.with_columns(settle=pl.Series([480.3, float("inf"), 482.0])), {}, fx)
+    Market(fut.with_columns(settle=pl.Series([480.3, -5.0, 482.0])), {}, fx)  # crude may go negative
+    ore = fut.with_columns(contract=pl.lit("i2509"), settle=pl.Series([700.0, -5.0, 701.0]))
+    with pytest.raises(DataError, match=r"non_positive_price: 1 \[rows 1\] e.g. 2025-06-04 i2509"):
+        Market(ore, {}, fx)
+    brent = pl.DataFrame({"date": [D[1], D[0]], "price": [67.0, 68.0]})
+    with pytest.raises(DataError, match=r"Market.prices\['brent'\].date is not ascending"):
+        Market(fut, {"brent": brent}, fx)
+    # nulls in the FX are holidays, skipped explicitly: still accepted
+    Market(fut, {}, fx.with_columns(usd_cny=pl.Series([7.19, None, 7.18])))
+
+
+def test_hedging_rejects_duplicate_and_descending_dates_everywhere() -> None:
+    desc = pl.DataFrame({"date": D[::-1], "settle": [3.0, 2.0, 1.0]})
+    dup = pl.DataFrame({"date": [D[0], D[0], D[1]], "settle": [3.0, 2.0, 1.0]})
+    for bad in (desc, dup):
+        # before: descending dates gave sign-flipped changes marked "ok"
+        with pytest.raises(DataError):
+            hedging.changes(bad)
+        ch = bad.rename({"settle": "change"})
+        with pytest.raises(DataError):
+            hedging.hedge_ratio(ch, ch)
+    with pytest.raises(DataError, match="duplicate date"):
+        hedging.align(dup, desc)
+    assert hedging.align(desc, desc)["date"].to_list() == D  # an as-of join sorts on the fly
+    # to_usd: duplicate keys used to multiply rows in the join
+    fx = pl.DataFrame({"date": [D[0], D[0]], "usd_cny": [7.0, 7.1]})
+    with pytest.raises(DataError, match="usd_cny: duplicate date"):
+        hedging.to_usd(pl.DataFrame({"date": [D[0]], "settle": [700.0]}), fx)
+    with pytest.raises(DataError, match="cny: duplicate date"):
+        hedging.to_usd(dup, pl.DataFrame({"date": D[:2], "usd_cny": [7.0, 7.1]}))
+
+
+def test_to_usd_rejects_infinite_and_nan_scalar_rates() -> None:
+    one = pl.DataFrame({"date": D[:1], "settle": [700.0]})
+    # before: an infinite rate gave usd = 0.0, a NaN scalar rate gave NaN
+    with pytest.raises(InputError, match="usd_cny has inf at row 0"):
+        hedging.to_usd(one, pl.DataFrame({"date": D[:1], "usd_cny": [np.inf]}))
+    with pytest.raises(InputError, match="usd_cny has nan"):
+        hedging.to_usd(700.0, float("nan"))
+    with pytest.raises(InputError, match=r"usd_cny has -7\.0"):
+        hedging.to_usd(np.array([700.0]), np.array([-7.0]))
+    assert hedging.to_usd(700.0, 7.0) == 100.0
+
+
+def test_errors_are_one_family() -> None:
+    for exc in (DataError("x"), InputError("x")):
+        assert isinstance(exc, CnFuturesError)
+
+
+# ------------------------------------------------------------------ pricing wrappers
+def test_kind_none_is_an_error_not_a_call() -> None:
+    from cnfutures import pricing
+    from cnfutures.errors import PricingError
+
+    # before: kind=None was priced as a call (7.9656 for this at-the-money option)
+    for f in (pricing.black76, pricing.bachelier, pricing.american):
+        with pytest.raises(PricingError, match="kind: element 0 is None"):
+            f(100.0, 100.0, 1.0, 0.0, 0.2, None)
+    with pytest.raises(PricingError, match="kind"):
+        pricing.implied_vol(8.0, 100.0, 100.0, 1.0, 0.0, None)
+    assert pricing.fair_value(100.0, 0.0, 0.0, 1.0) == pytest.approx(100.0)  # no kind: still fine
+
+
+@pytest.mark.parametrize("method", ["baw", "bjs", "bjs2002", "crr", "lr"])
+@pytest.mark.parametrize("kind", ["put", "call"])
+def test_american_with_negative_rate_is_the_european(method: str, kind: str) -> None:
+    from cnfutures import pricing
+
+    F, K, T, r, s = 100.0, 100.0, 1.0, -0.05, 0.2
+    eur = pricing.black76(F, K, T, r, s, kind)
+    # reference: e^{0.05} x Black-76 undiscounted at-the-money value 100 (2 N(0.1) - 1)
+    assert eur == pytest.approx(math.exp(0.05) * 100.0 * math.erf(0.1 / math.sqrt(2.0)), rel=1e-12)
+    # before: BAW gave 0.0 for this put (NaN or > K for others), the trees 8.3698 < 8.3740
+    assert pricing.american(F, K, T, r, s, kind, method=method, steps=201) == eur
+    assert pricing.early_exercise_premium(F, K, T, r, s, kind, method=method, steps=201) == 0.0
+
+
+def test_tree_steps_are_capped_with_an_estimate() -> None:
+    from cnfutures import pricing
+    from cnfutures.errors import PricingError
+
+    with pytest.raises(PricingError, match=r"above the cap of 20,000.*h on one core.*MB.*allow_slow=True"):
+        pricing.american(100.0, 100.0, 1.0, 0.05, 0.2, "put", method="crr", steps=10**7)
+    with pytest.raises(PricingError, match="allow_slow"):
+        pricing.early_exercise_premium(100.0, 100.0, 1.0, 0.05, 0.2, "put", method="lr", steps=20_001)
+    v = pricing.american(100.0, 100.0, 1.0, 0.05, 0.2, "put", method="crr", steps=20_001, allow_slow=True)
+    assert v == pytest.approx(
+        pricing.american(100.0, 100.0, 1.0, 0.05, 0.2, "put", method="lr", steps=801), abs=2e-3
+    )
+    # closed-form methods ignore steps: no cap
+    pricing.american(100.0, 100.0, 1.0, 0.05, 0.2, "put", method="baw", steps=10**7)
+
+
+def test_implied_vol_not_ok_where_the_price_does_not_determine_it() -> None:
+    from cnfutures import pricing
+
+    # sigma = 16, T = 1: d1 = 8, vega ~ 5e-13; the price is 1 ulp from F. Before: status OK
+    # with a volatility that is noise
+    p = pricing.black76(100.0, 100.0, 1.0, 0.0, 16.0, "call")
+    df = pricing.implied_vol(p, 100.0, 100.0, 1.0, 0.0, "call", on_error="nan")
+    assert df["status"][0] in (pricing.IVStatus.ILL_CONDITIONED, pricing.IVStatus.ABOVE_MAXIMUM)
+    assert math.isnan(df["implied_vol"][0])
+    # deep in the money Bachelier (h = -9): the time value is below rounding
+    K = 100.0 - 9.0 * 2.0
+    p = pricing.bachelier(100.0, K, 1.0, 0.0, 2.0, "call")
+    df = pricing.implied_vol(p, 100.0, K, 1.0, 0.0, "call", model="bachelier", on_error="nan")
+    assert df["status"][0] != pricing.IVStatus.OK
+    with pytest.raises(pricing.PricingError, match=r"ILL_CONDITIONED|NO_TIME_VALUE"):
+        pricing.implied_vol(p, 100.0, K, 1.0, 0.0, "call", model="bachelier")
+    # a well-conditioned option still round-trips
+    p = pricing.black76(100.0, 110.0, 0.5, 0.03, 0.35, "put")
+    assert pricing.implied_vol(p, 100.0, 110.0, 0.5, 0.03, "put") == pytest.approx(0.35, rel=1e-12)
