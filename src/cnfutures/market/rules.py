@@ -28,7 +28,7 @@ import polars as pl
 
 from cnfutures._dates import DateLike, parse_date
 from cnfutures.errors import CalendarOutOfBounds, InputError, RuleNotFound, UnknownContract
-from cnfutures.market.contracts import STAGES, Contract, contract
+from cnfutures.market.contracts import STAGES, Contract, contract, stage_schedule
 from cnfutures.market.ruletable import _FAR as _FAR_ORD
 from cnfutures.market.ruletable import FEE_FIELDS, PARAMETERS, Cells, Compiled, RuleTable
 
@@ -458,12 +458,18 @@ class RuleBook:
         comp, i = self._compile_one(parameter, c, parse_date(on, "on"), hedge=hedge, holder=holder)
         row = comp.rows[i]
         entered = [comp.rows[j] for j in comp.used[:, 0, 0] if j >= 0]
+        sources = [r.source for r in entered]
+        verified = bool(comp.verified[0, 0])
+        if any(r.stage is not None for r in entered):  # the stage schedule entered the decision too
+            sched = stage_schedule(c.product.code)
+            sources.append(f"stage schedule: {sched['source']}")
+            verified = verified and bool(sched["verified"])
         return RuleValue(
             parameter=parameter,
             value=float(comp.value[0, 0]),
             effective=row.effective,
-            sources=tuple(dict.fromkeys(r.source for r in entered)),
-            verified=bool(comp.verified[0, 0]),
+            sources=tuple(dict.fromkeys(sources)),
+            verified=verified,
             scope=row.scope,
         )
 
