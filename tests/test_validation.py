@@ -228,3 +228,33 @@ def test_implied_vol_not_ok_where_the_price_does_not_determine_it() -> None:
     # a well-conditioned option still round-trips
     p = pricing.black76(100.0, 110.0, 0.5, 0.03, 0.35, "put")
     assert pricing.implied_vol(p, 100.0, 110.0, 0.5, 0.03, "put") == pytest.approx(0.35, rel=1e-12)
+
+
+@pytest.mark.parametrize("method", ["baw", "bjs", "bjs2002"])
+def test_american_with_a_tiny_positive_rate_is_finite(method: str) -> None:
+    from cnfutures import pricing
+
+    # before: bjs2002 gave NaN for 0 < r < ~1e-16 (found by test_properties), bjs NaN and
+    # BAW 0.0 (against a European of 54.67) near r = 1e-16 at sigma = 1.5
+    for r, s, T in ((9.3e-130, 1.0, 1.0), (1.0593555256379024e-16, 1.5, 1.0), (3.36e-17, 1.5, 5.0)):
+        a = pricing.american(100.0, 100.0, T, r, s, "call", method=method)
+        assert a == pricing.black76(100.0, 100.0, T, r, s, "call")
+
+
+def test_american_breakdown_is_an_error_not_a_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from cnfutures import pricing
+    from cnfutures._kernels import american as ak
+    from cnfutures.errors import PricingError
+
+    def broken(F, K, T, r, sigma, w, out):  # type: ignore[no-untyped-def]
+        out[:] = np.array([0.0, np.nan])[: out.shape[0]]  # what the BAW kernel gave for r < 0 puts
+
+    monkeypatch.setattr(ak, "american_baw_nb", broken)
+    with pytest.raises(PricingError, match=r"element 0 .* came out 0.0 against the European"):
+        pricing.american(np.array([100.0, 90.0]), 100.0, 1.0, 0.05, 0.3, "put", method="baw")
+    out = pricing.american(
+        np.array([100.0, 90.0]), 100.0, 1.0, 0.05, 0.3, "put", method="baw", on_error="nan"
+    )
+    assert np.isnan(out).all()
