@@ -258,3 +258,31 @@ def test_american_breakdown_is_an_error_not_a_number(monkeypatch: pytest.MonkeyP
         np.array([100.0, 90.0]), 100.0, 1.0, 0.05, 0.3, "put", method="baw", on_error="nan"
     )
     assert np.isnan(out).all()
+
+
+def test_align_with_different_key_types_is_a_typed_error() -> None:
+    a = pl.DataFrame({"date": [dt.datetime(2025, 6, 3, 15)], "x": [1.0]}).with_columns(
+        pl.col("date").dt.replace_time_zone("Asia/Shanghai")
+    )
+    b = pl.DataFrame({"date": [dt.datetime(2025, 6, 3, 10)], "y": [2.0]})
+    # before: polars SchemaError
+    with pytest.raises(InputError, match=r"time_zone='Asia/Shanghai'.*one key type"):
+        hedging.align(a, b)
+    with pytest.raises(InputError, match=r"left.date is Date but right.date is Datetime"):
+        hedging.align(pl.DataFrame({"date": D[:1], "x": [1.0]}), b)
+
+
+def test_revalue_collateral_checks_its_haircut_and_amounts() -> None:
+    from cnfutures.access import revalue_collateral
+
+    fx = pl.DataFrame({"date": D[:2], "usd_cny": [7.1, 7.2]})
+    for h in (5.0, -1.0, 0.0, float("nan")):  # before: 5.0 gave 5x the collateral value
+        with pytest.raises(InputError, match="haircut"):
+            revalue_collateral(1000.0, fx, haircut=h)
+    amounts = pl.DataFrame({"date": [D[0], D[0]], "usd_amount": [1000.0, 2000.0]})
+    with pytest.raises(DataError, match="usd_amount: duplicate date"):
+        revalue_collateral(amounts, fx)
+    with pytest.raises(InputError, match="inf"):
+        revalue_collateral(pl.DataFrame({"date": D[:1], "usd_amount": [float("inf")]}), fx)
+    out = revalue_collateral(1000.0, fx, haircut=0.9)
+    assert out["collateral_cny"].to_list() == pytest.approx([1000 * 7.1 * 0.9, 1000 * 7.2 * 0.9])

@@ -573,6 +573,8 @@ def align(
     ------
     DataError
         Duplicate or null keys.
+    InputError
+        Key columns of different types (a Date and a Datetime, or two time zones).
 
     Examples
     --------
@@ -586,6 +588,12 @@ def align(
     """
     left = _check_key(left, "left", on)
     right = _check_key(right, "right", on)
+    if left.schema[on] != right.schema[on]:
+        raise InputError(
+            f"left.{on} is {left.schema[on]} but right.{on} is {right.schema[on]}; an as-of join needs one "
+            "key type: cast dates with pl.col(on).dt.date(), or convert time zones with "
+            ".dt.convert_time_zone(...) so both sides are the same"
+        )
     shift = dt.timedelta(days=lag) if isinstance(lag, int) else lag
     if not isinstance(shift, dt.timedelta) or shift < dt.timedelta(0):
         raise InputError(f"lag={lag!r} must be a non-negative number of days or a timedelta")
