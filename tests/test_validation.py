@@ -286,3 +286,17 @@ def test_revalue_collateral_checks_its_haircut_and_amounts() -> None:
         revalue_collateral(pl.DataFrame({"date": D[:1], "usd_amount": [float("inf")]}), fx)
     out = revalue_collateral(1000.0, fx, haircut=0.9)
     assert out["collateral_cny"].to_list() == pytest.approx([1000 * 7.1 * 0.9, 1000 * 7.2 * 0.9])
+
+
+def test_margin_for_a_contract_not_listed_that_day_is_an_error() -> None:
+    from cnfutures.access import Investor, margin_requirement
+    from cnfutures.errors import UnknownContract
+
+    inv = Investor("osnbp")
+    # before: margin was computed for sc2505 after it expired and for sc2809 before it listed
+    with pytest.raises(UnknownContract, match=r"'sc2505' is not listed on 2025-07-01"):
+        margin_requirement({"sc2505": 2}, {"sc2505": 500.0}, "2025-07-01", inv)
+    with pytest.raises(UnknownContract, match=r"'sc2809' is not listed on 2025-06-03"):
+        margin_requirement({"sc2809": 2}, {"sc2809": 500.0}, "2025-06-03", inv)
+    m = margin_requirement({"sc2509": 2}, {"sc2509": 500.0}, "2025-06-03", inv)
+    assert m.cny == pytest.approx(2 * 500.0 * 1000 * 0.11)  # the margin_requirement docstring's 11 %

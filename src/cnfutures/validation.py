@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from cnfutures.errors import DataError, InputError
+from cnfutures.errors import CnFuturesError, DataError, InputError, UnknownContract
 
 __all__ = [
     "CURRENCIES",
@@ -51,6 +51,7 @@ __all__ = [
     "check_fx",
     "check_fx_fresh",
     "check_keys",
+    "check_listed",
 ]
 
 #: Calendar days an FX rate may be carried forward (the longest Chinese closure, Spring
@@ -379,6 +380,42 @@ def check_fx_fresh(
     raise DataError(
         f"{msg}; a rate at most {max_age_days} days old is accepted (pass max_age_days= to change it)",
         [msg],
+    )
+
+
+def check_listed(
+    contract: Any, on: dt.date, *, what: str = "contract", listed_that_day: Sequence[str] = ()
+) -> None:
+    """Check a contract (a :class:`~cnfutures.market.contracts.Contract`) trades on ``on``.
+
+    A contract before its first trading day or after its last one has no price, margin
+    or limit that day; asking for one is an error, never the nearest listed value.
+
+    Raises
+    ------
+    UnknownContract
+        Naming the contract, the day and its listing window.
+
+    Examples
+    --------
+    >>> import datetime as dt, cnfutures
+    >>> check_listed(cnfutures.contract("sc2508"), dt.date(2025, 6, 3))
+    >>> try:
+    ...     check_listed(cnfutures.contract("sc2505"), dt.date(2025, 7, 1))
+    ... except UnknownContract as exc:
+    ...     print(exc)  # doctest: +ELLIPSIS
+    contract 'sc2505' is not listed on 2025-07-01 (it trades from ... to its last trading day 2025-04-30)
+    """
+    if contract.is_listed(on):
+        return
+    tail = f"; listed that day: {', '.join(listed_that_day)}" if listed_that_day else ""
+    try:
+        last = f" {contract.last_trading_day}"
+    except CnFuturesError:  # beyond the calendar's data: not guessed
+        last = ""
+    raise UnknownContract(
+        f"{what} {contract.code!r} is not listed on {on} (it trades from {contract.first_trading_day} "
+        f"to its last trading day{last}){tail}"
     )
 
 

@@ -26,9 +26,10 @@ from cnfutures._dates import DateLike
 from cnfutures.access.collateral import collateral_value_cny, haircut_rule, margin_requirement
 from cnfutures.access.eligibility import contract_eligible, individual_exit_rule
 from cnfutures.access.investor import Investor, Route, load_access_toml
-from cnfutures.errors import InputError, NotInSession, RuleNotFound, UnknownContract
+from cnfutures.errors import InputError, NotInSession, RuleNotFound
 from cnfutures.market import rules
 from cnfutures.market.contracts import contract
+from cnfutures.validation import check_listed
 
 __all__ = ["Account", "Decision", "Order", "Reason", "check_order"]
 
@@ -260,11 +261,7 @@ def check_order(
     c = contract(order.contract)
     cal = c.calendar
     d = cal.require_trading_day(on, "on")
-    if not c.is_listed(d):
-        raise UnknownContract(
-            f"order for {c.code!r}, which is not listed on {d} (it trades from {c.first_trading_day} "
-            "to its last trading day)"
-        )
+    check_listed(c, d, what="order for contract")
     fails: list[Reason] = []
     notes: list[Reason] = []
     skipped: list[Reason] = []

@@ -29,7 +29,14 @@ from cnfutures.access.investor import Investor, Route, load_access_toml
 from cnfutures.errors import DataError, InputError, RuleNotFound
 from cnfutures.market import rules
 from cnfutures.market.contracts import contract
-from cnfutures.validation import FX_MAX_AGE_DAYS, check_finite, check_fx, check_fx_fresh, check_keys
+from cnfutures.validation import (
+    FX_MAX_AGE_DAYS,
+    check_finite,
+    check_fx,
+    check_fx_fresh,
+    check_keys,
+    check_listed,
+)
 
 __all__ = [
     "HaircutRule",
@@ -494,6 +501,7 @@ def margin_requirement(
     rows: list[dict[str, Any]] = []
     for code, lots in pos.items():
         c = contract(code)
+        check_listed(c, d, what="position in")
         if not math.isfinite(lots):
             raise InputError(f"positions[{code!r}]={lots!r}; lots must be finite")
         if c.code not in px and code not in px:
