@@ -300,3 +300,25 @@ def test_margin_for_a_contract_not_listed_that_day_is_an_error() -> None:
         margin_requirement({"sc2809": 2}, {"sc2809": 500.0}, "2025-06-03", inv)
     m = margin_requirement({"sc2509": 2}, {"sc2509": 500.0}, "2025-06-03", inv)
     assert m.cny == pytest.approx(2 * 500.0 * 1000 * 0.11)  # the margin_requirement docstring's 11 %
+
+
+def test_monte_carlo_caps_with_estimates() -> None:
+    from cnfutures import simulate
+    from cnfutures.access import Investor
+    from cnfutures.backtest import Exposure, HedgePolicy
+    from cnfutures.risk import hedge_risk
+
+    # before: the frame (or the fan tracks) was allocated, far beyond memory, with no cap
+    with pytest.raises(InputError, match=r"rows, above the cap of 20,000,000: about .* GB.*allow_large=True"):
+        simulate.market("sc", "2025-06-02", n_days=250, n_paths=100_000, seed=1)
+    with pytest.raises(InputError, match=r"path-days, above the cap of 25,000,000: about .* min .* GB"):
+        hedge_risk(
+            Exposure(1e5, "short", "benchmark"),
+            HedgePolicy("sc"),
+            Investor("qfi"),
+            start="2025-01-02",
+            n_days=30,
+            n_paths=1_000_000,
+            seed=3,
+        )
+    assert simulate.market("sc", "2025-06-02", n_days=5, n_paths=2, seed=1)["path"].n_unique() == 2
