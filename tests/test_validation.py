@@ -322,3 +322,14 @@ def test_monte_carlo_caps_with_estimates() -> None:
             seed=3,
         )
     assert simulate.market("sc", "2025-06-02", n_days=5, n_paths=2, seed=1)["path"].n_unique() == 2
+
+
+def test_contracts_needed_takes_numbers_only() -> None:
+    # before: '1e6' (a string) and True (a bool) were sized as 1,000,000 and 1 units; an
+    # infinite spot price with tail=True raised a bare OverflowError
+    for bad in ("1e6", True, None):
+        with pytest.raises(InputError, match="exposure_quantity"):
+            hedging.contracts_needed(bad, 1.0, "sc")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="spot_price has inf"):
+        hedging.contracts_needed(1e6, 1.0, "sc", tail=True, spot_price=float("inf"), futures_price=500.0)
+    assert hedging.contracts_needed(1_000_000, 0.8, "sc").lots == 800  # 0.8 x 1e6 bbl / 1000 bbl per lot

@@ -1331,6 +1331,8 @@ def contracts_needed(
     if not (mult > 0.0 and math.isfinite(mult)):
         raise InputError(f"multiplier {mult!r} must be a positive number [unit/lot]")
     for name, v in (("exposure_quantity", exposure_quantity), ("ratio", ratio)):
+        if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
+            raise InputError(f"{name}={v!r} must be a number; got {type(v).__name__}")
         if not math.isfinite(float(v)):
             raise InputError(f"{name}={v!r} must be finite")
     if rounding not in ("nearest", "down", "up"):
@@ -1338,10 +1340,8 @@ def contracts_needed(
     if tail:
         if spot_price is None or futures_price is None:
             raise InputError("tail=True needs spot_price=... and futures_price=... [currency/unit]")
-        if not (spot_price > 0.0 and futures_price > 0.0):
-            raise InputError(
-                f"spot_price={spot_price!r} and futures_price={futures_price!r} must be positive"
-            )
+        check_finite(spot_price, "spot_price", positive=True, allow_null=False, what="[currency/unit]")
+        check_finite(futures_price, "futures_price", positive=True, allow_null=False, what="[currency/unit]")
         scale = spot_price / futures_price
     else:
         scale = 1.0
