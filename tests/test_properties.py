@@ -284,3 +284,63 @@ def test_to_usd_is_exact_or_an_error(usd: float, rate: float) -> None:
         return
     assert math.isfinite(rate) and rate > 0
     assert v == usd / rate
+
+
+# ------------------------------------------------------------------ backtest ledger identities
+@pytest.fixture(scope="module")
+def _sample_market() -> object:
+    from cnfutures.backtest import Market
+
+    return Market.sample("sc", "2024-03-01", "2024-09-30", seed=5)
+
+
+@settings(PROFILE, max_examples=min(EXAMPLES, 25))
+@given(
+    ratio=st.floats(0.0, 1.5),
+    band=st.sampled_from([0.0, 5.0, 50.0]),
+    execution=st.sampled_from(["settle", "open", "close"]),
+    slippage=st.floats(0.0, 3.0),
+    roll_days=st.integers(1, 10),
+    side=st.sampled_from(["short", "long"]),
+    quantity=st.floats(1e4, 2e6),
+)
+def test_ledger_identities_hold_for_every_policy(
+    _sample_market: object,
+    ratio: float,
+    band: float,
+    execution: str,
+    slippage: float,
+    roll_days: int,
+    side: str,
+    quantity: float,
+) -> None:
+    from cnfutures.access import Investor
+    from cnfutures.backtest import Exposure, HedgePolicy, run
+    from cnfutures.frames.roll import RollRule
+
+    pol = HedgePolicy(
+        "sc",
+        ratio=ratio,
+        band=band,
+        execution=execution,  # type: ignore[arg-type]
+        slippage_ticks=slippage,
+        roll=RollRule(kind="calendar", days_before_ltd=roll_days),
+    )
+    r = run(_sample_market, Exposure(quantity, side, "brent"), pol, Investor("osbp_client"))  # type: ignore[arg-type]
+    led = r.ledger
+    scale = max(1.0, float(led["exposure_pnl_usd"].abs().max() or 0.0))
+    # every day: net = exposure + hedge - costs (USD)
+    diff = led["exposure_pnl_usd"] + led["hedge_pnl_usd"] - led["costs_usd"] - led["net_pnl_usd"]
+    assert float(diff.abs().max() or 0.0) <= 1e-9 * scale
+    # the summary is the sum of the ledger
+    for col in ("exposure_pnl_usd", "hedge_pnl_usd", "net_pnl_usd", "costs_usd"):
+        assert r[col] == pytest.approx(float(led[col].sum()), rel=1e-9, abs=1e-6)
+    # no non-finite number anywhere in the ledger (trade_price is NaN only on days with no trade)
+    nums = led.select(pl.col(pl.Float64).exclude("trade_price")).to_numpy()
+    assert np.isfinite(nums).all()
+    traded = (led["trade_lots"] != 0) | (led["roll_lots"] != 0)
+    assert led.filter(traded)["trade_price"].is_finite().all()
+    # positions are whole lots, and a lot count moves only by trades and rolls
+    lots = led["lots"].to_numpy()
+    assert np.array_equal(lots, np.round(lots))
+    assert (np.abs(lots) <= 2 * quantity * 1.5 / 1000 + 1).all()
