@@ -333,3 +333,22 @@ def test_contracts_needed_takes_numbers_only() -> None:
     with pytest.raises(InputError, match="spot_price has inf"):
         hedging.contracts_needed(1e6, 1.0, "sc", tail=True, spot_price=float("inf"), futures_price=500.0)
     assert hedging.contracts_needed(1_000_000, 0.8, "sc").lots == 800  # 0.8 x 1e6 bbl / 1000 bbl per lot
+
+
+def test_sweep_points_are_capped() -> None:
+    from cnfutures.access import Investor
+    from cnfutures.backtest import Exposure, HedgePolicy
+    from cnfutures.sweeps import SimulatedMarket, SweepSpec, sweep
+
+    spec = SweepSpec(
+        SimulatedMarket("sc", "2025-01-02", "2025-03-31", seed=1),
+        Exposure(1e5, "short", "brent"),
+        HedgePolicy("sc"),
+        Investor("osbp_client"),
+    )
+    grid = {"ratio": [i / 1000 for i in range(1000)], "band": [float(b) for b in range(200)]}
+    # before: the 200,000-point parameter frame was built and the sweep started, hours long
+    with pytest.raises(
+        InputError, match=r"200,000 points, above the cap of 100,000: about .* h on .*allow_large=True"
+    ):
+        sweep(spec, grid, executor="serial")
