@@ -352,3 +352,20 @@ def test_sweep_points_are_capped() -> None:
         InputError, match=r"200,000 points, above the cap of 100,000: about .* h on .*allow_large=True"
     ):
         sweep(spec, grid, executor="serial")
+
+
+def test_import_parity_rejects_infinite_prices() -> None:
+    dom = pl.DataFrame({"date": D[:2], "settle": [500.0, 501.0]})
+    fx = pl.DataFrame({"date": D[:2], "usd_cny": [7.1, 7.2]})
+    # before: an infinite benchmark gave parity 0.0 and premium -inf
+    with pytest.raises(InputError, match=r"benchmark.price has inf at row 1"):
+        hedging.import_parity(
+            dom, pl.DataFrame({"date": D[:2], "price": [70.0, float("inf")]}), fx, tax_inclusive=False
+        )
+    with pytest.raises(InputError, match=r"domestic.settle has inf"):
+        hedging.import_parity(
+            dom.with_columns(settle=pl.Series([float("inf"), 1.0])),
+            pl.DataFrame({"date": D[:2], "price": [70.0, 71.0]}),
+            fx,
+            tax_inclusive=False,
+        )

@@ -509,6 +509,8 @@ def import_parity(
     bm = benchmark.select("date", pl.col(bcol).cast(pl.Float64).alias("benchmark")).drop_nulls()
     fx = usd_cny.select("date", pl.col(fcol).cast(pl.Float64).alias("usd_cny")).drop_nulls()
     _check_rates(fx["usd_cny"].to_numpy(), "usd_cny")
+    check_finite(dom["domestic"], f"domestic.{col}", what="a price [CNY/unit]")
+    check_finite(bm["benchmark"], f"benchmark.{bcol}", what="a price [USD/unit]")
     out = align(dom, bm, lag=lag, tolerance=tolerance, suffix="_benchmark")
     out = align(out, fx, lag=lag, tolerance=tolerance, suffix="_fx")
     vat = _vat_rates(out["date"]) if tax_inclusive else np.zeros(out.height)
