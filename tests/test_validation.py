@@ -369,3 +369,16 @@ def test_import_parity_rejects_infinite_prices() -> None:
             fx,
             tax_inclusive=False,
         )
+
+
+def test_account_rejects_impossible_positions_and_settles() -> None:
+    from cnfutures.access import Account
+
+    # before: float lots and an infinite or negative previous settle were accepted
+    with pytest.raises(InputError, match="lots must be a whole number"):
+        Account(positions={"sc2509": 1.5})  # type: ignore[dict-item]
+    with pytest.raises(InputError, match=r"prev_settle\['sc2509'\] has inf"):
+        Account(prev_settle={"sc2509": float("inf")})
+    with pytest.raises(InputError, match=r"prev_settle\['sc2509'\] has -480.0"):
+        Account(prev_settle={"sc2509": -480.0})
+    assert Account(positions={"SC2509": 3}, prev_settle={"sc2509": 480.3}).positions == {"sc2509": 3}
