@@ -99,3 +99,18 @@ def test_access_summary_rejects_impossible_rates_and_prices(
     capsys.readouterr()
     assert main([*args, *extra]) == 2
     assert needle in _one_line_error(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--ratio", "abc"], "--ratio 'abc'"),  # before: ValueError traceback
+        (["--confidence", "1.5"], "--confidence 1.5"),  # before: checked after the whole simulation
+        (["--fan", "/nonexistent/dir/fan.png"], "--fan"),  # before: FileNotFoundError after the run
+    ],
+)
+def test_risk_checks_its_options_before_simulating(
+    extra: list[str], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["risk", "--paths", "5", "--days", "5", *extra]) == 2
+    assert needle in _one_line_error(capsys.readouterr().err)
