@@ -20,7 +20,9 @@ less sensitive to other load on a shared machine). Warm times are the minimum of
 ``--warm-repeat`` runs.
 
 ROW names select rows (default: all): module names (``black76``, ``implied`` ...), public
-calls (``black76()``, ``implied_vol()`` ...), ``import`` or ``deps``.
+calls (``black76()``, ``implied_vol()`` ...), ``warmup()`` (:func:`cnfutures.warmup`: every
+kernel in one process, where kernel modules share the helpers they have in common),
+``import`` or ``deps``.
 
 This file is a plain script, not a pytest module (pytest collects ``test_*.py`` and
 ``bench_*.py`` only).
@@ -67,6 +69,7 @@ CALLS: dict[str, tuple[str, str]] = {
         "from cnfutures.pricing import american",
         "american(100.0, 100.0, 0.5, 0.1, 0.25, 'put')",
     ),
+    "warmup()": ("", "cnfutures.warmup()"),
     "hedge_ratio()": (
         "from cnfutures.hedging import hedge_ratio",
         "hedge_ratio([0.029, 0.020, -0.044, 0.008, 0.026], [0.021, 0.035, -0.046, 0.001, 0.044])",
