@@ -1222,7 +1222,9 @@ def _iv_black76_block(
 ) -> int:
     """Options ``lo:hi`` (one block): the fast pass, then the scalar pass over what it left.
 
-    Returns the first index in the block whose status is not OK, or ``none``.
+    Returns the first index in the block whose status is not OK, or ``none``. Light (a
+    loop and two calls), so it serves as the ``prange`` body's entry (see
+    :mod:`cnfutures._kernels`: compiling the ``prange`` body).
     """
     first = none
     _iv_black76_fast_block(price, F, K, T, r, w, out, lo, hi)
@@ -1236,25 +1238,6 @@ def _iv_black76_block(
         else:
             status[i] = OK
     return first
-
-
-@register_jitable
-def _iv_black76_block_entry(
-    price: np.ndarray,
-    F: np.ndarray,
-    K: np.ndarray,
-    T: np.ndarray,
-    r: np.ndarray,
-    w: np.ndarray,
-    out: np.ndarray,
-    status: np.ndarray,
-    lo: int,
-    hi: int,
-    none: int,
-) -> int:
-    """:func:`_iv_black76_block` behind a one-line call, for the ``prange`` body (see
-    :mod:`cnfutures._kernels`: compiling the ``prange`` body)."""
-    return _iv_black76_block(price, F, K, T, r, w, out, status, lo, hi, none)  # type: ignore[no-any-return]
 
 
 def implied_vol_black76(
@@ -1277,7 +1260,7 @@ def implied_vol_black76(
     first = np.full(nblocks, n, dtype=np.int64)
     for b in prange(nblocks):
         lo = b * IV_BLOCK
-        first[b] = _iv_black76_block_entry(price, F, K, T, r, w, out, status, lo, min(lo + IV_BLOCK, n), n)
+        first[b] = _iv_black76_block(price, F, K, T, r, w, out, status, lo, min(lo + IV_BLOCK, n), n)
     bad = first.min() if nblocks > 0 else n
     return -1 if bad == n else int(bad)
 
