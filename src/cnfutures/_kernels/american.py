@@ -604,6 +604,7 @@ def american_lr(
         out[i] = _tree_entry(F[i], K[i], T[i], r[i], sigma[i], w[i], steps, True, american)
 
 
+# error_model="numpy": what the prange bodies run under anyway (see :mod:`cnfutures._kernels`)
 american_baw_nb = njit(cache=True, parallel=True, error_model="numpy")(american_baw)
 american_bjs_nb = njit(cache=True, parallel=True, error_model="numpy")(american_bjs)
 american_bjs2002_nb = njit(cache=True, parallel=True, error_model="numpy")(american_bjs2002)

@@ -1392,6 +1392,7 @@ def implied_vol_bachelier(
 
 
 # error_model="numpy": no Python division-by-zero checks, which would stop vectorisation
+# (and what the prange bodies run under anyway, see :mod:`cnfutures._kernels`)
 implied_vol_black76_nb = njit(cache=True, parallel=True, error_model="numpy")(implied_vol_black76)
 implied_vol_bachelier_nb = njit(cache=True, parallel=True, error_model="numpy")(implied_vol_bachelier)
 
