@@ -12,7 +12,7 @@ import datetime as dt
 
 import pytest
 
-from cnfutures.errors import InputError, RuleNotFound, UnknownContract, UnknownProduct
+from cnfutures.errors import CalendarOutOfBounds, InputError, RuleNotFound, UnknownContract, UnknownProduct
 from cnfutures.market.options import (
     listed_options,
     listed_strikes,
@@ -79,12 +79,22 @@ def test_specs() -> None:
         ("sc2509C249", "nearest strikes: 248, 250"),
         ("i2509-C-705", "nearest strikes: 700, 710"),
         ("ru2509C15100", "nearest strikes: 15000, 15250"),
+        ("sc2509C1", "nearest strikes: 2, 2"),
+        ("sc2509C0", "nearest strikes: 2, 2"),
+        ("sc2509C490.5", "not on the sc strike grid"),
     ],
 )
 def test_bad_codes_are_typed_errors_naming_the_value(bad: str, match: str) -> None:
     with pytest.raises(UnknownContract, match=match) as e:
         option(bad)
     assert bad in str(e.value)
+
+
+def test_far_series_beyond_the_calendar_parses() -> None:
+    o = option("sc3012C500")  # sc3012 lists in 2027; its expiry lies beyond the calendar's data
+    assert o.code == "sc3012C500"
+    with pytest.raises(CalendarOutOfBounds):
+        _ = o.expiry
 
 
 def test_non_string_code() -> None:

@@ -34,7 +34,7 @@ from typing import Any, Literal
 import polars as pl
 
 from cnfutures._dates import DateLike, parse_date
-from cnfutures.errors import InputError, RuleNotFound, UnknownContract, UnknownProduct
+from cnfutures.errors import CalendarOutOfBounds, InputError, RuleNotFound, UnknownContract, UnknownProduct
 from cnfutures.market._data import load_toml
 from cnfutures.market.calendar import TradingCalendar, calendar
 from cnfutures.market.contracts import Contract, _add_months, contract
@@ -135,10 +135,11 @@ class StrikeGrid:
         >>> option_product("sc").grid().nearest(493.0)
         (490.0, 495.0)
         """
+        smallest = self.interval(0.0, "up")
+        if price <= smallest:  # nothing below the lowest strike
+            return smallest, smallest
         step = self.interval(price)
         lo = math.floor(price / step + 1e-9) * step
-        if not self.on_grid(lo):  # pragma: no cover - grids are aligned at their bounds
-            lo -= step
         hi = lo if abs(lo - price) < 1e-9 else lo + self.interval(lo, "up")
         return float(lo), float(hi)
 
@@ -596,8 +597,12 @@ def _option(code: str) -> OptionContract:
             f"({spec.listed}); {under.code} has no options"
         )
     strike = float(m["k"])
-    # the grid in force at the series' expiry is the one its strikes were listed on
-    grid = spec.grid()
+    kind: Kind = "call" if m["cp"].upper() == "C" else "put"
+    out = OptionContract(spec, under, kind, strike, spec.format_code(under.code, kind, strike))
+    try:  # the grid in force at the series' expiry (the latest one for a series beyond the calendar)
+        grid = spec.grid(out.expiry)
+    except CalendarOutOfBounds:
+        grid = spec.grid()
     if not grid.on_grid(strike):
         lo, hi = grid.nearest(strike)
         bands = ", ".join(f"<={b:g}: {s:g}" for b, s in grid.bands)
@@ -605,8 +610,7 @@ def _option(code: str) -> OptionContract:
             f"option {code!r}: strike {strike:g} is not on the {spec.code} strike grid ({bands}, above: "
             f"{grid.above:g} CNY/unit); nearest strikes: {lo:g}, {hi:g}"
         )
-    kind: Kind = "call" if m["cp"].upper() == "C" else "put"
-    return OptionContract(spec, under, kind, strike, spec.format_code(under.code, kind, strike))
+    return out
 
 
 def _as_option(o: str | OptionContract) -> OptionContract:
