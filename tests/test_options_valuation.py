@@ -192,3 +192,45 @@ def test_positions_frame_and_bad_input() -> None:
         value_options({"sc2509C490": 1}, "2025-08-14", F, r=0.0, sigma=0.3)
     with pytest.raises(InputError, match="empty"):
         value_options({}, ON, F, r=0.0, sigma=0.3)
+
+
+def test_docs_worked_example_numbers_come_from_the_script() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).parents[1]
+    spec = importlib.util.spec_from_file_location("options_example", root / "scripts" / "options_example.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    tables = mod.example()
+    text = (root / "docs" / "options.md").read_text(encoding="utf-8")
+    collar = tables["collar"]
+    c, p = collar.row(0, named=True), collar.row(1, named=True)
+    for number in (
+        f"{c['price']:.2f}", f"{c['value']:,.0f}", f"{c['delta_lots']:+.2f}", f"{c['vega_cny']:,.0f}",
+        f"{p['price']:.2f}", f"{-p['value']:,.0f}", f"{p['margin']:,.0f}", f"{collar['value'].sum():,.0f}",
+        f"{collar['delta_lots'].sum():+.2f}", f"{p['margin_per_lot']:,.2f}",
+    ):  # fmt: skip
+        assert number in text, number
+
+
+def test_options_cli_function(capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from cnfutures import options_cli
+
+    parser = argparse.ArgumentParser()
+    options_cli.register(parser.add_subparsers())
+    argv = ["options", "sc", "--on", ON, "--settle", "sc2509=480.3", "--value", "sc2509P440=-10"]
+    args = parser.parse_args([*argv, "--sigma", "0.35", "--r", "0.015"])
+    assert args.func(args) == 0
+    assert "452416" in capsys.readouterr().out.replace(",", "").replace(".", " ")
+    args = parser.parse_args(["options", "sc", "--on", ON, "--settle", "sc2509:480.3"])
+    with pytest.raises(InputError, match="CODE=NUMBER"):
+        args.func(args)
+    args = parser.parse_args(
+        ["options", "sc", "--on", ON, "--settle", "sc2509=480.3", "--value", "sc2509C490=1"]
+    )
+    with pytest.raises(InputError, match="--sigma"):
+        args.func(args)
