@@ -32,7 +32,10 @@ CLI: list[tuple[str, list[str]]] = [
     ("cli rules", ["rules", "sc", "--on", "2026-03-12"]),
     (
         "cli options",
-        ["options", "sc", "--on", "2025-06-03", "--settle", "sc2509=480.3", "--value", "sc2509C490=-10", "--sigma", "0.35"],
+        [
+            "options", "sc", "--on", "2025-06-03", "--settle", "sc2509=480.3", "--value",
+            "sc2509C490=-10", "--sigma", "0.35",
+        ],
     ),
     ("cli access", ["access", "osbp_client", "--on", "2025-06-03", "--price", "sc=550", "--usd-cny", "7.18"]),
 ]
