@@ -29,13 +29,14 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import polars as pl
 
 from cnfutures._dates import DateLike, parse_date
 from cnfutures.errors import CalendarOutOfBounds, InputError, RuleNotFound, UnknownContract, UnknownProduct
 from cnfutures.market._data import load_toml
+from cnfutures.market._dated import in_force
 from cnfutures.market.calendar import TradingCalendar, calendar
 from cnfutures.market.contracts import Contract, _add_months, contract
 from cnfutures.market.rules import RuleBook
@@ -248,10 +249,10 @@ class OptionProduct:
         if on is None:
             return self.grids[-1]
         d = parse_date(on, "on")
-        live = [g for g in self.grids if g.effective <= d]
-        if not live:
+        grid = in_force(self.grids, d)
+        if grid is None:
             raise RuleNotFound(f"{self.code} options list on {self.listed}; no strike grid on {d}")
-        return live[-1]
+        return cast(StrikeGrid, grid)
 
     def exercise_rule(self, on: DateLike) -> ExerciseRule:
         """Exercise rule in force on ``on``.
@@ -263,10 +264,10 @@ class OptionProduct:
         (False, True)
         """
         d = parse_date(on, "on")
-        live = [r for r in self.exercise_rules if r.effective <= d]
-        if not live:
+        rule = in_force(self.exercise_rules, d)
+        if rule is None:
             raise RuleNotFound(f"{self.code} options list on {self.listed}; no exercise rule on {d}")
-        return live[-1]
+        return cast(ExerciseRule, rule)
 
     def format_code(self, underlying: str, kind: str, strike: float) -> str:
         """Exchange-style option code.
