@@ -604,7 +604,11 @@ def implied_vol(
     >>> df["status"].to_list()  # 1.0 is below the intrinsic value 10
     [1, 0]
     """
-    from cnfutures._kernels.implied import implied_vol_bachelier_nb, implied_vol_black76_nb
+    from cnfutures._kernels.implied import (
+        implied_vol_bachelier_nb,
+        implied_vol_black76_nb,
+        iv_conditioning_screen_nb,
+    )
 
     m = _model(model)
     if on_error not in ("raise", "nan"):
@@ -618,9 +622,15 @@ def implied_vol(
     # the kernel validates (status NON_FINITE / OUT_OF_DOMAIN) and returns the first failure
     with _dynamic_schedule():
         first = int(kernel(a["price"], a["F"], a["K"], a["T"], a["r"], w, out, status))
-    okm = status == IVStatus.OK
-    if okm.any():
-        idx = np.flatnonzero(okm)
+    # the OK options a fast screen cannot clear of ILL_CONDITIONED (usually none) are
+    # decided with numpy, as before: the same decisions to the bit, without numpy passes
+    # over the whole book
+    idx = np.empty(inp.n, dtype=np.int64)
+    n_doubt = iv_conditioning_screen_nb(
+        a["price"], a["F"], a["K"], a["T"], a["r"], out, status, m == "black76", IV_REL_TOL, idx
+    )
+    if n_doubt:
+        idx = idx[:n_doubt]
         sub = {k: a[k][idx] for k in ("price", "F", "K", "T", "r")}
         ill = _ill_conditioned(m, sub["price"], sub["F"], sub["K"], sub["T"], sub["r"], out[idx])
         if ill.any():
