@@ -13,7 +13,6 @@ to a memory budget, so thousands of paths over years stay within a few hundred M
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,35 +22,16 @@ import polars as pl
 
 from cnfutures._dates import DateLike
 from cnfutures.access import Investor
-from cnfutures.backtest.engine import Prepared, book, prepare, target_lots
+from cnfutures.backtest.engine import BookInputs, Prepared, book, prepare, target_lots
+from cnfutures.backtest.layout import metric_names, metric_units, path_metrics
 from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market
 from cnfutures.errors import DataError, InputError
 from cnfutures.market.rules import RuleBook
 
 __all__ = ["PATH_METRICS", "SIMULATED_PRICES", "HedgeRisk", "hedge_risk"]
 
-# per-path metrics (column, unit) of HedgeRisk.paths
-PATH_METRICS: tuple[tuple[str, str], ...] = (
-    ("exposure_pnl_usd", "USD"),
-    ("hedge_pnl_usd", "USD"),
-    ("costs_usd", "USD"),
-    ("net_pnl_usd", "USD"),
-    ("fees_usd", "USD"),
-    ("slippage_usd", "USD"),
-    ("fx_cost_usd", "USD"),
-    ("funding_usd", "USD"),
-    ("peak_usd_posted", "USD"),
-    ("margin_calls", "count"),
-    ("limit_locked_days", "days"),
-    ("delayed_roll_days", "days"),
-    ("forced_rolls", "count"),
-    ("limit_bound_days", "days"),
-    ("max_drawdown_unhedged_usd", "USD"),
-    ("max_drawdown_hedged_usd", "USD"),
-    ("vol_unhedged_usd", "USD/sqrt(year)"),
-    ("vol_hedged_usd", "USD/sqrt(year)"),
-    ("effectiveness_daily", "variance reduction"),
-)
+# per-path metrics (column, unit) of HedgeRisk.paths (the engine's one metric layout)
+PATH_METRICS: tuple[tuple[str, str], ...] = metric_units(metric_names("paths"))
 
 _SERIES = ("unhedged_pnl_usd", "hedged_pnl_usd", "usd_posted")
 SIMULATED_PRICES = {"benchmark": "USD", "spot": "CNY"}  # series of a simulated market -> currency
@@ -282,6 +262,7 @@ def hedge_risk(
     """
     from cnfutures import simulate
     from cnfutures._kernels import settlement as k
+    from cnfutures._kernels.settlement import PathArrays
 
     if isinstance(n_paths, bool) or not isinstance(n_paths, int) or n_paths < 1:
         raise InputError(f"n_paths={n_paths!r} must be a positive integer")
@@ -312,12 +293,12 @@ def hedge_risk(
     K, D = len(prep.contracts), prep.days.len()
     kmap = {c: i for i, c in enumerate(prep.contracts)}
     row_k = su.rows["contract"].replace_strict(kmap, return_dtype=pl.Int64).to_numpy()
-    slots = _slots(prep.arrays["target_k"], row_k, su.row_day, K, D)
+    slots = _slots(prep.inputs.schedule.target_k, row_k, su.row_day, K, D)
     keep = slots.occ[slots.slot_of[row_k], su.row_day] == row_k  # rows inside their window
     row_s = slots.slot_of[row_k][keep]
     row_d = su.row_day[keep]
     S = slots.occ.shape[0]
-    base = _slot_rules(prep, slots)
+    base = _slot_inputs(prep.inputs, slots)  # contract axis: slots (market filled per chunk)
     R = su.rows.height
     per_path = 8 * (4 * S * D + (6 if policy.execution != "settle" else 4) * R + (12 + k.N_TRACK) * D)
     chunk = max(1, min(n_paths, MEMORY_BUDGET // per_path))
@@ -358,19 +339,18 @@ def hedge_risk(
         expo = np.zeros((P, D))
         expo[:, 1:] = sign * qty[None, :-1] * np.diff(px_usd, axis=1)
         if fixed_want:
-            want = prep.arrays["want_lots"]
+            want = prep.inputs.market.want_lots
         else:
             want = np.empty((P, D))
             for i in range(P):  # the ratio is re-estimated on each path's own past
                 _, want[i] = target_lots(
-                    policy, dense["settle"][i], base["target_k"], fx[i], px_usd[i], qty,
+                    policy, dense["settle"][i], base.schedule.target_k, fx[i], px_usd[i], qty,
                     prep.product.multiplier, sign,
                 )  # fmt: skip
-        arrays = dict(base)
-        arrays.update(dense, fx=fx, want_lots=want, expo_pnl=expo)
+        market = PathArrays(**dense, want_lots=want, fx=fx, expo_pnl=expo)
         # the kernel writes each path's daily track straight into the fan's array
         trk = tracks[p0 : p0 + P] if tracks is not None else buffer("track", (P, k.N_TRACK, D), 0.0)
-        _, s = book(dataclasses.replace(prep, arrays=arrays), ledger=False, track=trk)
+        _, s = book(base._replace(market=market), ledger=False, track=trk)
         bad = ~np.isfinite(s[:, k.S_NET])
         if bad.any():
             raise DataError(
@@ -429,59 +409,26 @@ def _slots(target_k: np.ndarray, row_k: np.ndarray, row_day: np.ndarray, K: int,
     return _Slots(occ, slot_of)
 
 
-def _slot_rules(prep: Prepared, slots: _Slots) -> dict[str, np.ndarray]:
-    """The prepared [K, D] rule matrices and schedule re-indexed to slots."""
+def _slot_inputs(inputs: BookInputs, slots: _Slots) -> BookInputs:
+    """The prepared rule matrices and schedule re-indexed from contracts to slots."""
+    from cnfutures._kernels.settlement import ContractRules
+
     occ = slots.occ
     d = np.broadcast_to(np.arange(occ.shape[1]), occ.shape)
     on = occ >= 0
-    out = dict(prep.arrays)
     fills = {"margin_rate": np.nan, "pos_limit": np.nan, "open_limit": np.nan}
-    for name in ("margin_rate", "pos_limit", "open_limit", "fee_open_lot", "fee_open_rate", "fee_close_lot",
-                 "fee_close_rate"):  # fmt: skip
+    cols = {}
+    for name, a in inputs.rules._asdict().items():
         m = np.full(occ.shape, fills.get(name, 0.0))
-        m[on] = prep.arrays[name][occ[on], d[on]]
-        out[name] = m
-    out["target_k"] = np.ascontiguousarray(slots.slot_of[prep.arrays["target_k"]])
-    return out
+        m[on] = a[occ[on], d[on]]
+        cols[name] = m
+    target_k = np.ascontiguousarray(slots.slot_of[inputs.schedule.target_k])
+    return inputs._replace(rules=ContractRules(**cols), schedule=inputs.schedule._replace(target_k=target_k))
 
 
 def _path_frame(s: np.ndarray, day0: np.ndarray, D: int) -> pl.DataFrame:
     """Per-path metrics from the kernel's summary; daily variances over days 1..D-1."""
-    from cnfutures._kernels import settlement as k
-
-    n = max(D - 1, 1)
-    # exposure P&L of day 0 is 0 by construction; the hedged one holds the opening costs
-    mean_e = s[:, k.S_EXPO] / n
-    var_e = (s[:, k.S_EXPO_SQ] - n * mean_e**2) / max(n - 1, 1)
-    net1 = s[:, k.S_NET] - day0
-    mean_n = net1 / n
-    var_n = (s[:, k.S_NET_SQ] - day0**2 - n * mean_n**2) / max(n - 1, 1)
-    var_e = np.maximum(var_e, 0.0)
-    var_n = np.maximum(var_n, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        eff = np.where(var_e > 0, 1.0 - var_n / var_e, np.nan)
-    cols = {
-        "path": np.arange(s.shape[0], dtype=np.int32),
-        "exposure_pnl_usd": s[:, k.S_EXPO],
-        "hedge_pnl_usd": s[:, k.S_HEDGE],
-        "costs_usd": s[:, k.S_COSTS],
-        "net_pnl_usd": s[:, k.S_NET],
-        "fees_usd": s[:, k.S_FEES],
-        "slippage_usd": s[:, k.S_SLIP],
-        "fx_cost_usd": s[:, k.S_FXCOST],
-        "funding_usd": s[:, k.S_FUNDING],
-        "peak_usd_posted": s[:, k.S_PEAK],
-        "margin_calls": s[:, k.S_CALLS],
-        "limit_locked_days": s[:, k.S_LOCKED],
-        "delayed_roll_days": s[:, k.S_DELAYED],
-        "forced_rolls": s[:, k.S_FORCED],
-        "limit_bound_days": s[:, k.S_BOUND],
-        "max_drawdown_unhedged_usd": s[:, k.S_DD_EXPO],
-        "max_drawdown_hedged_usd": s[:, k.S_DD_NET],
-        "vol_unhedged_usd": np.sqrt(var_e * 244.0),
-        "vol_hedged_usd": np.sqrt(var_n * 244.0),
-        "effectiveness_daily": eff,
-    }
+    cols = {"path": np.arange(s.shape[0], dtype=np.int32), **path_metrics(s, day0, D)}
     return pl.DataFrame(cols).with_columns(pl.col("path").cast(pl.Int32))
 
 

@@ -38,6 +38,7 @@ import polars as pl
 
 from cnfutures._dates import DateLike, parse_date
 from cnfutures.access.investor import Investor
+from cnfutures.backtest.layout import ledger_dtype, metric_names, metric_units, point_metrics
 from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market, sample_params
 from cnfutures.errors import CnFuturesError, InputError
 from cnfutures.frames.roll import RollRule
@@ -56,33 +57,8 @@ __all__ = [
     "sweep",
 ]
 
-# summary columns of every grid point: name, unit (same names as BacktestResult.summary)
-METRICS: tuple[tuple[str, str], ...] = (
-    ("trading_days", "days"),
-    ("hedged_variance", "USD², sample variance of the daily hedged P&L (from the 2nd day)"),
-    ("unhedged_variance", "USD², sample variance of the daily exposure P&L (from the 2nd day)"),
-    ("effectiveness_daily", "variance reduction of daily USD P&L"),
-    ("effectiveness_weekly", "variance reduction of weekly USD P&L"),
-    ("vol_unhedged_usd", "USD/√year"),
-    ("vol_hedged_usd", "USD/√year"),
-    ("max_drawdown_unhedged_usd", "USD"),
-    ("max_drawdown_hedged_usd", "USD"),
-    ("exposure_pnl_usd", "USD"),
-    ("hedge_pnl_usd", "USD"),
-    ("net_pnl_usd", "USD"),
-    ("costs_usd", "USD (fees + FX + funding)"),
-    ("fees_usd", "USD"),
-    ("slippage_usd", "USD (inside hedge P&L)"),
-    ("fx_cost_usd", "USD"),
-    ("funding_usd", "USD"),
-    ("total_cost_usd", "USD (costs + slippage)"),
-    ("peak_usd_posted", "USD"),
-    ("margin_calls", "count"),
-    ("limit_locked_days", "days"),
-    ("delayed_roll_days", "days"),
-    ("forced_rolls", "count"),
-    ("limit_bound_days", "days"),
-)
+# summary columns of every grid point: name, unit (the engine's one metric layout)
+METRICS: tuple[tuple[str, str], ...] = metric_units(metric_names("sweep"))
 _METRIC_NAMES = tuple(m for m, _ in METRICS)
 POOL_MIN_PREPARES = 128  # smaller default sweeps run in-process: a spawned pool starts in 1-3 s
 _RANK_BY = {"hedged_variance": "hedged_variance", "cost": "total_cost_usd"}
@@ -516,30 +492,8 @@ class _Task:
 
 def _metrics(prep: Any, led: np.ndarray, summ: np.ndarray) -> list[float]:
     """The :data:`METRICS` of one booked point (as :meth:`BacktestResult.from_arrays` computes them)."""
-    from cnfutures._kernels import settlement as k
-    from cnfutures.backtest.result import check_settled, summary_rows
-
-    check_settled(prep, led)
-    expo = prep.arrays["expo_pnl"][0]
-    net = led[k.L_NET]
-    row = {name: float(v) for name, v, _ in summary_rows(prep, led, summ)}
-    row["hedged_variance"] = float(np.var(net[1:], ddof=1))
-    row["unhedged_variance"] = float(np.var(expo[1:], ddof=1))
-    row["total_cost_usd"] = row["costs_usd"] + row["slippage_usd"]
+    row = point_metrics(prep, led, summ)
     return [float(row[m]) for m in _METRIC_NAMES]
-
-
-def _ledger_dtype() -> pl.DataType:
-    from cnfutures.backtest.result import _FLAGS, LEDGER_COLUMNS
-
-    def dtype(name: str) -> pl.DataType:
-        if name == "trading_day":
-            return pl.Date()
-        if name == "contract":
-            return pl.String()
-        return pl.Boolean() if name in _FLAGS else pl.Float64()
-
-    return pl.List(pl.Struct({name: dtype(name) for name, _ in LEDGER_COLUMNS}))
 
 
 def _result_schema(keep: str) -> dict[str, pl.DataType]:
@@ -547,20 +501,13 @@ def _result_schema(keep: str) -> dict[str, pl.DataType]:
     schema.update({m: pl.Float64() for m in _METRIC_NAMES})
     schema["error"] = pl.String()
     if keep == "ledger":
-        schema["ledger"] = _ledger_dtype()
+        schema["ledger"] = ledger_dtype()
     return schema
-
-
-def _scalars(prep: Any, policy: HedgePolicy, costs: Costs) -> dict[str, float]:
-    """The kernel scalars of a point that shares ``prep`` (same product and haircut)."""
-    from cnfutures.backtest.engine import booking_scalars
-
-    return booking_scalars(prep.product, policy, costs, prep.scalars["haircut"])
 
 
 def _run_batch(task: _Task) -> pl.DataFrame:
     """Book every point of a batch; a point that raises gets an ``error`` row."""
-    from cnfutures.backtest.engine import book, prepare
+    from cnfutures.backtest.engine import book, booking_params, prepare
     from cnfutures.backtest.result import BacktestResult
 
     spec, axes = task.spec, task.axes
@@ -588,8 +535,9 @@ def _run_batch(task: _Task) -> pl.DataFrame:
                 preps[key] = prep
             if isinstance(prep, Exception):
                 raise prep
-            point_prep = dataclasses.replace(prep, scalars=_scalars(prep, policy, costs))
-            led, summ = book(point_prep, ledger=True)
+            params = booking_params(prep.product, policy, costs)
+            point_prep = dataclasses.replace(prep, inputs=prep.inputs._replace(params=params))
+            led, summ = book(point_prep.inputs, ledger=True)
             rows.append(_metrics(point_prep, led, summ))
             errors.append(None)
             if task.keep == "ledger":

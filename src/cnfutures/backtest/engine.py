@@ -7,7 +7,7 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -22,9 +22,22 @@ from cnfutures.market.contracts import contract
 from cnfutures.market.products import Product, product
 from cnfutures.market.rules import RuleBook, limit_band
 
-__all__ = ["MAX_FX_AGE_DAYS", "Prepared", "backtest", "prepare", "run"]
+if TYPE_CHECKING:  # pragma: no cover  (the kernel module imports numba: loaded when booking)
+    from cnfutures._kernels.settlement import BookParams, ContractRules, DaySchedule, PathArrays
+
+__all__ = [
+    "MAX_FX_AGE_DAYS",
+    "BookInputs",
+    "Prepared",
+    "backtest",
+    "book",
+    "booking_params",
+    "prepare",
+    "run",
+]
 
 MAX_FX_AGE_DAYS = 10  # an FX or exposure price older than this many calendar days is an error
+
 
 def _exit_after(code: str, individual: bool) -> dt.date | None:
     """Last trading day a position in ``code`` may be held (before the LTD / the individuals' exit)."""
@@ -94,19 +107,36 @@ def _calendar_schedule(rule: RollRule, product_code: str, d0: dt.date, d1: dt.da
     return roll_schedule(rule, product_code, days).select("trading_day", "contract", "next_contract")
 
 
-@dataclass
+class BookInputs(NamedTuple):
+    """Everything the booking kernel reads, as its four typed bundles (one contract axis)."""
+
+    market: PathArrays
+    rules: ContractRules
+    schedule: DaySchedule
+    params: BookParams
+
+
+@dataclass(frozen=True)
 class Prepared:
-    """Precomputed kernel inputs of one backtest (arrays) and the frames behind them."""
+    """Kernel inputs of one backtest (typed bundles) and the frames behind them.
+
+    ``contracts`` names the contract axis ``K`` of ``inputs``; ``days`` the day axis ``D``.
+    """
 
     product: Product
     days: pl.Series
     contracts: list[str]
-    arrays: dict[str, np.ndarray]
-    scalars: dict[str, float]
+    inputs: BookInputs
     schedule: pl.DataFrame
     ratio: np.ndarray
     quantity: np.ndarray
     expo_price: np.ndarray
+
+    @property
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every array of :attr:`inputs` by field name (a read view: change :attr:`inputs`)."""
+        i = self.inputs
+        return {**i.market._asdict(), **i.rules._asdict(), **i.schedule._asdict()}
 
 
 def _asof(series: pl.DataFrame, value: str, days: pl.Series, name: str) -> np.ndarray:
@@ -351,19 +381,18 @@ def prepare(
     if investor.hedging_quota is not None:
         pos = np.maximum(pos, float(investor.hedging_quota))
         olim = np.full((K, D), math.inf)
-    arrays: dict[str, np.ndarray] = {
-        "settle": mat("settle", np.nan, True),
-        "exec_px": mat(exec_col, np.nan, True),
-        "lim_up": np.where(has, up, np.inf)[None, :, :],
-        "lim_dn": np.where(has, dn, -np.inf)[None, :, :],
-        "margin_rate": np.ascontiguousarray(dr.margin + c.broker_addon),
-        "pos_limit": np.ascontiguousarray(pos),
-        "open_limit": np.ascontiguousarray(olim),
-        "fee_open_lot": np.nan_to_num(dr.fee_open_lot),
-        "fee_open_rate": np.nan_to_num(dr.fee_open_rate),
-        "fee_close_lot": np.nan_to_num(dr.fee_close_lot),
-        "fee_close_rate": np.nan_to_num(dr.fee_close_rate),
-    }
+    from cnfutures._kernels.settlement import ContractRules, DaySchedule, PathArrays
+
+    settle = mat("settle", np.nan, True)
+    rules = ContractRules(
+        margin_rate=np.ascontiguousarray(dr.margin + c.broker_addon),
+        pos_limit=np.ascontiguousarray(pos),
+        open_limit=np.ascontiguousarray(olim),
+        fee_open_lot=np.nan_to_num(dr.fee_open_lot),
+        fee_open_rate=np.nan_to_num(dr.fee_open_rate),
+        fee_close_lot=np.nan_to_num(dr.fee_close_lot),
+        fee_close_rate=np.nan_to_num(dr.fee_close_rate),
+    )
     target_k = (
         sched.join(kmap, left_on="target", right_on="contract", how="left")["k"].to_numpy().astype(np.int64)
     )
@@ -383,87 +412,73 @@ def prepare(
     expo = np.zeros(D)
     expo[1:] = exposure.sign * qty[:-1] * (px_usd[1:] - px_usd[:-1])
     # 4. hedge ratio from past USD changes of the exposure price and the held contract
-    ratio, want = target_lots(
-        policy, arrays["settle"][0], target_k, fx, px_usd, qty, p.multiplier, exposure.sign
-    )
+    ratio, want = target_lots(policy, settle[0], target_k, fx, px_usd, qty, p.multiplier, exposure.sign)
     dt_years = np.zeros(D)
     dt_years[1:] = np.diff(days.to_physical().to_numpy()).astype(np.float64) / 365.0
-    haircut = c.haircut
-    if haircut is None:  # the route's collateral rule in force on every day of the run
+    if c.haircut is None:  # the route's collateral rule in force on each day of the run
         from cnfutures.access.collateral import collateral_haircuts
 
-        per_day = collateral_haircuts(investor, p.exchange, days)
-        if (per_day != per_day[0]).any():
-            j = int(np.argmax(per_day != per_day[0]))
-            raise DataError(
-                f"the USD-collateral haircut at {p.exchange} changes on {days[j]} ({per_day[0]} -> "
-                f"{per_day[j]}) within the backtest; the booking kernel takes one haircut: split the run "
-                "there or pass Costs(haircut=...)"
-            )
-        haircut = float(per_day[0])
-    arrays.update(
-        target_k=target_k, forced=forced, want_lots=want.astype(np.float64)[None, :], fx=fx[None, :],
-        dt_years=dt_years,
+        haircut = np.ascontiguousarray(collateral_haircuts(investor, p.exchange, days), dtype=np.float64)
+    else:
+        haircut = np.full(D, float(c.haircut))
+    market_arrays = PathArrays(
+        settle=settle,
+        exec_px=mat(exec_col, np.nan, True),
+        lim_up=np.where(has, up, np.inf)[None, :, :],
+        lim_dn=np.where(has, dn, -np.inf)[None, :, :],
+        want_lots=want.astype(np.float64)[None, :],
+        fx=fx[None, :],
         expo_pnl=expo[None, :].copy(),
-    )  # fmt: skip
-    scalars = booking_scalars(p, policy, c, float(haircut))
-    return Prepared(p, days, contracts, arrays, scalars, sched, ratio, qty, px)
+    )
+    inputs = BookInputs(
+        market_arrays,
+        rules,
+        DaySchedule(target_k=target_k, forced=forced, dt_years=dt_years, haircut=haircut),
+        booking_params(p, policy, c),
+    )
+    return Prepared(p, days, contracts, inputs, sched, ratio, qty, px)
 
 
-def booking_scalars(p: Product, policy: HedgePolicy, costs: Costs, haircut: float) -> dict[str, float]:
-    """The booking kernel's scalar arguments (see :data:`_SCALAR_ORDER`) for a policy and costs."""
-    return {
-        "multiplier": p.multiplier,
-        "slippage": policy.slippage_ticks * p.tick,
-        "band": float(policy.band),
-        "commission": costs.commission,
-        "fx_spread": costs.fx_spread,
-        "haircut": haircut,
-        "buffer": costs.margin_buffer,
-        "release_above": costs.release_above,
-        "funding_rate": costs.funding_rate,
-    }
+def booking_params(p: Product, policy: HedgePolicy, costs: Costs) -> BookParams:
+    """The booking kernel's scalar parameters for a product, a policy and costs."""
+    from cnfutures._kernels.settlement import BookParams
 
-
-_ARG_ORDER = (
-    "settle", "exec_px", "lim_up", "lim_dn", "margin_rate", "pos_limit", "open_limit", "fee_open_lot",
-    "fee_open_rate", "fee_close_lot", "fee_close_rate", "target_k", "forced", "want_lots", "fx", "dt_years",
-    "expo_pnl",
-)  # fmt: skip
-_SCALAR_ORDER = (
-    "multiplier",
-    "slippage",
-    "band",
-    "commission",
-    "fx_spread",
-    "haircut",
-    "buffer",
-    "release_above",
-    "funding_rate",
-)
+    return BookParams(
+        multiplier=float(p.multiplier),
+        slippage=float(policy.slippage_ticks * p.tick),
+        band=float(policy.band),
+        commission=float(costs.commission),
+        fx_spread=float(costs.fx_spread),
+        buffer=float(costs.margin_buffer),
+        release_above=float(costs.release_above),
+        funding_rate=float(costs.funding_rate),
+    )
 
 
 def book(
-    prep: Prepared, *, jit: bool = True, ledger: bool = True, track: np.ndarray | None = None
+    inputs: BookInputs, *, jit: bool = True, ledger: bool = True, track: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Run the booking kernel on prepared arrays; returns (ledger [N_LEDGER, D], summary [P, N]).
+    """Run the booking kernel on prepared inputs; returns (ledger [N_LEDGER, D], summary [P, N]).
 
     ``track``, if given, is filled with each path's daily cumulative P&L and USD sent
-    (``[P, N_TRACK, D]``, see :mod:`cnfutures._kernels.settlement`).
+    (``[P, N_TRACK, D]``, see :mod:`cnfutures._kernels.settlement`). The serial kernel books
+    a few paths, the multi-core one from ``PARALLEL_MIN_PATHS`` on; ``jit=False`` runs the
+    plain Python twin.
     """
     from cnfutures._kernels import settlement as k
 
-    a = prep.arrays
-    P, D = a["settle"].shape[0], a["settle"].shape[2]
-    led = np.zeros((k.N_LEDGER, D if ledger else 0))
-    summ = np.zeros((P, k.N_SUMMARY))
-    trk = track if track is not None else np.zeros((0, k.N_TRACK, 0))
+    P, D = inputs.market.settle.shape[0], inputs.market.settle.shape[2]
+    out = k.BookOutput(
+        ledger=np.zeros((k.N_LEDGER, D if ledger else 0)),
+        summary=np.zeros((P, k.N_SUMMARY)),
+        track=track if track is not None else np.zeros((0, k.N_TRACK, 0)),
+    )
     fn: Callable[..., None] = k.book_paths
     if jit:
         fn = k.book_paths_par_nb if P >= k.PARALLEL_MIN_PATHS else k.book_paths_nb
-    args = [np.ascontiguousarray(a[n]) for n in _ARG_ORDER]
-    fn(*args, *(float(prep.scalars[s]) for s in _SCALAR_ORDER), led, summ, trk)
-    return led, summ
+    m, r, sch = (type(b)(*(np.ascontiguousarray(x) for x in b)) for b in inputs[:3])
+    fn(m, r, sch, inputs.params, out)
+    return out.ledger, out.summary
 
 
 def run(
@@ -523,7 +538,7 @@ def run(
     from cnfutures.backtest.result import BacktestResult
 
     prep = prepare(market, exposure, policy, investor, costs, start=start, end=end, book=book_)
-    led, summ = book(prep)
+    led, summ = book(prep.inputs)
     return BacktestResult.from_arrays(prep, led, summ, market=market, policy=policy, investor=investor)
 
 
