@@ -32,8 +32,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("simulate", ("cnfutures._params", "cnfutures._calibrate", "cnfutures.simulate")),
     ("api", ("cnfutures.pricing", "cnfutures.hedging")),
     ("use case", ("cnfutures.backtest",)),
-    ("face", ("cnfutures.cli", "cnfutures.report", "cnfutures.risk", "cnfutures.sweeps", "cnfutures.risk_cli",
-              "cnfutures.sweep_cli", "cnfutures.warmup_cli")),
+    ("face", ("cnfutures.cli", "cnfutures.report", "cnfutures.risk", "cnfutures.sweeps")),
     ("package", ("cnfutures",)),
 )
 

@@ -64,7 +64,7 @@ def hedge_risk_sample(ratio: float | str = 1.0, fan: bool = True) -> tuple[pl.Da
 def sweep_example() -> pl.DataFrame:
     """The bundled example sweep (``cnfutures sweep --example``), serial, sorted by point."""
     from cnfutures import sweep
-    from cnfutures.sweep_cli import example_grid, load_grid
+    from cnfutures.backtest.grid import example_grid, load_grid
 
     spec, grid, n_paths = load_grid(example_grid())
     out = sweep(spec, grid, n_paths=n_paths, executor="serial")

@@ -6,9 +6,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from cnfutures import risk, simulate
+from cnfutures import simulate
 from cnfutures.access import Investor
-from cnfutures.backtest import Costs, Exposure, HedgePolicy, run
+from cnfutures.backtest import Costs, Exposure, HedgePolicy, risk, run
 from cnfutures.errors import InputError
 
 START, N_DAYS, SEED = "2024-09-02", 120, 9

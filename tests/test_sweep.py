@@ -23,10 +23,10 @@ from polars.testing import assert_frame_equal
 from cnfutures import simulate
 from cnfutures.access import Investor
 from cnfutures.backtest import Costs, Exposure, HedgePolicy, Market, run
+from cnfutures.backtest.grid import example_grid, load_grid
 from cnfutures.cli import main
 from cnfutures.errors import InputError
 from cnfutures.frames.roll import RollRule
-from cnfutures.sweep_cli import example_grid, load_grid
 from cnfutures.sweeps import (
     SimulatedMarket,
     SweepError,

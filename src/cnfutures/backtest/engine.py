@@ -65,7 +65,7 @@ def _reopen_locks(rb: RuleBook, p: Product, fut: pl.DataFrame, days: pl.Series) 
     rows = [r for r in rb.rules.rows if r.reopen and r.product == p.code]
     if size is None or not rows:
         return None
-    from cnfutures.market.ruletable import _reopening
+    from cnfutures.market.ruletable import reopening_day
 
     cal = calendar(p.exchange)
     d_ord = days.to_physical().to_numpy().astype(np.int64)
@@ -73,7 +73,7 @@ def _reopen_locks(rb: RuleBook, p: Product, fut: pl.DataFrame, days: pl.Series) 
     locked = np.zeros(d_ord.size, dtype=bool)
     has_prev = "prev_settle" in fut.columns
     for start in sorted({r.effective for r in rows}):
-        day = _reopening(cal, start)
+        day = reopening_day(cal, start)
         while d_ord[0] <= (day - epoch).days <= d_ord[-1]:
             row = (
                 fut.filter(pl.col("trading_day") == day)
@@ -220,44 +220,27 @@ def target_lots(
     return ratio, -sign * np.floor(ratio * qty / multiplier + 0.5)
 
 
-def prepare(
-    market: Market,
-    exposure: Exposure,
-    policy: HedgePolicy,
-    investor: Investor,
-    costs: Costs | None = None,
-    *,
-    start: DateLike | None = None,
-    end: DateLike | None = None,
-    book: RuleBook | None = None,
-) -> Prepared:
-    """Validate the inputs and precompute every kernel array (no booking yet).
-
-    Raises
-    ------
-    AccessDenied
-        The investor may not trade the product through its route on the start date.
-    InputError, NotTradingDay, CalendarOutOfBounds
-        Bad arguments or dates off the exchange calendar.
-    DataError
-        The market lacks a contract the roll needs, a settlement, an FX or exposure price.
-    """
-    c = costs if costs is not None else Costs()
-    rb = book if book is not None else RuleBook.default()
-    p = product(policy.product)
-    cal = calendar(p.exchange)
-    fut = market.futures
+def _product_futures(market: Market, exposure: Exposure, p: Product) -> pl.DataFrame:
+    """The market's rows of product ``p``'s contracts (and the exposure price must exist)."""
     if exposure.price not in market.prices:
         raise InputError(
             f"exposure prices off {exposure.price!r}, which is not in Market.prices; "
             f"available: {sorted(market.prices) or 'none'}"
         )
-    fut = fut.filter(
+    fut = market.futures.filter(
         pl.col("contract").str.starts_with(p.code)
         & pl.col("contract").str.slice(len(p.code), 1).str.contains(r"^\d")
     )
     if fut.height == 0:
         raise DataError(f"Market.futures has no {p.code} contract")
+    return fut
+
+
+def _day_axis(
+    p: Product, fut: pl.DataFrame, investor: Investor, start: DateLike | None, end: DateLike | None
+) -> pl.Series:
+    """The backtest's trading days: checked against the calendar, eligibility and the data."""
+    cal = calendar(p.exchange)
     d0 = cal.require_trading_day(start, "start") if start is not None else fut["trading_day"].min()
     d1 = cal.require_trading_day(end, "end") if end is not None else fut["trading_day"].max()
     assert isinstance(d0, dt.date) and isinstance(d1, dt.date)
@@ -280,9 +263,19 @@ def prepare(
             f"Market.futures has {off.height} row(s) on days that are not {p.exchange} trading days, "
             f"first {off['trading_day'][0]}", [str(x) for x in off["trading_day"].head(10).to_list()],
         )  # fmt: skip
-    # 1. which contract to hold: roll rule, then forced exits (stage for individuals, LTD)
+    return days
+
+
+def _hold_schedule(
+    policy: HedgePolicy, p: Product, days: pl.Series, fut: pl.DataFrame, investor: Investor
+) -> pl.DataFrame:
+    """Which contract to hold each day: the roll rule, then forced exits (individuals' stage, LTD).
+
+    Columns ``trading_day``, ``contract``, ``next_contract``, ``exit_after``, ``target`` (the
+    contract to hold at the day's end) and ``forced`` (the target changed by a forced roll).
+    """
     if policy.roll.kind == "calendar":  # a function of the calendar only: memoised
-        sched = _calendar_schedule(policy.roll, p.code, d0, d1)
+        sched = _calendar_schedule(policy.roll, p.code, days[0], days[-1])
     else:
         sched = roll_schedule(policy.roll, p.code, days, data=fut).select(
             "trading_day", "contract", "next_contract"
@@ -308,11 +301,21 @@ def prepare(
     sched = sched.with_columns(
         pl.when(pl.col("_force")).then(pl.col("next_contract")).otherwise(pl.col("contract")).alias("target")
     )
-    sched = sched.with_columns(
+    return sched.with_columns(
         (pl.col("_force") & (pl.col("target") != pl.col("target").shift(1)).fill_null(False)).alias("forced")
     )
-    prev_target = sched["target"].shift(1)
-    # 2. contract × day matrices of the contracts the schedule uses
+
+
+def _held_cells(
+    sched: pl.DataFrame, fut: pl.DataFrame, p: Product, days: pl.Series, exec_col: str
+) -> tuple[list[str], pl.DataFrame, pl.DataFrame]:
+    """The contracts held (axis ``K``), the market cells with their ``k``/``d`` indices, and ``k`` by code.
+
+    Raises
+    ------
+    DataError
+        A held contract of another size, no execution column, a missing settlement the roll needs.
+    """
     contracts = sched["target"].unique(maintain_order=True).to_list()
     sizes = {x: contract(x).multiplier for x in contracts}
     odd = {x: m for x, m in sizes.items() if m != p.multiplier}
@@ -322,9 +325,9 @@ def prepare(
             f"the {p.multiplier:g} of later {p.code} contracts; a backtest booking both sizes is not "
             "supported: start after the change"
         )
-    K, D = len(contracts), days.len()
-    kmap = pl.DataFrame({"contract": contracts, "k": np.arange(K, dtype=np.int64)})
-    dmap = pl.DataFrame({"trading_day": days, "d": np.arange(D, dtype=np.int64)})
+    kmap = pl.DataFrame({"contract": contracts, "k": np.arange(len(contracts), dtype=np.int64)})
+    dmap = pl.DataFrame({"trading_day": days, "d": np.arange(days.len(), dtype=np.int64)})
+    prev_target = sched["target"].shift(1)
     need = pl.concat(
         [
             sched.select("trading_day", pl.col("target").alias("contract")),
@@ -333,7 +336,6 @@ def prepare(
             .select("trading_day", pl.col("p").alias("contract")),
         ]
     )  # fmt: skip
-    exec_col = policy.execution
     if exec_col not in fut.columns:
         raise DataError(f"execution={exec_col!r} needs a {exec_col!r} column in Market.futures")
     chk = need.join(fut, on=["trading_day", "contract"], how="left")
@@ -352,9 +354,48 @@ def prepare(
     )
     if "prev_settle" not in cells.columns:
         cells = cells.with_columns(pl.col("settle").shift(1).over("contract").alias("prev_settle"))
-    hedge = investor.hedging_quota is not None
-    # every rule of the product compiled once over (contracts, trading days)
+    return contracts, cells, kmap
+
+
+def _path_arrays(
+    cells: pl.DataFrame, K: int, D: int, exec_col: str, limit_rate: np.ndarray, tick: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Settlement, execution price and limit-up / limit-down prices as ``[1, K, D]`` [CNY/unit]."""
+    k_idx = cells["k"].to_numpy()
+    d_idx = cells["d"].to_numpy()
+
+    def mat(col: str) -> np.ndarray:
+        m = np.full((K, D), np.nan)
+        m[k_idx, d_idx] = cells[col].cast(pl.Float64).to_numpy()
+        return m
+
+    prev = mat("prev_settle")
+    up, dn = limit_band(prev, limit_rate, tick)
+    has = ~np.isnan(prev) & ~np.isnan(limit_rate)
+    # C-contiguous [1, K, D] views
+    return (
+        mat("settle")[None, :, :],
+        mat(exec_col)[None, :, :],
+        np.where(has, up, np.inf)[None, :, :],
+        np.where(has, dn, -np.inf)[None, :, :],
+    )
+
+
+def _contract_rules(
+    rb: RuleBook, p: Product, fut: pl.DataFrame, contracts: list[str], days: pl.Series, cells: pl.DataFrame,
+    investor: Investor, c: Costs,
+) -> tuple[ContractRules, np.ndarray]:
+    """Every rule of the product compiled once over (contracts, trading days), and the limit rate.
+
+    Raises
+    ------
+    DataError
+        A traded cell with no margin, price-limit or fee rule in force.
+    """  # fmt: skip
+    from cnfutures._kernels.settlement import ContractRules
+
     locked = _reopen_locks(rb, p, fut, days)
+    hedge = investor.hedging_quota is not None
     dr = rb.day_rules(
         contracts, days, hedge=hedge, holder=investor.holder, fees=c.exchange_fees, locked=locked
     )
@@ -368,22 +409,10 @@ def prepare(
                 f"no {what} rule for {contracts[k_idx[i]]} on {days[int(d_idx[i])]}; the rule data has "
                 "none in force (or the contract does not trade that day)"
             )
-
-    def mat(col: str, fill: float, three: bool) -> np.ndarray:
-        m = np.full((K, D), fill)
-        m[k_idx, d_idx] = cells[col].cast(pl.Float64).to_numpy()
-        return m[None, :, :] if three else m  # a C-contiguous [1, K, D] view
-
-    prev = mat("prev_settle", np.nan, False)
-    up, dn = limit_band(prev, dr.limit_rate, p.tick)
-    has = ~np.isnan(prev) & ~np.isnan(dr.limit_rate)
     pos, olim = dr.position_limit, dr.open_limit
     if investor.hedging_quota is not None:
         pos = np.maximum(pos, float(investor.hedging_quota))
-        olim = np.full((K, D), math.inf)
-    from cnfutures._kernels.settlement import ContractRules, DaySchedule, PathArrays
-
-    settle = mat("settle", np.nan, True)
+        olim = np.full(pos.shape, math.inf)
     rules = ContractRules(
         margin_rate=np.ascontiguousarray(dr.margin + c.broker_addon),
         pos_limit=np.ascontiguousarray(pos),
@@ -393,11 +422,14 @@ def prepare(
         fee_close_lot=np.nan_to_num(dr.fee_close_lot),
         fee_close_rate=np.nan_to_num(dr.fee_close_rate),
     )
-    target_k = (
-        sched.join(kmap, left_on="target", right_on="contract", how="left")["k"].to_numpy().astype(np.int64)
-    )
-    forced = sched["forced"].cast(pl.Int64).to_numpy()
-    # 3. FX, exposure price and quantity on the trading days (as-of, never ahead)
+    return rules, dr.limit_rate
+
+
+def _exposure_series(
+    market: Market, exposure: Exposure, days: pl.Series
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """FX [CNY per USD], exposure price, quantity [unit], USD price and daily P&L [USD] (as-of)."""
+    D = days.len()
     fx = _asof(market.usd_cny, "usd_cny", days, "Market.usd_cny")
     px = _asof(market.prices[exposure.price], "price", days, f"Market.prices[{exposure.price!r}]")
     if isinstance(exposure.quantity, pl.DataFrame):
@@ -411,25 +443,68 @@ def prepare(
     px_usd = px / fx if exposure.currency == "CNY" else px
     expo = np.zeros(D)
     expo[1:] = exposure.sign * qty[:-1] * (px_usd[1:] - px_usd[:-1])
+    return fx, px, qty, px_usd, expo
+
+
+def _haircuts(c: Costs, investor: Investor, p: Product, days: pl.Series) -> np.ndarray:
+    """USD-collateral haircut per trading day [fraction]: ``Costs.haircut`` or the route's rule."""
+    if c.haircut is not None:
+        return np.full(days.len(), float(c.haircut))
+    from cnfutures.access.collateral import collateral_haircuts
+
+    return np.ascontiguousarray(collateral_haircuts(investor, p.exchange, days), dtype=np.float64)
+
+
+def prepare(
+    market: Market,
+    exposure: Exposure,
+    policy: HedgePolicy,
+    investor: Investor,
+    costs: Costs | None = None,
+    *,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+    book: RuleBook | None = None,
+) -> Prepared:
+    """Validate the inputs and precompute every kernel input (no booking yet).
+
+    Raises
+    ------
+    AccessDenied
+        The investor may not trade the product through its route on the start date.
+    InputError, NotTradingDay, CalendarOutOfBounds
+        Bad arguments or dates off the exchange calendar.
+    DataError
+        The market lacks a contract the roll needs, a settlement, an FX or exposure price.
+    """
+    from cnfutures._kernels.settlement import DaySchedule, PathArrays
+
+    c = costs if costs is not None else Costs()
+    rb = book if book is not None else RuleBook.default()
+    p = product(policy.product)
+    fut = _product_futures(market, exposure, p)
+    days = _day_axis(p, fut, investor, start, end)
+    # 1. which contract to hold; 2. contract × day matrices of the contracts it uses
+    sched = _hold_schedule(policy, p, days, fut, investor)
+    contracts, cells, kmap = _held_cells(sched, fut, p, days, policy.execution)
+    rules, limit_rate = _contract_rules(rb, p, fut, contracts, days, cells, investor, c)
+    settle, exec_px, lim_up, lim_dn = _path_arrays(cells, len(contracts), days.len(), policy.execution,
+                                                   limit_rate, p.tick)  # fmt: skip
+    target_k = (
+        sched.join(kmap, left_on="target", right_on="contract", how="left")["k"].to_numpy().astype(np.int64)
+    )
+    forced = sched["forced"].cast(pl.Int64).to_numpy()
+    # 3. FX, exposure price and quantity on the trading days (as-of, never ahead)
+    fx, px, qty, px_usd, expo = _exposure_series(market, exposure, days)
     # 4. hedge ratio from past USD changes of the exposure price and the held contract
     ratio, want = target_lots(policy, settle[0], target_k, fx, px_usd, qty, p.multiplier, exposure.sign)
-    dt_years = np.zeros(D)
+    dt_years = np.zeros(days.len())
     dt_years[1:] = np.diff(days.to_physical().to_numpy()).astype(np.float64) / 365.0
-    if c.haircut is None:  # the route's collateral rule in force on each day of the run
-        from cnfutures.access.collateral import collateral_haircuts
-
-        haircut = np.ascontiguousarray(collateral_haircuts(investor, p.exchange, days), dtype=np.float64)
-    else:
-        haircut = np.full(D, float(c.haircut))
+    haircut = _haircuts(c, investor, p, days)
     market_arrays = PathArrays(
-        settle=settle,
-        exec_px=mat(exec_col, np.nan, True),
-        lim_up=np.where(has, up, np.inf)[None, :, :],
-        lim_dn=np.where(has, dn, -np.inf)[None, :, :],
-        want_lots=want.astype(np.float64)[None, :],
-        fx=fx[None, :],
+        settle, exec_px, lim_up, lim_dn, want_lots=want.astype(np.float64)[None, :], fx=fx[None, :],
         expo_pnl=expo[None, :].copy(),
-    )
+    )  # fmt: skip
     inputs = BookInputs(
         market_arrays,
         rules,

@@ -121,6 +121,8 @@ class Market:
         end: DateLike = "2025-06-06",
         *,
         seed: int = 20260101,
+        params: simulate_Params | None = None,
+        label: str | None = None,
     ) -> Market:
         """The bundled sample market: real EIA Brent and FRED USD/CNY, SIMULATED contracts.
 
@@ -128,7 +130,21 @@ class Market:
         Brent ratio, see the data README) through :func:`cnfutures.simulate.market` with a
         mean-reverting basis; ``prices`` holds ``"brent"`` [USD/bbl]. For ``i``, ``nr``,
         ``ru`` (no shippable USD benchmark) the whole market is simulated and ``prices`` holds
-        ``"spot"``: the model's spot [CNY/unit].
+        ``"spot"``: the model's spot [CNY/unit]. The one builder of sample markets (a sweep's
+        :class:`~cnfutures.backtest.sweep.SimulatedMarket` builds through it too).
+
+        Parameters
+        ----------
+        product_code : str
+            ``sc``, ``i``, ``nr`` or ``ru``.
+        start, end : date or str
+            First and last calendar date.
+        seed : int
+            Seed of the simulated contracts.
+        params : simulate.Params, optional
+            Model parameters (default :func:`sample_params`).
+        label : str, optional
+            Market description (default: what was simulated and from which data).
 
         Examples
         --------
@@ -137,22 +153,24 @@ class Market:
         (True, ['brent'])
         """
         from cnfutures import simulate
+        from cnfutures.frames.datasets import load_brent, load_usdcny
         from cnfutures.market.products import product
 
         p = product(product_code)
-        fx = _load_usdcny()
+        prm = params if params is not None else sample_params(p.code)
+        # FRED DEXCHUS [CNY per USD], nulls kept; EIA Brent spot [USD/bbl] (both bundled)
+        fx = load_usdcny().select(pl.col("date"), pl.col("usd_cny").cast(pl.Float64))
         if p.code == "sc":
-            brent = _load_brent()
-            params = sample_params("sc")
-            fut = simulate.market("sc", start, end=end, seed=seed, params=params, benchmark=brent, usd_cny=fx)
+            brent = load_brent().select(pl.col("date"), pl.col("price").cast(pl.Float64))
+            fut = simulate.market("sc", start, end=end, seed=seed, params=prm, benchmark=brent, usd_cny=fx)
             prices = {"brent": brent}
-            label = "SIMULATED sc contracts driven by EIA Brent spot × FRED USD/CNY (seeded model)"
+            text = "SIMULATED sc contracts driven by EIA Brent spot × FRED USD/CNY (seeded model)"
         else:
-            fut = simulate.market(p.code, start, end=end, seed=seed)
+            fut = simulate.market(p.code, start, end=end, seed=seed, params=prm)
             spot = fut.group_by("trading_day").agg(pl.col("spot").first()).sort("trading_day")
             prices = {"spot": spot.select(pl.col("trading_day").alias("date"), pl.col("spot").alias("price"))}
-            label = f"SIMULATED {p.code} contracts and spot (seeded two-factor model) with FRED USD/CNY"
-        return cls(futures=fut.drop("path"), prices=prices, usd_cny=fx, simulated=True, label=label)
+            text = f"SIMULATED {p.code} contracts and spot (seeded two-factor model) with FRED USD/CNY"
+        return cls(futures=fut.drop("path"), prices=prices, usd_cny=fx, simulated=True, label=label or text)
 
 
 def sample_params(product_code: str) -> simulate_Params:
@@ -175,20 +193,6 @@ def sample_params(product_code: str) -> simulate_Params:
     if code == "sc":
         return simulate.with_params(base, basis=0.99, sigma_chi=0.15, kappa=3.0)
     return base
-
-
-def _load_brent() -> pl.DataFrame:
-    """EIA Brent spot [USD/bbl] as ``date, price`` (bundled with the package)."""
-    from cnfutures.frames.datasets import load_brent
-
-    return load_brent().select(pl.col("date"), pl.col("price").cast(pl.Float64))
-
-
-def _load_usdcny() -> pl.DataFrame:
-    """FRED DEXCHUS [CNY per USD] as ``date, usd_cny`` (nulls kept; bundled with the package)."""
-    from cnfutures.frames.datasets import load_usdcny
-
-    return load_usdcny().select(pl.col("date"), pl.col("usd_cny").cast(pl.Float64))
 
 
 @dataclass(frozen=True)

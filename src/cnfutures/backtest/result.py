@@ -91,7 +91,7 @@ class BacktestResult:
         OptionalDependencyMissing
             matplotlib is not installed.
         """
-        from cnfutures.report import figures
+        from cnfutures.backtest.report import figures
 
         out = Path(path)
         out.mkdir(parents=True, exist_ok=True)
@@ -111,6 +111,6 @@ class BacktestResult:
         Without matplotlib the page carries the tables and a note that figures need
         ``pip install "cnfutures[report]"``.
         """
-        from cnfutures.report import write_report
+        from cnfutures.backtest.report import write_report
 
         return write_report(self, path, overwrite=overwrite)

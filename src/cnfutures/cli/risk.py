@@ -63,10 +63,10 @@ def _run(args: argparse.Namespace) -> int:
 
     import cnfutures as cf
     from cnfutures import simulate
-    from cnfutures.report import format_value
+    from cnfutures.backtest.report import format_value
 
     t0 = time.perf_counter()
-    from cnfutures.risk import SIMULATED_PRICES
+    from cnfutures.backtest.risk import SIMULATED_PRICES
 
     price = _PRICE[args.product]
     currency = SIMULATED_PRICES[price]
