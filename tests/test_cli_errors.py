@@ -81,3 +81,36 @@ def test_report_refuses_to_overwrite_a_foreign_file(tmp_path: Path) -> None:
     res.report(mine, overwrite=True)
     assert "cnfutures backtest" in mine.read_text()
     res.report(mine)  # an earlier cnfutures report is replaced without asking
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--usd-cny", "0"], "usd_cny has 0.0"),  # before: ZeroDivisionError traceback
+        (["--usd-cny", "nan"], "usd_cny has nan"),  # before: a NaN margin, exit 0
+        (["--price", "ru=-5"], "prices['ru'] has -5.0"),  # before: a negative margin, exit 0
+    ],
+)
+def test_access_summary_rejects_impossible_rates_and_prices(
+    extra: list[str], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["access", "qfi", "--on", "2025-06-20", "--price", "ru=14000", "--usd-cny", "7.18"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main([*args, *extra]) == 2
+    assert needle in _one_line_error(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--ratio", "abc"], "--ratio 'abc'"),  # before: ValueError traceback
+        (["--confidence", "1.5"], "--confidence 1.5"),  # before: checked after the whole simulation
+        (["--fan", "/nonexistent/dir/fan.png"], "--fan"),  # before: FileNotFoundError after the run
+    ],
+)
+def test_risk_checks_its_options_before_simulating(
+    extra: list[str], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["risk", "--paths", "5", "--days", "5", *extra]) == 2
+    assert needle in _one_line_error(capsys.readouterr().err)

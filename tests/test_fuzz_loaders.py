@@ -723,3 +723,79 @@ def _assert_clean() -> None:
     wrong = stats.COUNTS["wrong_answer"] - _START["wrong"]
     foreign = stats.COUNTS["foreign_exception"] - _START["foreign"]
     assert wrong == 0 and foreign == 0, f"{wrong} wrong, {foreign} foreign:\n" + "\n".join(new[:20])
+
+
+def test_fuzz_cli_backtest_file_options(tmp_path: Path) -> None:
+    """``cnfutures backtest --futures/--spot/--fx`` on clean and corrupted files: exit 0 only
+    when every file is the truth; otherwise exit 2 with one line on stderr, no traceback."""
+    from cnfutures.cli import main
+
+    rng = random.Random(SEED + 3)
+    clean = {
+        "futures": _write(tmp_path, "fut.csv", _text(TRUTH, FUT_COLS, Style()), Style()),
+        "spot": _write(tmp_path, "spot.csv", _text(TRUTH_SPOT, ["date", "price"], Style()), Style()),
+        "fx": _write(tmp_path, "fx.csv", _text(TRUTH_FX, ["date", "usd_cny"], Style()), Style()),
+    }
+    cases: list[tuple[str, dict[str, Path], bool]] = [("clean", clean, True)]
+    st = Style(sep=";", decimal_comma=True)
+    cases.append(
+        (
+            "clean ;/decimal comma",
+            {
+                "futures": _write(tmp_path, "fut_eu.csv", _text(TRUTH, FUT_COLS, st), st),
+                "spot": _write(tmp_path, "spot_eu.csv", _text(TRUTH_SPOT, ["date", "price"], st), st),
+                "fx": _write(tmp_path, "fx_eu.csv", _text(TRUTH_FX, ["date", "usd_cny"], st), st),
+            },
+            True,
+        )
+    )
+    for k, name in enumerate(
+        ("x10_row", "settle_x10", "holiday", "never_listed", "expired", "duplicate_key", "nan")
+    ):
+        st = CORRUPT_STYLES[k % len(CORRUPT_STYLES)]
+        p = _write(tmp_path, f"fut_{name}.csv", _text(CORRUPTIONS[name](TRUTH, rng), FUT_COLS, st), st)
+        cases.append((f"futures {name} {st.label()}", {**clean, "futures": p}, False))
+    for name in ("x10", "zero_rate", "duplicate", "inf"):
+        rows = _series_corruptions("usd_cny")[name](TRUTH_FX, rng.randrange(len(TRUTH_FX)))
+        p = _write(tmp_path, f"fx_{name}.csv", _text(rows, ["date", "usd_cny"], Style()), Style())
+        cases.append((f"fx {name}", {**clean, "fx": p}, False))
+    for name in ("x10", "inf", "duplicate"):
+        rows = _series_corruptions("price")[name](TRUTH_SPOT, rng.randrange(len(TRUTH_SPOT)))
+        p = _write(tmp_path, f"spot_{name}.csv", _text(rows, ["date", "price"], Style()), Style())
+        cases.append((f"spot {name}", {**clean, "spot": p}, False))
+    cases.append(("missing fx", {**clean, "fx": tmp_path / "nope.csv"}, False))
+    for label, files, is_truth in cases:
+        stats.COUNTS["tried"] += 1
+        stats.BY_TARGET["cli backtest"] += 1
+        args = [
+            "backtest",
+            "--no-report",
+            "--start",
+            "2025-06-03",
+            "--end",
+            "2025-06-12",
+            "--quantity",
+            "100000",
+        ]
+        args += ["--futures", str(files["futures"]), "--spot", str(files["spot"]), "--fx", str(files["fx"])]
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            with warnings.catch_warnings(), redirect_stdout(out), redirect_stderr(err):
+                warnings.simplefilter("ignore")
+                rc = main(args)
+        except Exception as exc:  # the point is to count them
+            stats.COUNTS["foreign_exception"] += 1
+            stats.FAILURES.append(f"FOREIGN cli backtest {label}: {type(exc).__name__}: {exc}"[:300])
+            continue
+        lines = [ln for ln in err.getvalue().splitlines() if ln.strip() and not ln.startswith("[")]
+        if rc == 0 and is_truth:
+            stats.COUNTS["correct_frame"] += 1
+        elif rc == 2 and len(lines) == 1 and lines[0].startswith("cnfutures: error:"):
+            stats.COUNTS["typed_error"] += 1
+        elif rc == 0:
+            stats.COUNTS["wrong_answer"] += 1
+            stats.FAILURES.append(f"WRONG cli backtest {label}: exit 0 on a corrupted file")
+        else:
+            stats.COUNTS["foreign_exception"] += 1
+            stats.FAILURES.append(f"BAD EXIT cli backtest {label}: rc={rc}, stderr={err.getvalue()[:200]!r}")
+    _assert_clean()

@@ -118,7 +118,8 @@ def test_settle_beyond_the_daily_limit_is_an_error(tmp_path: Path) -> None:
     # a whole row 10x (high and low too): consistent on its own, impossible against yesterday
     text = H + ROW + "2025-06-30,sc2508,4970.0,4990.0,4940.0,4950.0,4961.0,100,200\n"
     with pytest.raises(
-        DataError, match=r"outside_limit_band.*\+900\.0% from the previous settle 496\.1"
+        DataError,
+        match=r"outside_limit_band.*is 900\.0% from the previous settle 496\.1, beyond the 9\.0% daily",
     ) as exc:
         read_futures(_write(tmp_path, "x10.csv", text))
     assert _checks(exc) == {"outside_limit_band"}

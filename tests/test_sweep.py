@@ -12,6 +12,7 @@ import dataclasses
 import itertools
 import tomllib
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool  # a submodule: never rely on another import
 from pathlib import Path
 from typing import Any
 
@@ -262,7 +263,7 @@ class _DiesAfter(cf.Executor):
         if self.calls <= self.k:
             f.set_result(fn(*args, **kwargs))
         else:
-            f.set_exception(cf.process.BrokenProcessPool("a worker process died"))
+            f.set_exception(BrokenProcessPool("a worker process died"))
         return f
 
 

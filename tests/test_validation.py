@@ -228,3 +228,157 @@ def test_implied_vol_not_ok_where_the_price_does_not_determine_it() -> None:
     # a well-conditioned option still round-trips
     p = pricing.black76(100.0, 110.0, 0.5, 0.03, 0.35, "put")
     assert pricing.implied_vol(p, 100.0, 110.0, 0.5, 0.03, "put") == pytest.approx(0.35, rel=1e-12)
+
+
+@pytest.mark.parametrize("method", ["baw", "bjs", "bjs2002"])
+def test_american_with_a_tiny_positive_rate_is_finite(method: str) -> None:
+    from cnfutures import pricing
+
+    # before: bjs2002 gave NaN for 0 < r < ~1e-16 (found by test_properties), bjs NaN and
+    # BAW 0.0 (against a European of 54.67) near r = 1e-16 at sigma = 1.5
+    for r, s, T in ((9.3e-130, 1.0, 1.0), (1.0593555256379024e-16, 1.5, 1.0), (3.36e-17, 1.5, 5.0)):
+        a = pricing.american(100.0, 100.0, T, r, s, "call", method=method)
+        assert a == pricing.black76(100.0, 100.0, T, r, s, "call")
+
+
+def test_american_breakdown_is_an_error_not_a_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from cnfutures import pricing
+    from cnfutures._kernels import american as ak
+    from cnfutures.errors import PricingError
+
+    def broken(F, K, T, r, sigma, w, out):  # type: ignore[no-untyped-def]
+        out[:] = np.array([0.0, np.nan])[: out.shape[0]]  # what the BAW kernel gave for r < 0 puts
+
+    monkeypatch.setattr(ak, "american_baw_nb", broken)
+    with pytest.raises(PricingError, match=r"element 0 .* came out 0.0 against the European"):
+        pricing.american(np.array([100.0, 90.0]), 100.0, 1.0, 0.05, 0.3, "put", method="baw")
+    out = pricing.american(
+        np.array([100.0, 90.0]), 100.0, 1.0, 0.05, 0.3, "put", method="baw", on_error="nan"
+    )
+    assert np.isnan(out).all()
+
+
+def test_align_with_different_key_types_is_a_typed_error() -> None:
+    a = pl.DataFrame({"date": [dt.datetime(2025, 6, 3, 15)], "x": [1.0]}).with_columns(
+        pl.col("date").dt.replace_time_zone("Asia/Shanghai")
+    )
+    b = pl.DataFrame({"date": [dt.datetime(2025, 6, 3, 10)], "y": [2.0]})
+    # before: polars SchemaError
+    with pytest.raises(InputError, match=r"time_zone='Asia/Shanghai'.*one key type"):
+        hedging.align(a, b)
+    with pytest.raises(InputError, match=r"left.date is Date but right.date is Datetime"):
+        hedging.align(pl.DataFrame({"date": D[:1], "x": [1.0]}), b)
+
+
+def test_revalue_collateral_checks_its_haircut_and_amounts() -> None:
+    from cnfutures.access import revalue_collateral
+
+    fx = pl.DataFrame({"date": D[:2], "usd_cny": [7.1, 7.2]})
+    for h in (5.0, -1.0, 0.0, float("nan")):  # before: 5.0 gave 5x the collateral value
+        with pytest.raises(InputError, match="haircut"):
+            revalue_collateral(1000.0, fx, haircut=h)
+    amounts = pl.DataFrame({"date": [D[0], D[0]], "usd_amount": [1000.0, 2000.0]})
+    with pytest.raises(DataError, match="usd_amount: duplicate date"):
+        revalue_collateral(amounts, fx)
+    with pytest.raises(InputError, match="inf"):
+        revalue_collateral(pl.DataFrame({"date": D[:1], "usd_amount": [float("inf")]}), fx)
+    out = revalue_collateral(1000.0, fx, haircut=0.9)
+    assert out["collateral_cny"].to_list() == pytest.approx([1000 * 7.1 * 0.9, 1000 * 7.2 * 0.9])
+
+
+def test_margin_for_a_contract_not_listed_that_day_is_an_error() -> None:
+    from cnfutures.access import Investor, margin_requirement
+    from cnfutures.errors import UnknownContract
+
+    inv = Investor("osnbp")
+    # before: margin was computed for sc2505 after it expired and for sc2809 before it listed
+    with pytest.raises(UnknownContract, match=r"'sc2505' is not listed on 2025-07-01"):
+        margin_requirement({"sc2505": 2}, {"sc2505": 500.0}, "2025-07-01", inv)
+    with pytest.raises(UnknownContract, match=r"'sc2809' is not listed on 2025-06-03"):
+        margin_requirement({"sc2809": 2}, {"sc2809": 500.0}, "2025-06-03", inv)
+    m = margin_requirement({"sc2509": 2}, {"sc2509": 500.0}, "2025-06-03", inv)
+    assert m.cny == pytest.approx(2 * 500.0 * 1000 * 0.11)  # the margin_requirement docstring's 11 %
+
+
+def test_monte_carlo_caps_with_estimates() -> None:
+    from cnfutures import simulate
+    from cnfutures.access import Investor
+    from cnfutures.backtest import Exposure, HedgePolicy
+    from cnfutures.risk import hedge_risk
+
+    # before: the frame (or the fan tracks) was allocated, far beyond memory, with no cap
+    with pytest.raises(InputError, match=r"rows, above the cap of 20,000,000: about .* GB.*allow_large=True"):
+        simulate.market("sc", "2025-06-02", n_days=250, n_paths=100_000, seed=1)
+    with pytest.raises(InputError, match=r"path-days, above the cap of 25,000,000: about .* min .* GB"):
+        hedge_risk(
+            Exposure(1e5, "short", "benchmark"),
+            HedgePolicy("sc"),
+            Investor("qfi"),
+            start="2025-01-02",
+            n_days=30,
+            n_paths=1_000_000,
+            seed=3,
+        )
+    assert simulate.market("sc", "2025-06-02", n_days=5, n_paths=2, seed=1)["path"].n_unique() == 2
+
+
+def test_contracts_needed_takes_numbers_only() -> None:
+    # before: '1e6' (a string) and True (a bool) were sized as 1,000,000 and 1 units; an
+    # infinite spot price with tail=True raised a bare OverflowError
+    for bad in ("1e6", True, None):
+        with pytest.raises(InputError, match="exposure_quantity"):
+            hedging.contracts_needed(bad, 1.0, "sc")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="spot_price has inf"):
+        hedging.contracts_needed(1e6, 1.0, "sc", tail=True, spot_price=float("inf"), futures_price=500.0)
+    assert hedging.contracts_needed(1_000_000, 0.8, "sc").lots == 800  # 0.8 x 1e6 bbl / 1000 bbl per lot
+
+
+def test_sweep_points_are_capped() -> None:
+    from cnfutures.access import Investor
+    from cnfutures.backtest import Exposure, HedgePolicy
+    from cnfutures.sweeps import SimulatedMarket, SweepSpec, sweep
+
+    spec = SweepSpec(
+        SimulatedMarket("sc", "2025-01-02", "2025-03-31", seed=1),
+        Exposure(1e5, "short", "brent"),
+        HedgePolicy("sc"),
+        Investor("osbp_client"),
+    )
+    grid = {"ratio": [i / 1000 for i in range(1000)], "band": [float(b) for b in range(200)]}
+    # before: the 200,000-point parameter frame was built and the sweep started, hours long
+    with pytest.raises(
+        InputError, match=r"200,000 points, above the cap of 100,000: about .* h on .*allow_large=True"
+    ):
+        sweep(spec, grid, executor="serial")
+
+
+def test_import_parity_rejects_infinite_prices() -> None:
+    dom = pl.DataFrame({"date": D[:2], "settle": [500.0, 501.0]})
+    fx = pl.DataFrame({"date": D[:2], "usd_cny": [7.1, 7.2]})
+    # before: an infinite benchmark gave parity 0.0 and premium -inf
+    with pytest.raises(InputError, match=r"benchmark.price has inf at row 1"):
+        hedging.import_parity(
+            dom, pl.DataFrame({"date": D[:2], "price": [70.0, float("inf")]}), fx, tax_inclusive=False
+        )
+    with pytest.raises(InputError, match=r"domestic.settle has inf"):
+        hedging.import_parity(
+            dom.with_columns(settle=pl.Series([float("inf"), 1.0])),
+            pl.DataFrame({"date": D[:2], "price": [70.0, 71.0]}),
+            fx,
+            tax_inclusive=False,
+        )
+
+
+def test_account_rejects_impossible_positions_and_settles() -> None:
+    from cnfutures.access import Account
+
+    # before: float lots and an infinite or negative previous settle were accepted
+    with pytest.raises(InputError, match="lots must be a whole number"):
+        Account(positions={"sc2509": 1.5})  # type: ignore[dict-item]
+    with pytest.raises(InputError, match=r"prev_settle\['sc2509'\] has inf"):
+        Account(prev_settle={"sc2509": float("inf")})
+    with pytest.raises(InputError, match=r"prev_settle\['sc2509'\] has -480.0"):
+        Account(prev_settle={"sc2509": -480.0})
+    assert Account(positions={"SC2509": 3}, prev_settle={"sc2509": 480.3}).positions == {"sc2509": 3}

@@ -510,6 +510,8 @@ def import_parity(
     bm = benchmark.select("date", pl.col(bcol).cast(pl.Float64).alias("benchmark")).drop_nulls()
     fx = usd_cny.select("date", pl.col(fcol).cast(pl.Float64).alias("usd_cny")).drop_nulls()
     _check_rates(fx["usd_cny"].to_numpy(), "usd_cny")
+    check_finite(dom["domestic"], f"domestic.{col}", what="a price [CNY/unit]")
+    check_finite(bm["benchmark"], f"benchmark.{bcol}", what="a price [USD/unit]")
     out = align(dom, bm, lag=lag, tolerance=tolerance, suffix="_benchmark")
     out = align(out, fx, lag=lag, tolerance=tolerance, suffix="_fx")
     vat = _vat_rates(out["date"]) if tax_inclusive else np.zeros(out.height)
@@ -574,6 +576,8 @@ def align(
     ------
     DataError
         Duplicate or null keys.
+    InputError
+        Key columns of different types (a Date and a Datetime, or two time zones).
 
     Examples
     --------
@@ -587,6 +591,12 @@ def align(
     """
     left = _check_key(left, "left", on)
     right = _check_key(right, "right", on)
+    if left.schema[on] != right.schema[on]:
+        raise InputError(
+            f"left.{on} is {left.schema[on]} but right.{on} is {right.schema[on]}; an as-of join needs one "
+            "key type: cast dates with pl.col(on).dt.date(), or convert time zones with "
+            ".dt.convert_time_zone(...) so both sides are the same"
+        )
     shift = dt.timedelta(days=lag) if isinstance(lag, int) else lag
     if not isinstance(shift, dt.timedelta) or shift < dt.timedelta(0):
         raise InputError(f"lag={lag!r} must be a non-negative number of days or a timedelta")
@@ -1324,6 +1334,8 @@ def contracts_needed(
     if not (mult > 0.0 and math.isfinite(mult)):
         raise InputError(f"multiplier {mult!r} must be a positive number [unit/lot]")
     for name, v in (("exposure_quantity", exposure_quantity), ("ratio", ratio)):
+        if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
+            raise InputError(f"{name}={v!r} must be a number; got {type(v).__name__}")
         if not math.isfinite(float(v)):
             raise InputError(f"{name}={v!r} must be finite")
     if rounding not in ("nearest", "down", "up"):
@@ -1331,10 +1343,8 @@ def contracts_needed(
     if tail:
         if spot_price is None or futures_price is None:
             raise InputError("tail=True needs spot_price=... and futures_price=... [currency/unit]")
-        if not (spot_price > 0.0 and futures_price > 0.0):
-            raise InputError(
-                f"spot_price={spot_price!r} and futures_price={futures_price!r} must be positive"
-            )
+        check_finite(spot_price, "spot_price", positive=True, allow_null=False, what="[currency/unit]")
+        check_finite(futures_price, "futures_price", positive=True, allow_null=False, what="[currency/unit]")
         scale = spot_price / futures_price
     else:
         scale = 1.0

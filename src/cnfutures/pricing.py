@@ -653,6 +653,9 @@ _METHODS = ("baw", "bjs", "bjs1993", "bjs2002", "crr", "lr")
 #: Largest ``steps`` a tree (``"crr"``, ``"lr"``) takes without ``allow_slow=True``: a tree
 #: costs about ``steps**2 / 2`` node updates per option (20,000 steps: ~0.3 s per option).
 MAX_TREE_STEPS = 20_000
+#: Below this ``r T`` the early-exercise premium (at most ``K (1 - e^(-rT))``) is under
+#: 1e-14 K: the European price is returned.
+_NO_EARLY_RT = 1e-14
 _NS_PER_NODE = 2.0  # measured 1.2-1.6 ns per node update on one core (December 2026)
 
 
@@ -721,9 +724,11 @@ def american(
     float, numpy array or polars Series [CNY/unit]
         Where ``r <= 0`` early exercise is never optimal for an option on a futures
         contract (``e^(-rT) >= 1`` and the futures price is a martingale, so the European
-        value is at least the intrinsic value at every time); the price returned there is
-        the Black-76 European price, whatever the method. It is never below the European
-        price and never above ``F e^(-rT)`` (call) or ``K e^(-rT)`` (put) for ``r <= 0``.
+        value is at least the intrinsic value at every time); the price returned there
+        (and where ``r T <= 1e-14``, the premium being under ``1e-14 K``) is the Black-76
+        European price, whatever the method. A closed-form method that comes out below the
+        European price, or not finite, raises :class:`~cnfutures.errors.PricingError`
+        (NaN with ``on_error="nan"``): it has broken down there.
 
     Examples
     --------
@@ -777,18 +782,30 @@ def _american(
         ak.american_crr_nb(*args, int(steps), out, True)
     else:
         ak.american_lr_nb(*args, int(steps), out, True)
-    no_early = a["r"] <= 0.0
-    if no_early.any():
-        # r <= 0: never exercised early, the American price is the European one. (The BAW
-        # kernel returns NaN, 0 or values above K for puts there; the trees only add their
-        # discretisation error.)
-        from cnfutures._kernels.black76 import black76_price_nb
+    from cnfutures._kernels.black76 import black76_price_nb
 
-        idx = np.flatnonzero(no_early)
-        eur = np.empty(idx.shape[0])
-        sub = [np.ascontiguousarray(x[idx]) for x in args]
-        black76_price_nb(sub[0], sub[1], sub[2], sub[3], sub[4], sub[5], eur)
-        out[idx] = eur
+    eur = np.empty(inp.n)
+    black76_price_nb(*args, eur)
+    # r <= 0: never exercised early, the American price is the European one; r T tiny: the
+    # premium is below K (1 - e^(-rT)) < 1e-14 K. (The kernels return NaN, 0 or values above
+    # K there: BAW for puts with r < 0, Bjerksund-Stensland for 0 < r < ~1e-16.)
+    no_early = a["r"] * a["T"] <= _NO_EARLY_RT
+    out[no_early] = eur[no_early]
+    valid = np.ones(inp.n, dtype=bool) if bad is None else ~bad
+    broken = ~np.isfinite(out)
+    if meth not in ("crr", "lr"):  # closed forms: below the European is a breakdown
+        broken |= out < eur - 1e-9 * np.maximum(a["F"], a["K"])
+    broken &= valid
+    if broken.any():
+        if on_error == "raise":
+            i = int(np.flatnonzero(broken)[0])
+            vals = ", ".join(f"{k}={float(a[k][i])!r}" for k in ("F", "K", "T", "r", "sigma"))
+            raise PricingError(
+                f"american(method={meth!r}): element {i} ({vals}) came out {float(out[i])!r} against the "
+                f"European {float(eur[i])!r}: the method breaks down there; try method='lr' (a tree) or "
+                "pass on_error='nan'"
+            )
+        out[broken] = np.nan
     if bad is not None:
         out[bad] = np.nan
     return out, inp, bad
@@ -813,7 +830,7 @@ def early_exercise_premium(
     European price. For the trees (``"crr"``, ``"lr"``): American minus European priced on
     the same lattice, so the tree's discretisation error cancels (Hull's control variate)
     and the premium is never negative. Parameters are those of :func:`american`. With
-    ``r <= 0`` the premium is 0 for every method and kind (early exercise is never optimal).
+    ``r T <= 1e-14`` (``r <= 0`` included) the premium is 0 for every method and kind.
 
     Examples
     --------
@@ -836,7 +853,7 @@ def early_exercise_premium(
 
         black76_price_nb(*args, eur)
     premium = out - eur
-    premium[a["r"] <= 0.0] = 0.0
+    premium[a["r"] * a["T"] <= _NO_EARLY_RT] = 0.0
     if bad is not None:
         premium[bad] = np.nan
     return inp.wrap(premium, "premium")

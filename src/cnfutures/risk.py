@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from cnfutures.backtest.risk import PATH_METRICS, SIMULATED_PRICES, HedgeRisk, hedge_risk
+from cnfutures.backtest.risk import MAX_PATH_DAYS, PATH_METRICS, SIMULATED_PRICES, HedgeRisk, hedge_risk
 
-__all__ = ["PATH_METRICS", "SIMULATED_PRICES", "HedgeRisk", "hedge_risk"]
+__all__ = ["MAX_PATH_DAYS", "PATH_METRICS", "SIMULATED_PRICES", "HedgeRisk", "hedge_risk"]

@@ -45,6 +45,11 @@ __all__ = [
     "with_params",
 ]
 
+#: Rows (paths x contract-days) :func:`market` builds without ``allow_large=True``.
+MAX_FRAME_ROWS = 20_000_000
+_BYTES_PER_ROW = 150  # about 16 columns of 8 bytes plus the contract string
+
+
 def _bounds(code: str) -> tuple[dt.date, dt.date | None]:
     from cnfutures.market.contracts import contract
 
@@ -228,14 +233,11 @@ def setup(
         rows = rows.filter(_listed_mask(rows, contracts, days))
     rb = book if book is not None else RuleBook.default()
     # limit rates (first-day multiplier applied) from the one compiled rule table
-    dr = rb.day_rules(rows["contract"].unique(maintain_order=True).to_list(), days, fees=False)
-    kpos = {code: i for i, code in enumerate(dr.contracts)}
-    ki = rows["contract"].replace_strict(kpos, return_dtype=pl.Int64).to_numpy()
-    di = np.searchsorted(dr.days, rows["trading_day"].to_physical().to_numpy().astype(np.int64))
-    rate = np.ascontiguousarray(dr.limit_rate[ki, di], dtype=np.float64)
-    if np.isnan(rate).any():
-        r = rows.row(int(np.argmax(np.isnan(rate))), named=True)
+    lim = rb.limit_rates(rows.select("trading_day", "contract"))
+    if lim.null_count():
+        r = rows.row(int(lim.is_null().arg_max() or 0), named=True)
         raise DataError(f"no price-limit rule for {r['contract']} on {r['trading_day']}", [str(r)])
+    rate = np.ascontiguousarray(lim.to_numpy(), dtype=np.float64)
     day_index = pl.DataFrame({"trading_day": days}).with_row_index("d")
     rows = rows.join(day_index, on="trading_day", how="left", maintain_order="left")
     row_day = rows["d"].cast(pl.Int64).to_numpy()
@@ -353,6 +355,7 @@ def market(
     book: RuleBook | None = None,
     usd: bool = False,
     contracts: list[str] | None = None,
+    allow_large: bool = False,
 ) -> pl.DataFrame:
     """Simulate per-contract daily prices of every listed contract (SIMULATED data).
 
@@ -365,7 +368,10 @@ def market(
     n_days : int, optional
         Number of trading days; give this or ``end``.
     n_paths : int
-        Number of independent paths (> 0).
+        Number of independent paths (> 0). The frame holds ``n_paths`` x contract-days
+        rows, at most :data:`MAX_FRAME_ROWS` (20 million, ~3 GB) unless
+        ``allow_large=True``; :func:`cnfutures.hedge_risk` books many paths chunk by chunk
+        instead.
     seed : int
         Seed in ``[0, 2**63)``. Draws are counter based: path ``i`` is identical bit for bit
         whatever ``n_paths``, and a contract's prices do not depend on which other contracts
@@ -419,6 +425,15 @@ def market(
     True
     """
     su = setup(product_code, start, n_days, end, params, benchmark, usd_cny, book=book, contracts=contracts)
+    if isinstance(n_paths, int) and not isinstance(n_paths, bool) and not allow_large:
+        rows = n_paths * su.rows.height
+        if rows > MAX_FRAME_ROWS:
+            raise InputError(
+                f"n_paths={n_paths:,} x {su.rows.height:,} contract-days = {rows:,} rows, above the cap of "
+                f"{MAX_FRAME_ROWS:,}: about {rows * _BYTES_PER_ROW / 1e9:,.1f} GB in memory; pass "
+                "allow_large=True to build it anyway, or use cnfutures.hedge_risk(), which books paths "
+                "chunk by chunk"
+            )
     out = draw(su, seed, 0, n_paths)
     return frame(su, out, path0=0, usd=usd)
 

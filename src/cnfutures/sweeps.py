@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cnfutures.backtest.sweep import (
+    MAX_SWEEP_POINTS,
     METRICS,
     POOL_MIN_PREPARES,
     SimulatedMarket,
@@ -16,6 +17,7 @@ from cnfutures.backtest.sweep import (
 )
 
 __all__ = [
+    "MAX_SWEEP_POINTS",
     "METRICS",
     "POOL_MIN_PREPARES",
     "SimulatedMarket",

@@ -37,12 +37,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from cnfutures.errors import DataError, InputError
+from cnfutures.errors import CnFuturesError, DataError, InputError, UnknownContract
 
 __all__ = [
     "CURRENCIES",
     "FX_MAX_AGE_DAYS",
-    "PRODUCTS_WITH_NEGATIVE_PRICES",
     "UNITS",
     "DataError",
     "InputError",
@@ -51,6 +50,7 @@ __all__ = [
     "check_fx",
     "check_fx_fresh",
     "check_keys",
+    "check_listed",
 ]
 
 #: Calendar days an FX rate may be carried forward (the longest Chinese closure, Spring
@@ -60,11 +60,6 @@ FX_MAX_AGE_DAYS = 10
 CURRENCIES: frozenset[str] = frozenset({"CNY", "USD"})
 #: Units a price series may be declared in (per barrel, per metric ton).
 UNITS: frozenset[str] = frozenset({"bbl", "t"})
-#: Futures products whose prices may be zero or negative: crude oil (``sc``), as WTI
-#: settled at -37.63 USD/bbl on 2020-04-20. Iron ore and rubber (``i``, ``nr``, ``ru``)
-#: cannot: a non-positive price there is an error. This belongs in the dated rule data (a
-#: ``price_floor`` row per product) once that table has the field.
-PRODUCTS_WITH_NEGATIVE_PRICES: frozenset[str] = frozenset({"sc"})
 
 _MAX_LISTED = 10
 
@@ -324,6 +319,7 @@ def check_fx_fresh(
     *,
     name: str = "usd_cny",
     max_age_days: int | None = FX_MAX_AGE_DAYS,
+    hint: str = "pass max_age_days= to change it",
 ) -> None:
     """Check the FX rate used on ``on`` was published at most ``max_age_days`` earlier.
 
@@ -335,6 +331,8 @@ def check_fx_fresh(
         Day the rate is used on.
     max_age_days : int or None
         Calendar days accepted (default :data:`FX_MAX_AGE_DAYS`); None disables the check.
+    hint : str
+        What the caller can do about it (ends the message).
 
     Raises
     ------
@@ -349,7 +347,7 @@ def check_fx_fresh(
     ...     check_fx_fresh(dt.date(2010, 6, 2), dt.date(2025, 6, 3))
     ... except DataError as exc:
     ...     print(exc)  # doctest: +ELLIPSIS
-    usd_cny on 2025-06-03 is from 2010-06-02 (5480 days old); a rate at most 10 days old is accepted ...
+    usd_cny on 2025-06-03 is from 2010-06-02 (5480 days old); a rate at most 10 days old is accepted: ...
     """
     if max_age_days is None:
         return
@@ -376,9 +374,45 @@ def check_fx_fresh(
         msg = f"{name} has no rate on or before {on0}"
     else:
         msg = f"{name} on {on0} is from {d0} ({days} days old)"
-    raise DataError(
-        f"{msg}; a rate at most {max_age_days} days old is accepted (pass max_age_days= to change it)",
-        [msg],
+    n_bad = ""
+    if isinstance(on, pl.Series) or isinstance(fx_date, pl.Series):
+        n_bad = f" ({hit.height} day(s) fail)"
+    raise DataError(f"{msg}; a rate at most {max_age_days} days old is accepted{n_bad}: {hint}", [msg])
+
+
+def check_listed(
+    contract: Any, on: dt.date, *, what: str = "contract", listed_that_day: Sequence[str] = ()
+) -> None:
+    """Check a contract (a :class:`~cnfutures.market.contracts.Contract`) trades on ``on``.
+
+    A contract before its first trading day or after its last one has no price, margin
+    or limit that day; asking for one is an error, never the nearest listed value.
+
+    Raises
+    ------
+    UnknownContract
+        Naming the contract, the day and its listing window.
+
+    Examples
+    --------
+    >>> import datetime as dt, cnfutures
+    >>> check_listed(cnfutures.contract("sc2508"), dt.date(2025, 6, 3))
+    >>> try:
+    ...     check_listed(cnfutures.contract("sc2505"), dt.date(2025, 7, 1))
+    ... except UnknownContract as exc:
+    ...     print(exc)  # doctest: +ELLIPSIS
+    contract 'sc2505' is not listed on 2025-07-01 (it trades from ... to its last trading day 2025-04-30)
+    """
+    if contract.is_listed(on):
+        return
+    tail = f"; listed that day: {', '.join(listed_that_day)}" if listed_that_day else ""
+    try:
+        last = f" {contract.last_trading_day}"
+    except CnFuturesError:  # beyond the calendar's data: not guessed
+        last = ""
+    raise UnknownContract(
+        f"{what} {contract.code!r} is not listed on {on} (it trades from {contract.first_trading_day} "
+        f"to its last trading day{last}){tail}"
     )
 
 

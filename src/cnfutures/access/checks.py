@@ -26,9 +26,10 @@ from cnfutures._dates import DateLike
 from cnfutures.access.collateral import collateral_value_cny, haircut_rule, margin_requirement
 from cnfutures.access.eligibility import contract_eligible, individual_exit_start
 from cnfutures.access.investor import Investor, Route, load_access_toml
-from cnfutures.errors import InputError, NotInSession, RuleNotFound, UnknownContract
+from cnfutures.errors import InputError, NotInSession, RuleNotFound
 from cnfutures.market import rules
 from cnfutures.market.contracts import contract
+from cnfutures.validation import check_finite, check_listed
 
 __all__ = ["Account", "Decision", "Order", "Reason", "check_order"]
 
@@ -132,9 +133,15 @@ class Account:
         norm = {}
         for name in ("positions", "opened_today", "prev_settle"):
             norm[name] = {contract(k).code: v for k, v in dict(getattr(self, name)).items()}
+        for name in ("positions", "opened_today"):
+            for k, v in norm[name].items():
+                if isinstance(v, bool) or not isinstance(v, int):
+                    raise InputError(f"Account {name}[{k!r}]={v!r}; lots must be a whole number (int)")
         for k, v in norm["opened_today"].items():
             if v < 0:
                 raise InputError(f"Account opened_today[{k!r}]={v!r} must be >= 0")
+        for k, v in norm["prev_settle"].items():
+            check_finite(v, f"Account prev_settle[{k!r}]", positive=True, allow_null=False, what="[CNY/unit]")
         for name, value in norm.items():
             object.__setattr__(self, name, value)
 
@@ -260,11 +267,7 @@ def check_order(
     c = contract(order.contract)
     cal = c.calendar
     d = cal.require_trading_day(on, "on")
-    if not c.is_listed(d):
-        raise UnknownContract(
-            f"order for {c.code!r}, which is not listed on {d} (it trades from {c.first_trading_day} "
-            "to its last trading day)"
-        )
+    check_listed(c, d, what="order for contract")
     fails: list[Reason] = []
     notes: list[Reason] = []
     skipped: list[Reason] = []

@@ -30,7 +30,14 @@ from cnfutures.errors import DataError, InputError, RuleNotFound
 from cnfutures.market import rules
 from cnfutures.market._dated import asof_index, in_force
 from cnfutures.market.contracts import contract
-from cnfutures.validation import FX_MAX_AGE_DAYS, check_finite, check_fx, check_fx_fresh
+from cnfutures.validation import (
+    FX_MAX_AGE_DAYS,
+    check_finite,
+    check_fx,
+    check_fx_fresh,
+    check_keys,
+    check_listed,
+)
 
 __all__ = [
     "HaircutRule",
@@ -418,6 +425,8 @@ def revalue_collateral(
         if miss:
             raise InputError(f"usd_amount frame lacks {sorted(miss)}; it needs date and usd_amount [USD]")
         amounts = usd_amount.select(pl.col("date").cast(pl.Date), pl.col("usd_amount").cast(pl.Float64))
+        check_keys(amounts, "date", name="usd_amount", sort=True)
+        _finite("usd_amount.usd_amount", amounts["usd_amount"])
         joined = amounts.join(f, on="date", how="left")
         lacking = joined.filter(pl.col("usd_cny").is_null())["date"].to_list()
         if lacking:
@@ -434,6 +443,9 @@ def revalue_collateral(
         hf = pl.DataFrame({"date": f["date"].unique().sort(), "haircut": h})
         f = f.join(hf, on="date", how="left")
     else:
+        check_finite(haircut, "haircut", allow_null=False, what="a USD-collateral discount rate [fraction]")
+        if not 0.0 < float(haircut) <= 1.0:
+            raise InputError(f"haircut={haircut!r}; a fraction in (0, 1] is accepted (0.95 at INE and DCE)")
         f = f.with_columns(pl.lit(float(haircut)).alias("haircut"))
     return f.select(
         "date",
@@ -547,6 +559,7 @@ def margin_requirement(
     rows: list[dict[str, Any]] = []
     for code, lots in pos.items():
         c = contract(code)
+        check_listed(c, d, what="position in")
         if not math.isfinite(lots):
             raise InputError(f"positions[{code!r}]={lots!r}; lots must be finite")
         if c.code not in px and code not in px:

@@ -20,10 +20,11 @@ from typing import Any
 
 from cnfutures._dates import DateLike, parse_date
 from cnfutures.access.investor import Investor, Route, load_access_toml
-from cnfutures.errors import AccessDenied, CalendarOutOfBounds, InputError, UnknownContract
+from cnfutures.errors import AccessDenied, CalendarOutOfBounds, InputError
 from cnfutures.market._dated import in_force
 from cnfutures.market.contracts import Contract, contract
 from cnfutures.market.products import Product, product
+from cnfutures.validation import check_listed
 
 __all__ = [
     "Eligibility",
@@ -400,10 +401,7 @@ def contract_eligible(investor: Investor, contract_code: str, on: DateLike) -> E
     c = contract(contract_code)
     d = c.calendar.require_trading_day(on, "on")
     if not c.is_listed(d):
-        raise UnknownContract(
-            f"contract {c.code!r} is not listed on {d} (it trades from {c.first_trading_day} to its "
-            f"last trading day); listed that day: " + ", ".join(x.code for x in _listed(c.product.code, d))
-        )
+        check_listed(c, d, listed_that_day=[x.code for x in _listed(c.product.code, d)])
     e = eligible(investor, c.product.code, d)
     findings = list(e.findings)
     if e.first_contract:

@@ -17,6 +17,7 @@ from cnfutures.market import rules
 from cnfutures.market._dated import in_force
 from cnfutures.market.contracts import Contract, listed_contracts
 from cnfutures.market.products import product, products
+from cnfutures.validation import check_finite
 
 __all__ = [
     "access_summary",
@@ -161,6 +162,10 @@ def access_summary(
     2052.48
     """
     d = parse_date(on, "on")
+    if usd_cny is not None:
+        check_finite(usd_cny, "usd_cny", positive=True, allow_null=False, what="a rate [CNY per USD]")
+    for code, px in (prices or {}).items():
+        check_finite(px, f"prices[{code!r}]", positive=True, allow_null=False, what="a price [CNY/unit]")
     codes = list(products_) if products_ is not None else [p.code for p in products()]
     rows: list[dict[str, Any]] = []
     for code in codes:

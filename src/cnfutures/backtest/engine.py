@@ -21,6 +21,7 @@ from cnfutures.market.calendar import calendar
 from cnfutures.market.contracts import contract
 from cnfutures.market.products import Product, product
 from cnfutures.market.rules import RuleBook, limit_band
+from cnfutures.validation import FX_MAX_AGE_DAYS, check_fx_fresh
 
 if TYPE_CHECKING:  # pragma: no cover  (the kernel module imports numba: loaded when booking)
     from cnfutures._kernels.settlement import BookParams, ContractRules, DaySchedule, PathArrays
@@ -36,7 +37,7 @@ __all__ = [
     "run",
 ]
 
-MAX_FX_AGE_DAYS = 10  # an FX or exposure price older than this many calendar days is an error
+MAX_FX_AGE_DAYS = FX_MAX_AGE_DAYS  # an FX or exposure price older than this many calendar days: an error
 
 
 def _exit_after(code: str, individual: bool) -> dt.date | None:
@@ -150,17 +151,12 @@ def _asof(series: pl.DataFrame, value: str, days: pl.Series, name: str) -> np.nd
         right_on="date",
         strategy="backward",
     )
-    stale = j.filter(
-        pl.col("_d").is_null() | ((pl.col("trading_day") - pl.col("_d")).dt.total_days() > MAX_FX_AGE_DAYS)
-    )
-    if stale.height:
-        r = stale.row(0, named=True)
-        raise DataError(
-            f"{name} has no value within {MAX_FX_AGE_DAYS} days before {r['trading_day']} "
-            f"(last: {r['_d']}); it must cover every trading day of the backtest "
-            f"({stale.height} day(s) fail)",
-            [f"{x['trading_day']} (last value {x['_d']})" for x in stale.head(10).to_dicts()],
-        )
+    check_fx_fresh(
+        j["_d"], j["trading_day"], name=name, max_age_days=MAX_FX_AGE_DAYS,
+        hint=f"{name} must have a value at most {MAX_FX_AGE_DAYS} days before every trading day of the "
+        "backtest: extend it (on the command line --fx / --spot with a CSV of date and value), or end the "
+        "run earlier",
+    )  # fmt: skip
     return j[value].to_numpy().astype(np.float64)
 
 

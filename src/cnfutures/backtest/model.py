@@ -18,7 +18,7 @@ from cnfutures.validation import check_finite, check_fx, check_keys
 if TYPE_CHECKING:  # pragma: no cover
     from cnfutures.simulate import Params as simulate_Params
 
-__all__ = ["RATIO_METHODS", "Costs", "Exposure", "HedgePolicy", "Market", "sample_params"]
+__all__ = ["RATIO_METHODS", "Costs", "Exposure", "HedgePolicy", "Market", "parse_ratio", "sample_params"]
 
 RATIO_METHODS: tuple[str, ...] = ("rolling", "ewma", "dcc")
 _EXECUTION = ("settle", "open", "close")
@@ -171,6 +171,29 @@ class Market:
             prices = {"spot": spot.select(pl.col("trading_day").alias("date"), pl.col("spot").alias("price"))}
             text = f"SIMULATED {p.code} contracts and spot (seeded two-factor model) with FRED USD/CNY"
         return cls(futures=fut.drop("path"), prices=prices, usd_cny=fx, simulated=True, label=label or text)
+
+
+def parse_ratio(text: str) -> float | str:
+    """A hedge ratio given on the command line: a finite number, or rolling / ewma / dcc.
+
+    Examples
+    --------
+    >>> parse_ratio("0.8"), parse_ratio("ewma")
+    (0.8, 'ewma')
+    """
+    if text in RATIO_METHODS:
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(
+            f"--ratio {text!r} is not accepted; give a number (e.g. 0.8) or {', '.join(RATIO_METHODS)}"
+        ) from None
+    if not math.isfinite(value):
+        raise InputError(
+            f"--ratio {text!r} is not accepted; give a finite number or {', '.join(RATIO_METHODS)}"
+        )
+    return value
 
 
 def sample_params(product_code: str) -> simulate_Params:

@@ -28,7 +28,7 @@ from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market
 from cnfutures.errors import DataError, InputError
 from cnfutures.market.rules import RuleBook
 
-__all__ = ["PATH_METRICS", "SIMULATED_PRICES", "HedgeRisk", "hedge_risk"]
+__all__ = ["MAX_PATH_DAYS", "PATH_METRICS", "SIMULATED_PRICES", "HedgeRisk", "hedge_risk"]
 
 # per-path metrics (column, unit) of HedgeRisk.paths (the engine's one metric layout)
 PATH_METRICS: tuple[tuple[str, str], ...] = metric_units(metric_names("paths"))
@@ -36,6 +36,10 @@ PATH_METRICS: tuple[tuple[str, str], ...] = metric_units(metric_names("paths"))
 _SERIES = ("unhedged_pnl_usd", "hedged_pnl_usd", "usd_posted")
 SIMULATED_PRICES = {"benchmark": "USD", "spot": "CNY"}  # series of a simulated market -> currency
 MEMORY_BUDGET = 256 * 2**20  # bytes of dense price arrays per chunk of paths
+#: Paths x trading days :func:`hedge_risk` books without ``allow_large=True`` (about a
+#: minute at the measured ~2 us per path-day, December 2026).
+MAX_PATH_DAYS = 25_000_000
+NS_PER_PATH_DAY = 2_500.0
 
 
 def _qname(q: float) -> str:
@@ -200,6 +204,7 @@ def hedge_risk(
     book_: RuleBook | None = None,
     fan: bool = True,
     quantiles: Sequence[float] = (0.05, 0.25, 0.5, 0.75, 0.95),
+    allow_large: bool = False,
 ) -> HedgeRisk:
     """Book one hedge policy over ``n_paths`` simulated markets; distribution of the outcome.
 
@@ -223,7 +228,8 @@ def hedge_risk(
     end : date or str, optional
         Last calendar date.
     n_paths : int
-        Number of simulated paths (> 0).
+        Number of simulated paths (> 0); ``n_paths`` x trading days at most
+        :data:`MAX_PATH_DAYS` (25 million, about a minute) unless ``allow_large=True``.
     seed : int
         Seed; path ``i`` is reproducible bit for bit and independent of ``n_paths``.
     params : simulate.Params, optional
@@ -238,6 +244,9 @@ def hedge_risk(
         (memory ``24 × n_paths × n_days`` bytes).
     quantiles : sequence of float
         Quantiles of the fan chart.
+    allow_large : bool
+        Run more than :data:`MAX_PATH_DAYS` path-days (the error estimates the time and
+        memory).
 
     Returns
     -------
@@ -291,6 +300,15 @@ def hedge_risk(
     # 2. the contracts held, simulated path chunk by path chunk
     su = su_all.restrict(prep.contracts)
     K, D = len(prep.contracts), prep.days.len()
+    if n_paths * D > MAX_PATH_DAYS and not allow_large:
+        pd_ = n_paths * D
+        mem = n_paths * (8 * (k.N_SUMMARY + 1) + (8 * k.N_TRACK * D if fan else 0)) + MEMORY_BUDGET
+        raise InputError(
+            f"n_paths={n_paths:,} x {D:,} trading days = {pd_:,} path-days, above the cap of "
+            f"{MAX_PATH_DAYS:,}: about {pd_ * NS_PER_PATH_DAY * 1e-9 / 60:,.0f} min on this core and "
+            f"{mem / 1e9:,.1f} GB of memory{' (fan=False saves the tracks)' if fan else ''}; pass "
+            "allow_large=True to run it anyway"
+        )
     kmap = {c: i for i, c in enumerate(prep.contracts)}
     row_k = su.rows["contract"].replace_strict(kmap, return_dtype=pl.Int64).to_numpy()
     slots = _slots(prep.inputs.schedule.target_k, row_k, su.row_day, K, D)

@@ -45,6 +45,7 @@ from cnfutures.frames.roll import RollRule
 from cnfutures.simulate import Params
 
 __all__ = [
+    "MAX_SWEEP_POINTS",
     "METRICS",
     "POOL_MIN_PREPARES",
     "SimulatedMarket",
@@ -56,6 +57,10 @@ __all__ = [
     "rank",
     "sweep",
 ]
+
+#: Grid points (backtests) :func:`sweep` runs without ``allow_large=True``.
+MAX_SWEEP_POINTS = 100_000
+_SECONDS_PER_POINT = 0.15  # one backtest of a year, measured on one core (December 2026)
 
 # summary columns of every grid point: name, unit (the engine's one metric layout)
 METRICS: tuple[tuple[str, str], ...] = metric_units(metric_names("sweep"))
@@ -639,6 +644,7 @@ def sweep(
     workers: int | None = None,
     batch_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    allow_large: bool = False,
 ) -> pl.DataFrame: ...
 
 
@@ -654,6 +660,7 @@ def sweep(
     workers: int | None = None,
     batch_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    allow_large: bool = False,
 ) -> pl.LazyFrame: ...
 
 
@@ -668,6 +675,7 @@ def sweep(
     workers: int | None = None,
     batch_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    allow_large: bool = False,
 ) -> pl.DataFrame | pl.LazyFrame:
     """Run a hedge backtest at every point of a parameter grid; one summary row per point.
 
@@ -708,6 +716,9 @@ def sweep(
         Points per task (default: about four tasks per worker, at most 32 points each).
     progress : callable, optional
         Called as ``progress(done, total)`` [points] at the start and after every batch.
+    allow_large : bool
+        Run more than :data:`MAX_SWEEP_POINTS` (100,000) grid points; above it the error
+        estimates the time and memory.
 
     Returns
     -------
@@ -746,6 +757,15 @@ def sweep(
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
             raise InputError(f"{name}={v!r} must be a positive whole number")
     axes = tuple(_axes(spec, grid, n_paths))
+    total = math.prod(len(a.values) for a in axes)
+    if total > MAX_SWEEP_POINTS and not allow_large:
+        n_est = workers or os.cpu_count() or 1
+        hours = total * _SECONDS_PER_POINT / n_est / 3600
+        raise InputError(
+            f"the grid has {total:,} points, above the cap of {MAX_SWEEP_POINTS:,}: about {hours:,.1f} h on "
+            f"{n_est} worker(s) at ~{_SECONDS_PER_POINT} s per backtest, and ~{total * 400 / 1e9:,.2f} GB "
+            "of summary rows; pass allow_large=True to run it anyway"
+        )
     params = _params_frame(axes)
     total = params.height
 

@@ -109,22 +109,6 @@ def _progress(step: int, total: int, text: str, t0: float) -> None:
           file=sys.stderr, flush=True)  # fmt: skip
 
 
-def _ratio(text: str) -> float | str:
-    from cnfutures.errors import InputError
-
-    if text in ("rolling", "ewma", "dcc"):
-        return text
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputError(
-            f"--ratio {text!r} is not accepted; give a number (e.g. 0.8) or rolling, ewma, dcc"
-        ) from None
-    if not (value == value and abs(value) != float("inf")):
-        raise InputError(f"--ratio {text!r} is not accepted; give a finite number or rolling, ewma, dcc")
-    return value
-
-
 def _run(args: argparse.Namespace) -> int:
     try:
         return _run_inner(args)
@@ -136,11 +120,12 @@ def _run(args: argparse.Namespace) -> int:
 def _run_inner(args: argparse.Namespace) -> int:
     from cnfutures.access import Investor
     from cnfutures.backtest import Costs, Exposure, HedgePolicy, Market, run
+    from cnfutures.backtest.model import parse_ratio
     from cnfutures.backtest.report import format_value
     from cnfutures.frames.io import read_fx, read_settlements, read_spot
     from cnfutures.frames.roll import RollRule
 
-    ratio = _ratio(args.ratio)
+    ratio = parse_ratio(args.ratio)
     t0 = time.perf_counter()
     total = 4
     start = args.start or "2019-01-02"

@@ -59,21 +59,31 @@ def register(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     import polars as pl
 
     import cnfutures as cf
     from cnfutures import simulate
+    from cnfutures.backtest.model import parse_ratio
     from cnfutures.backtest.report import format_value
-
-    t0 = time.perf_counter()
     from cnfutures.backtest.risk import SIMULATED_PRICES
+    from cnfutures.errors import InputError
+
+    # everything the user typed is checked before the (long) simulation
+    ratio = parse_ratio(args.ratio)
+    if not 0.0 < args.confidence < 1.0:
+        raise InputError(f"--confidence {args.confidence!r}; a probability in (0, 1) is accepted, e.g. 0.99")
+    for opt, path in (("--fan", args.fan), ("--out", args.out)):
+        if path is not None and not Path(path).resolve().parent.is_dir():
+            raise InputError(f"{opt} {path!r}: directory {str(Path(path).resolve().parent)!r} does not exist")
+    t0 = time.perf_counter()
 
     price = _PRICE[args.product]
     currency = SIMULATED_PRICES[price]
     changes = {k: v for k, v in (("sigma_xi", args.sigma_xi), ("sigma_chi", args.sigma_chi),
                                  ("kappa", args.kappa)) if v is not None}  # fmt: skip
     params = simulate.with_params(simulate.default_params(args.product), **changes)
-    ratio: float | str = args.ratio if args.ratio in ("rolling", "ewma", "dcc") else float(args.ratio)
     roll = cf.RollRule(kind="calendar", days_before_ltd=args.roll_days, before_stage=args.roll_before_stage)
     policy = cf.HedgePolicy(args.product, ratio=ratio, roll=roll)
     investor = cf.Investor(args.route, hedging_quota=args.hedging_quota)

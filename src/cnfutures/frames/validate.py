@@ -56,7 +56,7 @@ from cnfutures.frames.schema import (
 from cnfutures.market.calendar import calendar
 from cnfutures.market.products import Product
 from cnfutures.market.products import product as get_product
-from cnfutures.validation import PRODUCTS_WITH_NEGATIVE_PRICES
+from cnfutures.market.products import products as all_products
 
 __all__ = [
     "DataQualityWarning",
@@ -618,7 +618,8 @@ def check_futures(
                 ),
             )
         )
-        may_be_negative = pl.col("__product").is_in(list(PRODUCTS_WITH_NEGATIVE_PRICES)).fill_null(False)
+        negative_ok = [p.code for p in all_products() if p.negative_prices]  # from the product data
+        may_be_negative = pl.col("__product").is_in(negative_ok).fill_null(False)
         checks.append(
             (
                 "non_positive_price",
@@ -712,42 +713,54 @@ _MIN_LIMIT = 0.04  # smallest daily limit of the four products (DCE i at launch)
 def _limit_band(w: pl.DataFrame, has_prev: bool, col: _Collector) -> None:
     """Settles that moved more than the day's price limit (plus LIMIT_TOLERANCE) from the
     previous settlement: the exchange's ``prev_settle`` when given, else the contract's
-    previous row within 5 calendar days."""
-    from cnfutures.errors import CnFuturesError
-    from cnfutures.market.rules import price_limit
+    previous row within 5 calendar days. Vectorised: the limits of the few rows that moved
+    more than the smallest limit are looked up at once (:meth:`RuleBook.limit_rates`)."""
+    from cnfutures.market.rules import RuleBook
 
     prev_row = pl.col("settle").shift(1).over("contract")
     gap = (pl.col("trading_day") - pl.col("trading_day").shift(1).over("contract")).dt.total_days()
     prev: pl.Expr = pl.when((gap >= 1) & (gap <= 5)).then(prev_row)
     if has_prev:
         prev = pl.coalesce(pl.col("prev_settle"), prev)
-    cand = (
-        w.select(_ROW, "trading_day", "contract", "settle", "__oob", prev.alias("__prev"))
-        .sort("contract", "trading_day", maintain_order=True)
+    cand = w.select(
+        _ROW, "trading_day", "contract", "settle", "__oob", "__ftd", "__product", prev.alias("__prev")
+    ).filter(
+        ~pl.col("__oob")
+        & pl.col("__ftd").is_not_null()
+        & (pl.col("trading_day") >= pl.col("__ftd"))
+        & (pl.col("__prev") > 0)
+        & (pl.col("settle") > 0)
+        & ((pl.col("settle") / pl.col("__prev") - 1.0).abs() > _MIN_LIMIT + LIMIT_TOLERANCE)
+    )
+    if cand.height == 0:
+        return
+    rates = RuleBook.default().limit_rates(cand.select("trading_day", "contract"))  # first day included
+    hit = (
+        cand.with_columns(rates.alias("__rate"))
+        .with_columns((pl.col("settle") / pl.col("__prev") - 1.0).alias("__move"))
         .filter(
-            ~pl.col("__oob")
-            & (pl.col("__prev") > 0)
-            & (pl.col("settle") > 0)
-            & ((pl.col("settle") / pl.col("__prev") - 1.0).abs() > _MIN_LIMIT + LIMIT_TOLERANCE)
+            pl.col("__rate").is_not_null() & (pl.col("__move").abs() > pl.col("__rate") + LIMIT_TOLERANCE)
         )
     )
-    rows: list[int] = []
-    details: list[str] = []
-    for r in cand.iter_rows(named=True):
-        try:
-            rate = price_limit(r["contract"], r["trading_day"]).rate
-        except CnFuturesError:  # no rule in force (or an unknown contract, reported elsewhere)
-            continue
-        move = r["settle"] / r["__prev"] - 1.0
-        if abs(move) > rate + LIMIT_TOLERANCE:
-            rows.append(r[_ROW])
-            details.append(
-                f"{r['trading_day']} {r['contract']}: settle={r['settle']} is {move:+.1%} from the previous "
-                f"settle {r['__prev']}, beyond the {rate:.0%} daily limit (+{LIMIT_TOLERANCE:.0%} allowed); "
-                "a decimal slip or a wrong unit?"
-            )
-    if rows:
-        col.add_rows("outside_limit_band", "error", pl.Series(rows), pl.Series(details))
+    if hit.height == 0:
+        return
+    detail = hit.select(
+        pl.concat_str(
+            pl.col("trading_day").cast(pl.String),
+            pl.lit(" "),
+            pl.col("contract"),
+            pl.lit(": settle="),
+            pl.col("settle").cast(pl.String),
+            pl.lit(" is "),
+            (pl.col("__move") * 100).round(1).cast(pl.String),
+            pl.lit("% from the previous settle "),
+            pl.col("__prev").cast(pl.String),
+            pl.lit(", beyond the "),
+            (pl.col("__rate") * 100).round(1).cast(pl.String),
+            pl.lit(f"% daily limit (+{LIMIT_TOLERANCE:.0%} allowed); a decimal slip or a wrong unit?"),
+        ).alias("d")
+    )["d"]
+    col.add_rows("outside_limit_band", "error", hit[_ROW], detail)
 
 
 def check_settlements(df: object, *, name: str = "frame") -> ValidationReport:

@@ -17,6 +17,7 @@ import datetime as dt
 import functools
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -26,7 +27,7 @@ from cnfutures.market._data import load_toml
 from cnfutures.market.calendar import TradingCalendar, calendar
 from cnfutures.market.products import Product, product
 
-__all__ = ["STAGES", "Contract", "contract", "listed_contracts", "listed_contracts_frame"]
+__all__ = ["STAGES", "Contract", "contract", "listed_contracts", "listed_contracts_frame", "stage_schedule"]
 
 _CODE = re.compile(r"^\s*([A-Za-z]{1,2})(\d{4})\s*$")
 
@@ -229,7 +230,7 @@ class Contract:
     def _stage_starts(self) -> tuple[tuple[str, dt.date], ...]:
         cal = self.calendar
         out: dict[str, dt.date] = {"general": self.first_trading_day}
-        spec = load_toml("stages.toml").get(self.product.code, {"stages": []})
+        spec = stage_schedule(self.product.code)
         try:
             for st in spec["stages"]:
                 if st["anchor"] == "month":
@@ -277,6 +278,25 @@ class Contract:
             if start <= d:
                 current = name
         return current
+
+
+def stage_schedule(product_code: str) -> dict[str, Any]:
+    """The product's life-stage schedule from ``stages.toml`` (``stages``, ``effective``, ``source``,
+    ``verified``); an empty schedule for a product without one.
+
+    Examples
+    --------
+    >>> s = stage_schedule("sc")
+    >>> [st["name"] for st in s["stages"]], s["verified"]
+    (['second_month_before_delivery', 'month_before_delivery', 'last_days'], False)
+    """
+    spec = load_toml("stages.toml").get(product_code)
+    if spec is None:
+        return {"stages": [], "effective": None, "source": "", "verified": True}
+    missing = [k for k in ("stages", "effective", "source", "verified") if k not in spec]
+    if missing:
+        raise UnknownProduct(f"stages.toml: [{product_code}] lacks {', '.join(missing)}")
+    return dict(spec)
 
 
 def contract(code: str) -> Contract:

@@ -81,6 +81,9 @@ class Product:
         Source of each field.
     unverified : tuple of str
         Fields whose value rests on an unverified fact.
+    negative_prices : bool
+        Whether the product's futures may settle at zero or below (crude oil; not iron ore or
+        rubber): a non-positive price of another product is a data error.
     """
 
     code: str
@@ -97,6 +100,7 @@ class Product:
     first_foreign_contract: str | None
     first_contract: str | None
     specified_product: bool
+    negative_prices: bool
     ltd_rule: str
     delivery_days: int
     listing_years_monthly: int
@@ -194,6 +198,7 @@ def _all_products() -> dict[str, Product]:
             first_foreign_contract=row.get("first_foreign_contract") or None,
             first_contract=row.get("first_contract") or None,
             specified_product=bool(row["specified_product"]),
+            negative_prices=bool(row["negative_prices"]),
             ltd_rule=row["ltd_rule"],
             delivery_days=int(row["delivery_days"]),
             listing_years_monthly=int(row["listing_years_monthly"]),

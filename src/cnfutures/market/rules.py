@@ -28,7 +28,7 @@ import polars as pl
 
 from cnfutures._dates import DateLike, parse_date
 from cnfutures.errors import CalendarOutOfBounds, InputError, RuleNotFound, UnknownContract
-from cnfutures.market.contracts import STAGES, Contract, contract
+from cnfutures.market.contracts import STAGES, Contract, contract, stage_schedule
 from cnfutures.market.ruletable import _FAR as _FAR_ORD
 from cnfutures.market.ruletable import FEE_FIELDS, PARAMETERS, Cells, Compiled, RuleTable
 
@@ -458,12 +458,18 @@ class RuleBook:
         comp, i = self._compile_one(parameter, c, parse_date(on, "on"), hedge=hedge, holder=holder)
         row = comp.rows[i]
         entered = [comp.rows[j] for j in comp.used[:, 0, 0] if j >= 0]
+        sources = [r.source for r in entered]
+        verified = bool(comp.verified[0, 0])
+        if any(r.stage is not None for r in entered):  # the stage schedule entered the decision too
+            sched = stage_schedule(c.product.code)
+            sources.append(f"stage schedule: {sched['source']}")
+            verified = verified and bool(sched["verified"])
         return RuleValue(
             parameter=parameter,
             value=float(comp.value[0, 0]),
             effective=row.effective,
-            sources=tuple(dict.fromkeys(r.source for r in entered)),
-            verified=bool(comp.verified[0, 0]),
+            sources=tuple(dict.fromkeys(sources)),
+            verified=verified,
             scope=row.scope,
         )
 
@@ -690,6 +696,40 @@ class RuleBook:
             for name in FEE_FIELDS:
                 per[f"fee_{name}_lot"] = per[f"fee_{name}_rate"] = np.zeros(n)
         return DayRules(cells, per, verified)
+
+    def limit_rates(self, frame: pl.DataFrame) -> pl.Series:
+        """The price-limit rate of every (trading_day, contract) row, first-day multiplier applied.
+
+        Null where the contract does not trade that day or no rule is in force. Compiles
+        :meth:`day_rules` once per product over the frame's contracts and days.
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> f = pl.DataFrame({"trading_day": [dt.date(2025, 6, 3), dt.date(2025, 7, 1)],
+        ...                   "contract": ["i2509", "sc2607"]})  # sc2607 lists on 2025-07-01
+        >>> RuleBook.default().limit_rates(f).to_list()
+        [0.09, 0.18]
+        """
+        missing = {"trading_day", "contract"} - set(frame.columns)
+        if missing:
+            raise InputError(f"frame lacks column(s) {sorted(missing)}; it needs trading_day and contract")
+        n = frame.height
+        out = np.full(n, math.nan)
+        codes = frame["contract"].cast(pl.String).to_list()
+        canon = {c: contract(c) for c in set(codes)}
+        days_all = frame["trading_day"].cast(pl.Date).to_physical().to_numpy().astype(np.int64)
+        prod_of = np.array([canon[c].product.code for c in codes], dtype=object)
+        code_of = np.array([canon[c].code for c in codes], dtype=object)
+        for prod in sorted(set(prod_of.tolist())):
+            sel = prod_of == prod
+            ks = sorted(set(code_of[sel].tolist()))
+            ds = np.unique(days_all[sel])
+            dr = self.day_rules(ks, ds, fees=False)
+            kpos = {c: i for i, c in enumerate(dr.contracts)}
+            ki = np.array([kpos[c] for c in code_of[sel]], dtype=np.int64)
+            out[sel] = dr.limit_rate[ki, np.searchsorted(ds, days_all[sel])]
+        return pl.Series("limit_rate", out).fill_nan(None)
 
     # ------------------------------------------------------------------ vectorised frames
     def table(
