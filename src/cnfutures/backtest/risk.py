@@ -16,17 +16,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
 from cnfutures._dates import DateLike
+from cnfutures._params import Params
 from cnfutures.access import Investor
 from cnfutures.backtest.engine import BookInputs, Prepared, book, prepare, target_lots
 from cnfutures.backtest.layout import metric_names, metric_units, path_metrics
 from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market
 from cnfutures.errors import DataError, InputError
 from cnfutures.market.rules import RuleBook
+
+if TYPE_CHECKING:  # pragma: no cover  (the kernel module imports numba: loaded when booking)
+    from cnfutures._kernels.settlement import PathArrays
 
 __all__ = ["MAX_PATH_DAYS", "PATH_METRICS", "SIMULATED_PRICES", "HedgeRisk", "hedge_risk"]
 
@@ -271,23 +276,8 @@ def hedge_risk(
     """
     from cnfutures import simulate
     from cnfutures._kernels import settlement as k
-    from cnfutures._kernels.settlement import PathArrays
 
-    if isinstance(n_paths, bool) or not isinstance(n_paths, int) or n_paths < 1:
-        raise InputError(f"n_paths={n_paths!r} must be a positive integer")
-    if exposure.price not in SIMULATED_PRICES:
-        raise InputError(
-            f"exposure price={exposure.price!r}: a simulated market offers 'benchmark' (USD) and 'spot' (CNY)"
-        )
-    if exposure.currency != SIMULATED_PRICES[exposure.price]:
-        raise InputError(
-            f"exposure price {exposure.price!r} is in {SIMULATED_PRICES[exposure.price]}, "
-            f"not currency={exposure.currency!r}"
-        )
-    qs = tuple(sorted(_check_q(quantiles)))
-    prm = params if params is not None else simulate.default_params(policy.product)
-    if not isinstance(prm, simulate.Params):
-        raise InputError(f"params must be a simulate.Params, got {type(prm).__name__}")
+    qs, prm = _check_inputs(exposure, policy, n_paths, params, quantiles)
     # 1. path 0 over every listed contract: validates the whole set-up and fixes the schedule,
     # the contracts held and the rule matrices (shared by all paths)
     su_all = simulate.setup(policy.product, start, n_days, end, prm, benchmark, usd_cny, book=book_)
@@ -313,61 +303,22 @@ def hedge_risk(
     row_k = su.rows["contract"].replace_strict(kmap, return_dtype=pl.Int64).to_numpy()
     slots = _slots(prep.inputs.schedule.target_k, row_k, su.row_day, K, D)
     keep = slots.occ[slots.slot_of[row_k], su.row_day] == row_k  # rows inside their window
-    row_s = slots.slot_of[row_k][keep]
-    row_d = su.row_day[keep]
-    S = slots.occ.shape[0]
+    cells = _Cells(keep, slots.slot_of[row_k][keep], su.row_day[keep], slots.occ.shape[0], D)
     base = _slot_inputs(prep.inputs, slots)  # contract axis: slots (market filled per chunk)
-    R = su.rows.height
-    per_path = 8 * (4 * S * D + (6 if policy.execution != "settle" else 4) * R + (12 + k.N_TRACK) * D)
+    per_path = 8 * (4 * cells.S * D + (6 if policy.execution != "settle" else 4) * su.rows.height
+                    + (12 + k.N_TRACK) * D)  # fmt: skip
     chunk = max(1, min(n_paths, MEMORY_BUDGET // per_path))
     summ = np.empty((n_paths, k.N_SUMMARY))
     day0 = np.empty(n_paths)  # hedged P&L of day 0 (fees of the opening trade)
     tracks = np.empty((n_paths, k.N_TRACK, D)) if fan else None
-    qty = prep.quantity
-    sign = exposure.sign
-    fixed_want = not isinstance(policy.ratio, str)
-    exec_key = {"settle": "settle", "open": "open", "close": "close"}[policy.execution]
     buffers: dict[str, np.ndarray] = {}  # simulation arrays reused across chunks
-    dense_buffers: dict[str, np.ndarray] = {}
-
-    def buffer(name: str, shape: tuple[int, ...], fill: float) -> np.ndarray:
-        """A reused array of ``shape`` set to ``fill`` (fresh only when the shape changes)."""
-        a = dense_buffers.get(name)
-        if a is None or a.shape != shape:
-            a = dense_buffers[name] = np.empty(shape)
-        a.fill(fill)
-        return a
-
+    dense = _Buffers()
     for p0 in range(0, n_paths, chunk):
         P = min(chunk, n_paths - p0)
         out = simulate.draw(su, seed, p0, P, ohlc=policy.execution != "settle", buffers=buffers)
-        dense = {}
-        for name, src, fill in (
-            ("settle", "settle", np.nan), ("exec_px", exec_key, np.nan), ("lim_up", "up", np.inf),
-            ("lim_dn", "dn", -np.inf),
-        ):  # fmt: skip
-            m = buffer(name, (P, S, D), fill)
-            m[:, row_s, row_d] = out[src][:, keep]
-            dense[name] = m
-        fx = np.exp(out["lfx"])
-        if exposure.price == "benchmark":
-            px_usd = np.exp(out["xi"]) / (prm.basis * fx)
-        else:
-            px_usd = np.exp(out["chi"] + out["xi"]) / fx
-        expo = np.zeros((P, D))
-        expo[:, 1:] = sign * qty[None, :-1] * np.diff(px_usd, axis=1)
-        if fixed_want:
-            want = prep.inputs.market.want_lots
-        else:
-            want = np.empty((P, D))
-            for i in range(P):  # the ratio is re-estimated on each path's own past
-                _, want[i] = target_lots(
-                    policy, dense["settle"][i], base.schedule.target_k, fx[i], px_usd[i], qty,
-                    prep.product.multiplier, sign,
-                )  # fmt: skip
-        market = PathArrays(**dense, want_lots=want, fx=fx, expo_pnl=expo)
+        market = _chunk_market(out, cells, dense, prep, base, exposure, policy, prm.basis)
         # the kernel writes each path's daily track straight into the fan's array
-        trk = tracks[p0 : p0 + P] if tracks is not None else buffer("track", (P, k.N_TRACK, D), 0.0)
+        trk = tracks[p0 : p0 + P] if tracks is not None else dense.get("track", (P, k.N_TRACK, D), 0.0)
         _, s = book(base._replace(market=market), ledger=False, track=trk)
         bad = ~np.isfinite(s[:, k.S_NET])
         if bad.any():
@@ -381,6 +332,97 @@ def hedge_risk(
     paths = _path_frame(summ, day0, D)
     fan_frame = _fan(prep, tracks, qs) if tracks is not None else None
     return HedgeRisk(paths, fan_frame, qs, label)
+
+
+def _check_inputs(
+    exposure: Exposure, policy: HedgePolicy, n_paths: int, params: object | None, quantiles: Sequence[float]
+) -> tuple[tuple[float, ...], Params]:
+    """The sorted fan quantiles and the model parameters of a risk run, after checking the inputs."""
+    from cnfutures import simulate
+
+    if isinstance(n_paths, bool) or not isinstance(n_paths, int) or n_paths < 1:
+        raise InputError(f"n_paths={n_paths!r} must be a positive integer")
+    if exposure.price not in SIMULATED_PRICES:
+        raise InputError(
+            f"exposure price={exposure.price!r}: a simulated market offers 'benchmark' (USD) and 'spot' (CNY)"
+        )
+    if exposure.currency != SIMULATED_PRICES[exposure.price]:
+        raise InputError(
+            f"exposure price {exposure.price!r} is in {SIMULATED_PRICES[exposure.price]}, "
+            f"not currency={exposure.currency!r}"
+        )
+    qs = tuple(sorted(_check_q(quantiles)))
+    prm = params if params is not None else simulate.default_params(policy.product)
+    if not isinstance(prm, simulate.Params):
+        raise InputError(f"params must be a simulate.Params, got {type(prm).__name__}")
+    return qs, prm
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """Where the simulated rows go in a ``[P, S, D]`` slot cube: rows kept, their slot and day."""
+
+    keep: np.ndarray
+    row_s: np.ndarray
+    row_d: np.ndarray
+    S: int
+    D: int
+
+
+class _Buffers:
+    """Dense arrays reused across chunks of paths (fresh only when the shape changes)."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple[int, ...], fill: float) -> np.ndarray:
+        """A reused array of ``shape`` set to ``fill``."""
+        a = self._arrays.get(name)
+        if a is None or a.shape != shape:
+            a = self._arrays[name] = np.empty(shape)
+        a.fill(fill)
+        return a
+
+
+def _chunk_market(
+    out: dict[str, np.ndarray], cells: _Cells, dense: _Buffers, prep: Prepared, base: BookInputs,
+    exposure: Exposure, policy: HedgePolicy, basis: float,
+) -> PathArrays:
+    """The kernel's per-path market of one chunk of simulated paths (prices on the slot axis).
+
+    FX [CNY per USD], the exposure's USD price and daily P&L [USD] and the wanted lots (a
+    ratio method re-estimated on each path's own past) come from the draws ``out``.
+    """  # fmt: skip
+    from cnfutures._kernels.settlement import PathArrays
+
+    P = out["settle"].shape[0]
+    exec_key = {"settle": "settle", "open": "open", "close": "close"}[policy.execution]
+    m: dict[str, np.ndarray] = {}
+    for name, src, fill in (
+        ("settle", "settle", np.nan), ("exec_px", exec_key, np.nan), ("lim_up", "up", np.inf),
+        ("lim_dn", "dn", -np.inf),
+    ):  # fmt: skip
+        a = dense.get(name, (P, cells.S, cells.D), fill)
+        a[:, cells.row_s, cells.row_d] = out[src][:, cells.keep]
+        m[name] = a
+    fx = np.exp(out["lfx"])
+    if exposure.price == "benchmark":
+        px_usd = np.exp(out["xi"]) / (basis * fx)
+    else:
+        px_usd = np.exp(out["chi"] + out["xi"]) / fx
+    qty = prep.quantity
+    expo = np.zeros((P, cells.D))
+    expo[:, 1:] = exposure.sign * qty[None, :-1] * np.diff(px_usd, axis=1)
+    if not isinstance(policy.ratio, str):
+        want = prep.inputs.market.want_lots
+    else:
+        want = np.empty((P, cells.D))
+        for i in range(P):  # the ratio is re-estimated on each path's own past
+            _, want[i] = target_lots(
+                policy, m["settle"][i], base.schedule.target_k, fx[i], px_usd[i], qty,
+                prep.product.multiplier, exposure.sign,
+            )  # fmt: skip
+    return PathArrays(**m, want_lots=want, fx=fx, expo_pnl=expo)
 
 
 @dataclass(frozen=True)

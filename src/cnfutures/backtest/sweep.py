@@ -769,40 +769,7 @@ def sweep(
     params = _params_frame(axes)
     total = params.height
 
-    own: cf.Executor | None = None
-    if executor is None:
-        n_workers = workers or os.cpu_count() or 1
-    elif isinstance(executor, str):
-        if executor != "serial":
-            raise InputError(f"executor={executor!r}; accepted: None, 'serial', an Executor or a Dask Client")
-        n_workers = 1
-    elif _is_dask_client(executor):
-        executor = executor.get_executor(pure=False)
-        n_workers = _workers_of(executor)
-    elif isinstance(executor, cf.Executor):
-        n_workers = _workers_of(executor)
-    else:
-        raise InputError(
-            f"executor must be None, 'serial', a concurrent.futures.Executor or a dask.distributed.Client, "
-            f"got {type(executor).__name__}"
-        )
-    size = batch_size or max(1, min(32, math.ceil(total / (4 * n_workers))))
-    n_batches = math.ceil(total / size)
-    if executor is None:
-        # distinct prepare() calls: points differing only in kernel scalars share one
-        n_prepares = total // math.prod(len(a.values) for a in axes if a.key in _SCALAR_KEYS)
-        small = workers is None and n_prepares < POOL_MIN_PREPARES
-        if small or n_batches == 1 or n_workers == 1:
-            executor = _Serial()
-        else:
-            own = cf.ProcessPoolExecutor(
-                max_workers=min(n_workers, n_batches), mp_context=multiprocessing.get_context("spawn")
-            )
-            executor = own
-    elif isinstance(executor, str):
-        executor = _Serial()
-    assert isinstance(executor, cf.Executor)
-
+    executor, own, n_workers, size = _executor(executor, workers, batch_size, axes, total)
     schema = _result_schema(keep)
     frames: list[pl.DataFrame] = []
     writer: Any = None
@@ -891,6 +858,52 @@ def sweep(
     if path is not None:
         return pl.scan_parquet(path).sort("point")
     return collected()
+
+
+def _executor(
+    executor: Any, workers: int | None, batch_size: int | None, axes: Sequence[_Axis], total: int
+) -> tuple[cf.Executor, cf.Executor | None, int, int]:
+    """Where a sweep's batches run: ``(executor, pool this sweep owns or None, workers, batch size)``.
+
+    None: a ``spawn`` process pool of ``workers``, unless the sweep is small (fewer than
+    :data:`POOL_MIN_PREPARES` distinct preparations without ``workers``), fits in one batch or
+    has one worker: then in this process, as with ``"serial"``. A Dask client runs on its
+    cluster through ``get_executor``; an Executor passed in is used as is (not shut down).
+    """
+    own: cf.Executor | None = None
+    if executor is None:
+        n_workers = workers or os.cpu_count() or 1
+    elif isinstance(executor, str):
+        if executor != "serial":
+            raise InputError(f"executor={executor!r}; accepted: None, 'serial', an Executor or a Dask Client")
+        n_workers = 1
+    elif _is_dask_client(executor):
+        executor = executor.get_executor(pure=False)
+        n_workers = _workers_of(executor)
+    elif isinstance(executor, cf.Executor):
+        n_workers = _workers_of(executor)
+    else:
+        raise InputError(
+            f"executor must be None, 'serial', a concurrent.futures.Executor or a dask.distributed.Client, "
+            f"got {type(executor).__name__}"
+        )
+    size = batch_size or max(1, min(32, math.ceil(total / (4 * n_workers))))
+    n_batches = math.ceil(total / size)
+    if executor is None:
+        # distinct prepare() calls: points differing only in kernel scalars share one
+        n_prepares = total // math.prod(len(a.values) for a in axes if a.key in _SCALAR_KEYS)
+        small = workers is None and n_prepares < POOL_MIN_PREPARES
+        if small or n_batches == 1 or n_workers == 1:
+            executor = _Serial()
+        else:
+            own = cf.ProcessPoolExecutor(
+                max_workers=min(n_workers, n_batches), mp_context=multiprocessing.get_context("spawn")
+            )
+            executor = own
+    elif isinstance(executor, str):
+        executor = _Serial()
+    assert isinstance(executor, cf.Executor)
+    return executor, own, n_workers, size
 
 
 # ----------------------------------------------------------------------------- reading results
