@@ -16,6 +16,7 @@ run over many paths. The booking rules are documented in ``docs/backtest.md`` an
 from __future__ import annotations
 
 import math
+import types
 from typing import NamedTuple
 
 import numpy as np
@@ -479,7 +480,13 @@ def book_paths(m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParam
 # serial kernel (one or a few paths: no thread start-up) and the multi-core one (``prange`` over
 # paths); numpy's error model drops Python's zero-division checks (FX and haircut are > 0).
 book_paths_nb = njit(cache=True, error_model="numpy")(book_paths)
-book_paths_par_nb = njit(cache=True, error_model="numpy", parallel=True)(book_paths)
+# numba keys its on-disk cache by the function's qualified name and signature, not by the
+# ``parallel`` flag: bound to the same function, whichever kernel compiled first was loaded
+# for both (the multi-core kernel then ran on one core, or the serial one started threads).
+# The multi-core kernel is bound to a copy of the function under its own name.
+_book_paths_par = types.FunctionType(book_paths.__code__, book_paths.__globals__, "book_paths_par")
+_book_paths_par.__qualname__ = "book_paths_par"
+book_paths_par_nb = njit(cache=True, error_model="numpy", parallel=True)(_book_paths_par)
 PARALLEL_MIN_PATHS = 16  # from this many paths on, book on all cores
 
 
