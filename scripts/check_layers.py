@@ -30,7 +30,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("frames", ("cnfutures.frames",)),
     ("access", ("cnfutures.access",)),
     ("simulate", ("cnfutures._params", "cnfutures._calibrate", "cnfutures.simulate")),
-    ("api", ("cnfutures.pricing", "cnfutures.hedging")),
+    ("api", ("cnfutures.pricing", "cnfutures.hedging", "cnfutures.valuation")),
     ("use case", ("cnfutures.backtest",)),
     ("face", ("cnfutures.cli", "cnfutures.report", "cnfutures.risk", "cnfutures.sweeps")),
     ("package", ("cnfutures",)),

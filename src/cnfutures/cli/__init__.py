@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cnfutures.cli.sweep",
     "cnfutures.cli.risk",
     "cnfutures.cli.warmup",
+    "cnfutures.cli.options",
 )
 
 
