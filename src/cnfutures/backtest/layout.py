@@ -121,12 +121,17 @@ class Metric:
         How it is computed (``e_d``: daily exposure P&L, ``n_d``: daily hedged P&L [USD]).
     total : str or None
         The booking kernel's per-path total it reads (``S_*``), if any.
+    path_unit : str or None
+        The unit as the per-path metrics of a hedge-risk run have always worded it, where
+        that wording differs (kept so that ``HedgeRisk.summary`` and ``cnfutures risk``
+        print what they printed).
     """
 
     name: str
     unit: str
     formula: str
     total: str | None = None
+    path_unit: str | None = None
 
 
 METRICS: tuple[Metric, ...] = (
@@ -135,19 +140,21 @@ METRICS: tuple[Metric, ...] = (
            "var(n_1..n_{D-1}, ddof=1)"),
     Metric("unhedged_variance", "USD², sample variance of the daily exposure P&L (from the 2nd day)",
            "var(e_1..e_{D-1}, ddof=1)"),
-    Metric("effectiveness_daily", "variance reduction of daily USD P&L", "1 - var(n) / var(e), days 1..D-1"),
+    Metric("effectiveness_daily", "variance reduction of daily USD P&L", "1 - var(n) / var(e), days 1..D-1",
+           path_unit="variance reduction"),
     Metric("effectiveness_weekly", "variance reduction of weekly USD P&L",
            "1 - var(weekly n) / var(weekly e), Monday-Sunday weeks"),
-    Metric("vol_unhedged_usd", "USD/√year", "std(e_1..e_{D-1}, ddof=1) × √244"),
-    Metric("vol_hedged_usd", "USD/√year", "std(n_1..n_{D-1}, ddof=1) × √244"),
+    Metric("vol_unhedged_usd", "USD/√year", "std(e_1..e_{D-1}, ddof=1) × √244", path_unit="USD/sqrt(year)"),
+    Metric("vol_hedged_usd", "USD/√year", "std(n_1..n_{D-1}, ddof=1) × √244", path_unit="USD/sqrt(year)"),
     Metric("max_drawdown_unhedged_usd", "USD", "min(cum e - running max(cum e, 0))", "S_DD_EXPO"),
     Metric("max_drawdown_hedged_usd", "USD", "min(cum n - running max(cum n, 0))", "S_DD_NET"),
     Metric("exposure_pnl_usd", "USD", "sum e_d", "S_EXPO"),
     Metric("hedge_pnl_usd", "USD", "sum variation margin_d / FX_d", "S_HEDGE"),
     Metric("net_pnl_usd", "USD", "exposure + hedge - costs", "S_NET"),
-    Metric("costs_usd", "USD (fees + FX + funding)", "sum fees_d / FX_d + FX spread + funding", "S_COSTS"),
+    Metric("costs_usd", "USD (fees + FX + funding)", "sum fees_d / FX_d + FX spread + funding", "S_COSTS",
+           path_unit="USD"),
     Metric("fees_usd", "USD", "sum fees_d / FX_d", "S_FEES"),
-    Metric("slippage_usd", "USD (inside hedge P&L)", "sum slippage_d / FX_d", "S_SLIP"),
+    Metric("slippage_usd", "USD (inside hedge P&L)", "sum slippage_d / FX_d", "S_SLIP", path_unit="USD"),
     Metric("fx_cost_usd", "USD", "sum FX conversion spread", "S_FXCOST"),
     Metric("funding_usd", "USD", "sum funding cost of the net USD sent", "S_FUNDING"),
     Metric("total_cost_usd", "USD (costs + slippage)", "costs + slippage"),
@@ -197,9 +204,16 @@ def metric_names(output: str) -> tuple[str, ...]:
     return tuple(m.name for m in METRICS)
 
 
-def metric_units(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    """``(name, unit)`` of the given metrics."""
-    return tuple((n, _BY_NAME[n].unit) for n in names)
+def metric_units(output: str) -> tuple[tuple[str, str], ...]:
+    """``(name, unit)`` of the metrics of one output (see :func:`metric_names`), in its order.
+
+    Examples
+    --------
+    >>> dict(metric_units("paths"))["vol_hedged_usd"], dict(metric_units("backtest"))["vol_hedged_usd"]
+    ('USD/sqrt(year)', 'USD/√year')
+    """
+    ms = [_BY_NAME[n] for n in metric_names(output)]
+    return tuple((m.name, (m.path_unit or m.unit) if output == "paths" else m.unit) for m in ms)
 
 
 def week_sums(days: pl.Series, *xs: np.ndarray) -> list[np.ndarray]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from cnfutures.backtest.layout import LEDGER_COLUMNS, ledger_frame, metric_names, metric_units, point_metrics
+from cnfutures.backtest.layout import LEDGER_COLUMNS, ledger_frame, metric_units, point_metrics
 
 if TYPE_CHECKING:  # pragma: no cover
     from cnfutures.backtest.engine import Prepared
@@ -63,7 +63,7 @@ class BacktestResult:
         """Wrap the kernel output (ledger rows of path 0, summary) into polars."""
         metrics = point_metrics(prep, led, summ)
         ledger = ledger_frame(prep, led)
-        units = metric_units(metric_names("backtest"))
+        units = metric_units("backtest")
         summary = pl.DataFrame(
             [(name, metrics[name], unit) for name, unit in units],
             schema={"metric": pl.String, "value": pl.Float64, "unit": pl.String},

@@ -25,7 +25,7 @@ from cnfutures._dates import DateLike
 from cnfutures._params import Params
 from cnfutures.access import Investor
 from cnfutures.backtest.engine import BookInputs, Prepared, book, prepare, target_lots
-from cnfutures.backtest.layout import metric_names, metric_units, path_metrics
+from cnfutures.backtest.layout import metric_units, path_metrics
 from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market
 from cnfutures.errors import DataError, InputError
 from cnfutures.market.rules import RuleBook
@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover  (the kernel module imports numba: loaded 
 __all__ = ["MAX_PATH_DAYS", "PATH_METRICS", "SIMULATED_PRICES", "HedgeRisk", "hedge_risk"]
 
 # per-path metrics (column, unit) of HedgeRisk.paths (the engine's one metric layout)
-PATH_METRICS: tuple[tuple[str, str], ...] = metric_units(metric_names("paths"))
+PATH_METRICS: tuple[tuple[str, str], ...] = metric_units("paths")
 
 _SERIES = ("unhedged_pnl_usd", "hedged_pnl_usd", "usd_posted")
 SIMULATED_PRICES = {"benchmark": "USD", "spot": "CNY"}  # series of a simulated market -> currency

@@ -38,7 +38,7 @@ import polars as pl
 
 from cnfutures._dates import DateLike, parse_date
 from cnfutures.access.investor import Investor
-from cnfutures.backtest.layout import ledger_dtype, metric_names, metric_units, point_metrics
+from cnfutures.backtest.layout import ledger_dtype, metric_units, point_metrics
 from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market, sample_params
 from cnfutures.errors import CnFuturesError, InputError
 from cnfutures.frames.roll import RollRule
@@ -63,7 +63,7 @@ MAX_SWEEP_POINTS = 100_000
 _SECONDS_PER_POINT = 0.15  # one backtest of a year, measured on one core (December 2026)
 
 # summary columns of every grid point: name, unit (the engine's one metric layout)
-METRICS: tuple[tuple[str, str], ...] = metric_units(metric_names("sweep"))
+METRICS: tuple[tuple[str, str], ...] = metric_units("sweep")
 _METRIC_NAMES = tuple(m for m, _ in METRICS)
 POOL_MIN_PREPARES = 128  # smaller default sweeps run in-process: a spawned pool starts in 1-3 s
 _RANK_BY = {"hedged_variance": "hedged_variance", "cost": "total_cost_usd"}
