@@ -43,7 +43,7 @@ import polars as pl
 
 from cnfutures._dates import DateLike, parse_date
 from cnfutures._kernels import hedge as _k
-from cnfutures.errors import CalendarOutOfBounds, InputError
+from cnfutures.errors import CalendarOutOfBounds, DataError, InputError
 from cnfutures.market._dated import asof_index, in_force
 from cnfutures.market.products import Product
 from cnfutures.validation import check_finite, check_keys
@@ -61,6 +61,9 @@ __all__ = [
     "fit_dcc",
     "hedge_ratio",
     "import_parity",
+    "monthly",
+    "pair_changes",
+    "resample",
     "to_usd",
     "vat_rate",
     "weekly",
@@ -146,13 +149,14 @@ def _pair(
     _check_finite(f, "futures_changes")
     if ds is not None and df is not None:
         same = ds.len() == df.len() and bool((ds == df).all())
+        if not same and how != "inner":
+            raise InputError(
+                "spot_changes and futures_changes have different dates "
+                f"({ds.len()} vs {df.len()} rows); pass how='inner' to keep common dates, "
+                "or align them first with hedging.align()"
+            )
+        _check_spans(spot, futures, s, f)
         if not same:
-            if how != "inner":
-                raise InputError(
-                    "spot_changes and futures_changes have different dates "
-                    f"({ds.len()} vs {df.len()} rows); pass how='inner' to keep common dates, "
-                    "or align them first with hedging.align()"
-                )
             left = pl.DataFrame({"date": ds, "s": s})
             right = pl.DataFrame({"date": df, "f": f})
             both = left.join(right, on="date", how="inner").sort("date")
@@ -168,6 +172,28 @@ def _pair(
         )
     dates = ds if ds is not None else df
     return s, f, dates
+
+
+def _check_spans(spot: Any, futures: Any, s: np.ndarray, f: np.ndarray) -> None:
+    """Refuse to pair two changes measured over different intervals (a 2-week SC change
+    against a 1-week Brent change). Needs ``from_date`` on both frames (:func:`changes`)."""
+    if not (isinstance(spot, pl.DataFrame) and isinstance(futures, pl.DataFrame)):
+        return
+    if "from_date" not in spot.columns or "from_date" not in futures.columns:
+        return
+    left = spot.select("date", pl.col("from_date").alias("a"), pl.Series("s", s))
+    right = futures.select("date", pl.col("from_date").alias("b"), pl.Series("f", f))
+    both = left.join(right, on="date", how="inner").filter(
+        pl.col("s").is_not_nan() & pl.col("f").is_not_nan() & (pl.col("a") != pl.col("b"))
+    )
+    if both.height:
+        r = both.row(0, named=True)
+        raise InputError(
+            f"changes of unequal length cannot be paired: on {r['date']} spot_changes runs from "
+            f"{r['a']} but futures_changes from {r['b']} ({both.height} such rows). Resample "
+            "both series on one full grid (hedging.weekly / monthly / resample keep empty "
+            "periods as nulls) or pair them with hedging.pair_changes(..., lag=...)"
+        )
 
 
 def _date_column(dates: pl.Series | None, n: int) -> pl.Series:
@@ -221,7 +247,9 @@ def changes(
     Returns
     -------
     polars.DataFrame
-        ``date`` (row number when the input has no dates), ``change`` and ``status`` (one of
+        ``date`` (row number when the input has no dates), ``from_date`` (with dates: the
+        date of the previous row, which the change is measured from; estimators refuse to
+        pair two changes whose ``from_date`` differ), ``change`` and ``status`` (one of
         ``ok``, ``first_row``, ``missing_price``, ``missing_previous``, ``roll``,
         ``roll_same_contract``, ``nonpositive_price``).
 
@@ -287,13 +315,13 @@ def changes(
         status[0] = "first_row" if not np.isnan(p[0]) else "missing_price"
     bad = ~np.isin(status, ["ok", "roll_same_contract"])
     ch = np.where(bad, np.nan, ch)
-    return pl.DataFrame(
-        {
-            "date": _date_column(dates, n),
-            "change": pl.Series("change", ch, nan_to_null=True),
-            "status": pl.Series("status", status.astype(str)),
-        }
-    )
+    cols: dict[str, pl.Series] = {"date": _date_column(dates, n)}
+    if dates is not None:
+        # the observation each change is measured from: two changes pair only if they agree
+        cols["from_date"] = dates.shift(1).alias("from_date")
+    cols["change"] = pl.Series("change", ch, nan_to_null=True)
+    cols["status"] = pl.Series("status", status.astype(str))
+    return pl.DataFrame(cols)
 
 
 # --------------------------------------------------------------------------------------
@@ -609,54 +637,334 @@ def align(
     return left.join_asof(r, on=on, strategy="backward", tolerance=tolerance)
 
 
-def weekly(frame: pl.DataFrame, *, on: str = "date", anchor: str = "fri") -> pl.DataFrame:
-    """Sample a daily frame Friday-to-Friday (or another weekday): the last row of each week.
+_WEEKDAY_NAMES = {
+    **_WEEKDAYS,
+    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5,
+    "sunday": 6,
+}
+_EVERY = ("day", "week", "month")
 
-    Each week ends on ``anchor``; its row holds the last available observation of every
-    column in that week (Thursday's when Friday is a holiday), ``last_date`` the date it
-    came from and ``n_days`` the number of daily rows. Boolean columns (e.g. ``roll``) are
-    True when any day of the week is True, so a weekly :func:`changes` never spans a roll.
+
+def _weekday_of(anchor: object) -> int:
+    if not isinstance(anchor, str) or anchor.lower() not in _WEEKDAY_NAMES:
+        raise InputError(
+            f"anchor={anchor!r} is not a weekday; use one of {list(_WEEKDAYS)} (or the full "
+            "English name). For calendar months use hedging.monthly() or resample(every='month')"
+        )
+    return _WEEKDAY_NAMES[anchor.lower()]
+
+
+def resample(
+    frame: pl.DataFrame,
+    every: Literal["day", "week", "month"],
+    *,
+    on: str = "date",
+    anchor: str = "fri",
+    calendar: Any = None,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+) -> pl.DataFrame:
+    """Sample a daily frame on a full grid of periods: one row for *every* period in range.
+
+    A period's row holds the last row of the frame dated in it (Thursday's when Friday is a
+    holiday). A period with no row is **kept**, with null values and a ``status``, so that
+    :func:`changes` on the result never spans a gap: the change into and out of an empty
+    week is null, never a two-week change silently paired with a one-week one.
 
     Parameters
     ----------
     frame : polars.DataFrame
-        Daily rows with a date column ``on``.
+        Daily rows with a ``Date`` column ``on`` (sorted on the fly; duplicates raise).
+    every : {"day", "week", "month"}
+        ``"week"``: weeks ending on ``anchor`` (the row is dated on the anchor day);
+        ``"month"``: calendar months (dated on the month's last calendar day);
+        ``"day"``: the trading days of ``calendar`` (needs ``calendar``).
     on : str
         Date column.
-    anchor : {"mon", ..., "fri", ..., "sun"}
-        Weekday that ends each week.
+    anchor : str
+        Weekday ending each week: ``"mon"`` .. ``"sun"`` or the full English name, any case.
+        Anything else raises (``"monthly"`` is not Monday).
+    calendar : TradingCalendar or exchange code (``"INE"``, ``"SHFE"``, ``"DCE"``), optional
+        Exchange calendar: tells a period in which the exchange was shut (``"closed"``) from
+        one whose trading days are missing from the frame (``"no_data"``), and adds
+        ``trading_days`` (trading days in the period). Every row of the frame must then be
+        a trading day.
+    start, end : date-like, optional
+        Range of the grid (default: first and last date of the frame); periods that
+        overlap it are emitted.
 
     Returns
     -------
     polars.DataFrame
-        One row per week, ``on`` set to the week's anchor date.
+        ``on`` (period end), ``period_start``, ``last_date`` (date of the observation used,
+        null when none), ``n_days`` (rows of the frame in the period), ``trading_days``
+        (with a calendar), ``status`` (``ok``; ``closed``: no trading day in the period;
+        ``no_data``: no row in the period) and the frame's other columns (the last row's
+        values; boolean columns such as ``roll`` are True when any row of the period is).
+
+    Raises
+    ------
+    InputError
+        Unknown ``every`` or ``anchor``, a key that is not a ``Date``, ``every="day"``
+        without a calendar, ``end`` before ``start``.
+    DataError
+        Duplicate or null dates; with a calendar, a row on a day the exchange was shut
+        (the message names the row and date).
+    CalendarOutOfBounds
+        The range leaves the calendar's data.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> from cnfutures.hedging import resample
+    >>> days = [dt.date(2025, 9, 26), dt.date(2025, 9, 30), dt.date(2025, 10, 10)]
+    >>> w = resample(pl.DataFrame({"date": days, "p": [1.0, 2.0, 3.0]}), "week",
+    ...              calendar="INE")
+    >>> w.select("date", "p", "trading_days", "status").rows()  # doctest: +NORMALIZE_WHITESPACE
+    [(datetime.date(2025, 9, 26), 1.0, 5, 'ok'),
+     (datetime.date(2025, 10, 3), 2.0, 2, 'ok'),
+     (datetime.date(2025, 10, 10), 3.0, 2, 'ok')]
+    """
+    if every not in _EVERY:
+        raise InputError(f"every={every!r} is not accepted; use one of {list(_EVERY)}")
+    wd = _weekday_of(anchor)
+    frame = _check_key(frame, "frame", on)
+    if frame.schema[on] != pl.Date:
+        raise InputError(
+            f"frame.{on} is {frame.schema[on]}, not Date; resample daily rows keyed by their "
+            f"(trading) day: pl.col({on!r}).dt.date()"
+        )
+    cal = None
+    if calendar is not None:
+        if isinstance(calendar, str):
+            from cnfutures.market.calendar import calendar as _calendar
+
+            cal = _calendar(calendar)
+        else:
+            cal = calendar
+    if every == "day" and cal is None:
+        raise InputError("every='day' needs calendar=... (the exchange whose trading days are the grid)")
+    if frame.height == 0 and (start is None or end is None):
+        raise InputError("frame has no rows; pass start=... and end=... for an empty grid")
+    lo = parse_date(start, "start") if start is not None else frame[on].min()
+    hi = parse_date(end, "end") if end is not None else frame[on].max()
+    assert isinstance(lo, dt.date) and isinstance(hi, dt.date)
+    if hi < lo:
+        raise InputError(f"end={hi.isoformat()} is before start={lo.isoformat()}")
+    frame = frame.filter(pl.col(on).is_between(lo, hi))
+
+    def key(expr: pl.Expr) -> pl.Expr:
+        if every == "week":
+            return expr + pl.duration(days=(wd + 1 - expr.dt.weekday()) % 7)
+        if every == "month":
+            return expr.dt.month_end()
+        return expr
+
+    first = pl.select(key(pl.lit(lo))).item()
+    last = pl.select(key(pl.lit(hi))).item()
+    if every == "week":
+        grid = pl.date_range(first, last, interval="1w", eager=True)
+        period_start = pl.col(on) - pl.duration(days=6)
+    elif every == "month":
+        grid = pl.date_range(first.replace(day=1), last, interval="1mo", eager=True).dt.month_end()
+        period_start = pl.col(on).dt.month_start()
+    else:
+        assert cal is not None
+        grid = cal.trading_days(lo, hi)
+        period_start = pl.col(on)
+    out = pl.DataFrame({on: grid.alias(on).cast(pl.Date)}).with_columns(period_start=period_start)
+
+    if cal is not None:
+        cal_lo = out["period_start"].min() if every != "day" else lo
+        cal_hi = out[on].max()
+        assert isinstance(cal_lo, dt.date) and isinstance(cal_hi, dt.date)
+        tdays = cal.trading_days(cal_lo, cal_hi)
+        off = frame.filter(~pl.col(on).is_in(tdays.implode()))
+        if off.height:
+            d0 = off[on][0]
+            row = int(frame.with_row_index().filter(pl.col(on) == d0)["index"][0])
+            raise DataError(
+                f"frame.{on} row {row} is {d0.isoformat()}, which is not a {cal.exchange} "
+                f"trading day ({off.height} such rows); drop them (e.g. a vendor's holiday row) "
+                "or resample without calendar="
+            )
+        counts = (
+            pl.DataFrame({on: tdays.cast(pl.Date)})
+            .with_columns(key(pl.col(on)).alias("_k"))
+            .group_by("_k")
+            .agg(pl.len().cast(pl.Int64).alias("trading_days"))
+            .rename({"_k": on})
+        )
+        out = out.join(counts, on=on, how="left").with_columns(
+            pl.col("trading_days").fill_null(0)
+        )
+    others = [c for c in frame.columns if c != on]
+    aggs = [
+        pl.col(c).any().alias(c) if frame.schema[c] == pl.Boolean else pl.col(c).last().alias(c)
+        for c in others
+    ]
+    agg = (
+        frame.with_columns(key(pl.col(on)).cast(pl.Date).alias("_k"))
+        .group_by("_k", maintain_order=True)
+        .agg(pl.col(on).last().alias("last_date"), pl.len().cast(pl.Int64).alias("n_days"), *aggs)
+        .rename({"_k": on})
+    )
+    out = out.join(agg, on=on, how="left").with_columns(pl.col("n_days").fill_null(0))
+    if cal is not None:
+        status = (
+            pl.when(pl.col("n_days") > 0).then(pl.lit("ok"))
+            .when(pl.col("trading_days") == 0).then(pl.lit("closed"))
+            .otherwise(pl.lit("no_data"))
+        )
+    else:
+        status = pl.when(pl.col("n_days") > 0).then(pl.lit("ok")).otherwise(pl.lit("no_data"))
+    lead = [on, "period_start", "last_date", "n_days"] + (["trading_days"] if cal else [])
+    return out.with_columns(status=status).select(*lead, "status", *others).sort(on)
+
+
+def weekly(
+    frame: pl.DataFrame,
+    *,
+    on: str = "date",
+    anchor: str = "fri",
+    calendar: Any = None,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+) -> pl.DataFrame:
+    """Friday-to-Friday (or another weekday) weeks on a full grid: ``resample(frame, "week")``.
+
+    Every week in range gets a row; a week without a row of ``frame`` (the exchange shut all
+    week for the Spring Festival or National Day, or data missing) has null values and a
+    ``status`` instead of being dropped, so a weekly :func:`changes` never spans two weeks.
+    See :func:`resample` for the parameters and columns.
 
     Examples
     --------
     >>> import datetime as dt, polars as pl
     >>> from cnfutures.hedging import weekly
-    >>> days = [dt.date(2025, 6, d) for d in (23, 24, 25, 26, 27, 30)]
+    >>> days = [dt.date(2025, 6, d) for d in (23, 24, 25, 26, 27)] + [dt.date(2025, 7, 7)]
     >>> w = weekly(pl.DataFrame({"date": days, "p": [1.0, 2, 3, 4, 5, 6]}))
-    >>> w["date"].to_list() == [dt.date(2025, 6, 27), dt.date(2025, 7, 4)], w["p"].to_list()
-    (True, [5.0, 6.0])
+    >>> w["date"].dt.day().to_list(), w["p"].to_list(), w["status"].to_list()
+    ([27, 4, 11], [5.0, None, 6.0], ['ok', 'no_data', 'ok'])
     """
-    if anchor.lower()[:3] not in _WEEKDAYS:
-        raise InputError(f"anchor={anchor!r} is not a weekday; use one of {list(_WEEKDAYS)}")
-    wd = _WEEKDAYS[anchor.lower()[:3]]
-    frame = _check_key(frame, "frame", on)
-    others = [c for c in frame.columns if c != on]
-    # polars weekday(): Monday = 1 ... Sunday = 7
-    week_end = pl.col(on) + pl.duration(days=(wd + 1 - pl.col(on).dt.weekday()) % 7)
-    aggs = [
-        pl.col(c).any().alias(c) if frame.schema[c] == pl.Boolean else pl.col(c).last().alias(c)
-        for c in others
-    ]
-    return (
-        frame.with_columns(_week_end=week_end.cast(frame.schema[on]))
-        .group_by("_week_end", maintain_order=True)
-        .agg(pl.col(on).last().alias("last_date"), pl.len().alias("n_days"), *aggs)
-        .rename({"_week_end": on})
-        .sort(on)
+    return resample(frame, "week", on=on, anchor=anchor, calendar=calendar, start=start, end=end)
+
+
+def monthly(
+    frame: pl.DataFrame,
+    *,
+    on: str = "date",
+    calendar: Any = None,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+) -> pl.DataFrame:
+    """Calendar months on a full grid: ``resample(frame, "month")``, dated on the month's end.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> from cnfutures.hedging import monthly
+    >>> days = [dt.date(2025, 1, 27), dt.date(2025, 1, 31), dt.date(2025, 3, 3)]
+    >>> m = monthly(pl.DataFrame({"date": days, "p": [1.0, 2.0, 3.0]}))
+    >>> m["date"].to_list()[1], m["p"].to_list(), m["status"].to_list()
+    (datetime.date(2025, 2, 28), [2.0, None, 3.0], ['ok', 'no_data', 'ok'])
+    """
+    return resample(frame, "month", on=on, calendar=calendar, start=start, end=end)
+
+
+def pair_changes(
+    spot_changes: pl.DataFrame, futures_changes: pl.DataFrame, *, lag: int
+) -> pl.DataFrame:
+    """Pair two series of changes period by period, with a stated lag, and say which is which.
+
+    Series from different calendars and time zones (SC settles 15:00 Beijing, Brent is
+    assessed in London hours later) only pair meaningfully with an explicit statement of
+    which observation goes with which. The futures change of period ``t`` is paired with the
+    spot change ``lag`` rows before the spot row of period ``t``: ``lag=0`` pairs the same
+    period (weekly SC vs Brent: SC's Friday close is ~16 h before Brent's, a small part of a
+    week), ``lag=1`` on daily rows pairs SC's day ``t`` with Brent's day ``t-1`` (the last
+    London assessment SC's close has seen). Use it on full grids (:func:`resample`), so a
+    row shift is a period shift.
+
+    Parameters
+    ----------
+    spot_changes, futures_changes : polars.DataFrame
+        Frames from :func:`changes` (``date``, ``from_date``, ``change``).
+    lag : int
+        Required, no default [periods, >= 0].
+
+    Returns
+    -------
+    polars.DataFrame
+        ``date`` (the futures period), ``spot_date`` (the spot period paired with it),
+        ``futures_from``, ``spot_from`` (what each change is measured from),
+        ``futures_change``, ``spot_change`` and ``status`` (``ok``, ``spot_missing``,
+        ``futures_missing``, ``both_missing``; missing rows keep null changes).
+
+    Raises
+    ------
+    InputError
+        A negative or non-integer lag, frames without ``date``/``change``/``from_date``,
+        or two non-null changes of unequal length (names the dates).
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> from cnfutures.hedging import changes, pair_changes
+    >>> d = [dt.date(2025, 6, x) for x in (23, 24, 25, 26)]
+    >>> sc = changes(pl.DataFrame({"date": d, "settle": [500.0, 505, 503, 510]}))
+    >>> brent = changes(pl.DataFrame({"date": d, "settle": [68.0, 69, 68.5, 69.5]}))
+    >>> p = pair_changes(brent, sc, lag=1)
+    >>> p.select("date", "spot_date", "futures_change", "spot_change").rows()[2]
+    (datetime.date(2025, 6, 25), datetime.date(2025, 6, 24), -2.0, 1.0)
+    """
+    if isinstance(lag, bool) or not isinstance(lag, int | np.integer) or lag < 0:
+        raise InputError(f"lag={lag!r} must be a whole number of periods >= 0")
+    frames = []
+    for name, fr in (("spot_changes", spot_changes), ("futures_changes", futures_changes)):
+        if not isinstance(fr, pl.DataFrame):
+            raise InputError(f"{name} must be a frame from hedging.changes(); got {type(fr).__name__}")
+        miss = [c for c in ("date", "from_date", "change") if c not in fr.columns]
+        if miss:
+            raise InputError(
+                f"{name} has no column(s) {miss}; pass the frame hedging.changes() returns "
+                f"for a frame with dates (columns are {fr.columns})"
+            )
+        frames.append(_check_key(fr, name, "date"))
+    sp, fu = frames
+    sp = sp.select(
+        pl.col("date").shift(-int(lag)).alias("date"),
+        pl.col("date").alias("spot_date"),
+        pl.col("from_date").alias("spot_from"),
+        pl.col("change").cast(pl.Float64).alias("spot_change"),
+    ).drop_nulls("date")
+    fu = fu.select(
+        "date",
+        pl.col("from_date").alias("futures_from"),
+        pl.col("change").cast(pl.Float64).alias("futures_change"),
+    )
+    out = fu.join(sp, on="date", how="left")
+    both = pl.col("spot_change").is_not_null() & pl.col("futures_change").is_not_null()
+    bad = out.filter(
+        both
+        & ((pl.col("spot_date") - pl.col("spot_from")) != (pl.col("date") - pl.col("futures_from")))
+    )
+    if bad.height:
+        r = bad.row(0, named=True)
+        raise InputError(
+            f"changes of unequal length cannot be paired: futures {r['futures_from']}..{r['date']} "
+            f"against spot {r['spot_from']}..{r['spot_date']} (lag={lag}; {bad.height} such rows). "
+            "Resample both on one full grid (hedging.resample keeps empty periods as nulls)"
+        )
+    status = (
+        pl.when(both).then(pl.lit("ok"))
+        .when(pl.col("spot_change").is_null() & pl.col("futures_change").is_null())
+        .then(pl.lit("both_missing"))
+        .when(pl.col("spot_change").is_null()).then(pl.lit("spot_missing"))
+        .otherwise(pl.lit("futures_missing"))
+    )
+    return out.with_columns(status=status).select(
+        "date", "spot_date", "futures_from", "spot_from", "futures_change", "spot_change", "status"
     )
 
 
