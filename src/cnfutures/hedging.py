@@ -328,12 +328,12 @@ def changes(
 # 2. USD view
 # --------------------------------------------------------------------------------------
 def to_usd(
-    cny: pl.DataFrame | pl.Series | np.ndarray | float,
-    usd_cny: pl.DataFrame | pl.Series | np.ndarray | float,
+    cny: pl.DataFrame | pl.Series | np.ndarray | pl.Expr | float,
+    usd_cny: pl.DataFrame | pl.Series | np.ndarray | pl.Expr | float,
     *,
     column: str | None = None,
     fx_column: str | None = None,
-) -> pl.DataFrame | pl.Series | np.ndarray | float:
+) -> pl.DataFrame | pl.Series | np.ndarray | pl.Expr | float:
     """Convert CNY amounts to USD: ``usd = cny / usd_cny``.
 
     Parameters
@@ -355,12 +355,33 @@ def to_usd(
     InputError
         A non-positive rate (names the row) or lengths that differ.
 
+    Polars expressions are accepted too (``cny`` and/or ``usd_cny``); the result is an
+    expression that is null where the rate is null, zero or negative (checked when it runs,
+    never divided through).
+
     Examples
     --------
     >>> from cnfutures.hedging import to_usd
     >>> round(to_usd(520.0, 7.2), 4)
     72.2222
+    >>> f = pl.DataFrame({"settle": [520.0, 530.0], "usd_cny": [7.2, 0.0]})
+    >>> f.select(to_usd(pl.col("settle"), pl.col("usd_cny")).round(4))["settle"].to_list()
+    [72.2222, None]
     """
+    if isinstance(cny, pl.Expr) or isinstance(usd_cny, pl.Expr):
+        if isinstance(cny, pl.DataFrame | pl.Series | np.ndarray) or isinstance(
+            usd_cny, pl.DataFrame | pl.Series | np.ndarray
+        ):
+            raise InputError(
+                "to_usd mixes a polars expression with a frame/series/array; pass expressions "
+                "(pl.col(...)) or scalars for both, or no expression at all"
+            )
+        if not isinstance(usd_cny, pl.Expr):
+            check_finite(float(usd_cny), "usd_cny", positive=True, allow_null=False,
+                         what="a rate [CNY per USD]")
+        c_expr = cny if isinstance(cny, pl.Expr) else pl.lit(float(cny))
+        r_expr = usd_cny if isinstance(usd_cny, pl.Expr) else pl.lit(float(usd_cny))
+        return pl.when(r_expr.is_finite() & (r_expr > 0)).then(c_expr / r_expr)
     if isinstance(cny, pl.DataFrame):
         if not isinstance(usd_cny, pl.DataFrame):
             fx_v = float(usd_cny) if np.ndim(usd_cny) == 0 else None  # type: ignore[arg-type]

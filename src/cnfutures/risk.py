@@ -195,11 +195,16 @@ def _template_market(frame: pl.DataFrame, label: str) -> Market:
     """A one-path simulated frame (``usd=True``) as a backtest Market."""
     daily = frame.group_by("trading_day").agg(pl.col("usd_cny", "benchmark_usd", "spot").first())
     daily = daily.sort("trading_day").rename({"trading_day": "date"})
+    from cnfutures.market.contracts import contract
+
+    unit = contract(str(frame["contract"][0])).product.unit
     return Market(
         futures=frame.drop("path", "usd_cny", "benchmark_usd"),
         prices={
-            "benchmark": daily.select("date", pl.col("benchmark_usd").alias("price")),
-            "spot": daily.select("date", pl.col("spot").alias("price")),
+            "benchmark": daily.select("date", pl.col("benchmark_usd").alias("price"),
+                                      currency=pl.lit("USD"), unit=pl.lit(unit)),
+            "spot": daily.select("date", pl.col("spot").alias("price"),
+                                 currency=pl.lit("CNY"), unit=pl.lit(unit)),
         },
         usd_cny=daily.select("date", "usd_cny"),
         simulated=True,
@@ -298,7 +303,7 @@ def hedge_risk(
         raise InputError(
             f"exposure price={exposure.price!r}: a simulated market offers 'benchmark' (USD) and 'spot' (CNY)"
         )
-    if exposure.currency != SIMULATED_PRICES[exposure.price]:
+    if exposure.currency is not None and exposure.currency != SIMULATED_PRICES[exposure.price]:
         raise InputError(
             f"exposure price {exposure.price!r} is in {SIMULATED_PRICES[exposure.price]}, "
             f"not currency={exposure.currency!r}"

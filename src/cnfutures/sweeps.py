@@ -211,7 +211,8 @@ class SimulatedMarket:
 @functools.lru_cache(maxsize=8)
 def _build(recipe: SimulatedMarket) -> Market:
     from cnfutures import simulate
-    from cnfutures.backtest.model import _load_brent, _load_usdcny
+    from cnfutures.backtest.model import _load_brent, _load_usdcny, declare_units
+    from cnfutures.market.products import product
 
     code = recipe.product
     prm = recipe.model_params()
@@ -221,12 +222,13 @@ def _build(recipe: SimulatedMarket) -> Market:
         fut = simulate.market(
             code, recipe.start, end=recipe.end, seed=recipe.seed, params=prm, benchmark=brent, usd_cny=fx
         )
-        prices = {"brent": brent}
+        prices = {"brent": declare_units(brent, "USD", "bbl")}
         label = f"SIMULATED sc contracts driven by EIA Brent spot × FRED USD/CNY (seed {recipe.seed})"
     else:
         fut = simulate.market(code, recipe.start, end=recipe.end, seed=recipe.seed, params=prm)
         spot = fut.group_by("trading_day").agg(pl.col("spot").first()).sort("trading_day")
-        prices = {"spot": spot.select(pl.col("trading_day").alias("date"), pl.col("spot").alias("price"))}
+        spot = spot.select(pl.col("trading_day").alias("date"), pl.col("spot").alias("price"))
+        prices = {"spot": declare_units(spot, "CNY", product(code).unit)}
         label = f"SIMULATED {code} contracts and spot (seeded two-factor model, seed {recipe.seed})"
     return Market(futures=fut.drop("path"), prices=prices, usd_cny=fx, simulated=True, label=label)
 

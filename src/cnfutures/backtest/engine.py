@@ -375,7 +375,7 @@ def prepare(
         qty = qj["quantity"].cast(pl.Float64).fill_null(0.0).to_numpy()
     else:
         qty = np.full(D, float(exposure.quantity))
-    px_usd = px / fx if exposure.currency == "CNY" else px
+    px_usd = px / fx if exposure.currency_in(market) == "CNY" else px
     expo = np.zeros(D)
     expo[1:] = exposure.sign * qty[:-1] * (px_usd[1:] - px_usd[:-1])
     # 4. hedge ratio from past USD changes of the exposure price and the held contract
