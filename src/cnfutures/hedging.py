@@ -32,6 +32,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Sequence
@@ -71,7 +72,8 @@ __all__ = [
 
 ArrayLike = pl.Series | pl.DataFrame | np.ndarray | Sequence[float]
 
-_STATUS_LABELS = ["ok", "warmup", "missing_in_window", "zero_variance"]
+_STATUS_LABELS = ["ok", "warmup", "missing_in_window", "zero_variance", "missing"]
+_MISSING_CODE = 4  # the row itself is incomplete and was left out (missing="drop")
 _STATUS_ENUM = pl.Enum(_STATUS_LABELS)
 _RECOMPUTE_MIN = 1 << 14  # exact recomputation of the rolling sums at least this far apart
 _WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
@@ -139,14 +141,37 @@ def _check_finite(values: np.ndarray, name: str) -> None:
         raise InputError(f"{name} has an infinite value at row {i}; pass finite numbers or null")
 
 
+def _status_of(obj: Any) -> np.ndarray | None:
+    """The ``status`` column of a frame from :func:`changes` (why a change is null), if any."""
+    if isinstance(obj, pl.DataFrame) and "status" in obj.columns:
+        return np.asarray(obj["status"].cast(pl.String).fill_null("").to_list(), dtype=object)
+    return None
+
+
+def _why(s: np.ndarray, f: np.ndarray, s_st: np.ndarray | None, f_st: np.ndarray | None) -> np.ndarray:
+    """Per row: "" when both changes are present, else which is missing and why."""
+    why = np.full(s.shape[0], "", dtype=object)
+    for name, v, st in (("spot", s, s_st), ("futures", f, f_st)):
+        for i in np.flatnonzero(np.isnan(v)):
+            reason = st[i] if st is not None and st[i] not in ("", "ok") else "null"
+            part = f"{name} {reason}"
+            why[i] = part if not why[i] else f"{why[i]} + {part}"
+    return why
+
+
 def _pair(
     spot: Any, futures: Any, how: str | None
-) -> tuple[np.ndarray, np.ndarray, pl.Series | None]:
-    """Validate and convert a (spot, futures) pair; dates must match unless ``how='inner'``."""
+) -> tuple[np.ndarray, np.ndarray, pl.Series | None, np.ndarray]:
+    """Validate and convert a (spot, futures) pair; dates must match unless ``how='inner'``.
+
+    Returns the two change arrays (NaN for null), the dates (or None) and, per row, why the
+    row is incomplete ("" when it is complete).
+    """
     s, ds = _to_values(spot, "spot_changes")
     f, df = _to_values(futures, "futures_changes")
     _check_finite(s, "spot_changes")
     _check_finite(f, "futures_changes")
+    s_st, f_st = _status_of(spot), _status_of(futures)
     if ds is not None and df is not None:
         same = ds.len() == df.len() and bool((ds == df).all())
         if not same and how != "inner":
@@ -157,21 +182,51 @@ def _pair(
             )
         _check_spans(spot, futures, s, f)
         if not same:
-            left = pl.DataFrame({"date": ds, "s": s})
-            right = pl.DataFrame({"date": df, "f": f})
+            s_lab = s_st if s_st is not None else [""] * s.shape[0]
+            f_lab = f_st if f_st is not None else [""] * f.shape[0]
+            left = pl.DataFrame({"date": ds, "s": s, "s_st": pl.Series(s_lab, dtype=pl.String)})
+            right = pl.DataFrame({"date": df, "f": f, "f_st": pl.Series(f_lab, dtype=pl.String)})
             both = left.join(right, on="date", how="inner").sort("date")
-            return (
-                np.ascontiguousarray(both["s"].to_numpy(), dtype=np.float64),
-                np.ascontiguousarray(both["f"].to_numpy(), dtype=np.float64),
-                both["date"],
-            )
+            s2 = np.ascontiguousarray(both["s"].to_numpy(), dtype=np.float64)
+            f2 = np.ascontiguousarray(both["f"].to_numpy(), dtype=np.float64)
+            why = _why(s2, f2, np.asarray(both["s_st"].to_list(), dtype=object),
+                       np.asarray(both["f_st"].to_list(), dtype=object))
+            return s2, f2, both["date"], why
     elif s.shape[0] != f.shape[0]:
         raise InputError(
             f"spot_changes has {s.shape[0]} rows but futures_changes has {f.shape[0]}; "
             "pass equal-length series, or frames with a 'date' column and how='inner'"
         )
     dates = ds if ds is not None else df
-    return s, f, dates
+    return s, f, dates, _why(s, f, s_st, f_st)
+
+
+def _excluded(why: np.ndarray, dates: pl.Series | None) -> str:
+    """'excluded k of n rows: 40 futures roll, 3 spot null; first: row 5 (2019-02-08)'."""
+    bad = np.flatnonzero(why != "")
+    if bad.size == 0:
+        return f"no row of {why.shape[0]} excluded"
+    kinds: dict[str, int] = {}
+    for w in why[bad]:
+        kinds[str(w)] = kinds.get(str(w), 0) + 1
+    listed = ", ".join(f"{k} {v}" for v, k in sorted(kinds.items(), key=lambda kv: -kv[1]))
+    i = int(bad[0])
+    at = f"row {i}" + (f" ({dates[i]})" if dates is not None and i < dates.len() else "")
+    return f"excluded {bad.size} of {why.shape[0]} rows: {listed}; first: {at}"
+
+
+def _check_missing(missing: object) -> None:
+    if missing not in ("raise", "drop"):
+        raise InputError(f"missing={missing!r} is not accepted; use 'raise' or 'drop'")
+
+
+def _raise_if_missing(why: np.ndarray, dates: pl.Series | None, missing: str, what: str) -> None:
+    if missing == "raise" and (why != "").any():
+        raise InputError(
+            f"{what} has incomplete rows ({_excluded(why, dates)}); pass missing='drop' to "
+            "leave them out (windows then count complete observations or periods, see "
+            "window_in), or fill the gaps"
+        )
 
 
 def _check_spans(spot: Any, futures: Any, s: np.ndarray, f: np.ndarray) -> None:
@@ -1078,6 +1133,7 @@ def fit_dcc(
     mean: Literal["constant", "zero"] = "constant",
     how: str | None = None,
     max_iter: int = 2000,
+    missing: Literal["raise", "drop"] = "raise",
 ) -> DccFit:
     """Fit DCC-GARCH(1,1) by two-step Gaussian quasi-maximum likelihood.
 
@@ -1091,12 +1147,16 @@ def fit_dcc(
     Parameters
     ----------
     spot_changes, futures_changes : array, Series or frame [unit of the changes]
-        Gap-free changes (at least 50 rows).
+        Changes (at least 50 complete rows).
     mean : {"constant", "zero"}
     how : {None, "inner"}
         Date matching of two frames (see :func:`hedge_ratio`).
     max_iter : int
         Nelder-Mead iterations per restart.
+    missing : {"raise", "drop"}
+        An incomplete row raises (default; the message lists the rows and why) or is left
+        out: the model runs over the complete observations, and the frame keeps the dropped
+        rows with null values and status ``missing``.
 
     Returns
     -------
@@ -1105,7 +1165,8 @@ def fit_dcc(
     Raises
     ------
     InputError
-        Missing values (names the first row), fewer than 50 rows, a constant series.
+        Missing values with ``missing="raise"`` (names the rows and why), fewer than 50
+        complete rows, a constant series.
 
     Examples
     --------
@@ -1120,17 +1181,15 @@ def fit_dcc(
     """
     if mean not in ("constant", "zero"):
         raise InputError(f"mean={mean!r} is not accepted; use 'constant' or 'zero'")
-    s, f, dates = _pair(spot_changes, futures_changes, how)
-    for name, v in (("spot_changes", s), ("futures_changes", f)):
-        miss = np.isnan(v)
-        if miss.any():
-            raise InputError(
-                f"{name} has a missing value at row {int(np.argmax(miss))}; DCC needs a "
-                "gap-free series (drop the rows or use method='rolling'/'ewma')"
-            )
+    _check_missing(missing)
+    s_all, f_all, dates, why = _pair(spot_changes, futures_changes, how)
+    _raise_if_missing(why, dates, missing, "DCC input")
+    keep = why == ""
+    s = np.ascontiguousarray(s_all[keep])
+    f = np.ascontiguousarray(f_all[keep])
     n = s.shape[0]
     if n < 50:
-        raise InputError(f"DCC needs at least 50 observations; got {n}")
+        raise InputError(f"DCC needs at least 50 complete observations; got {n} ({_excluded(why, dates)})")
     if np.ptp(f) == 0.0:
         raise InputError("futures_changes is constant (zero variance); no hedge ratio exists")
     mu_s = float(s.mean()) if mean == "constant" else 0.0
@@ -1147,14 +1206,22 @@ def fit_dcc(
     rho = _k.dcc_filter_nb(z1, z2, a, b, qbar)
     sig_s = np.sqrt(s2_s)
     sig_f = np.sqrt(s2_f)
+    n_all = s_all.shape[0]
+
+    def scatter(v: np.ndarray) -> pl.Series:
+        out = np.full(n_all, np.nan)
+        out[keep] = v
+        return pl.Series(out, nan_to_null=True)
+
+    codes = np.where(keep, 0, _MISSING_CODE).astype(np.int64)
     frame = pl.DataFrame(
         {
-            "date": _date_column(dates, n),
-            "hedge_ratio": rho * sig_s / sig_f,
-            "correlation": rho,
-            "sigma_spot": sig_s,
-            "sigma_futures": sig_f,
-            "status": _status_series(np.zeros(n, dtype=np.int64)),
+            "date": _date_column(dates, n_all),
+            "hedge_ratio": scatter(rho * sig_s / sig_f),
+            "correlation": scatter(rho),
+            "sigma_spot": scatter(sig_s),
+            "sigma_futures": scatter(sig_f),
+            "status": _status_series(codes),
         }
     )
     loglik = g_s.loglik + g_f.loglik - float(res[2])
@@ -1197,6 +1264,8 @@ def hedge_ratio(
     lam: float = 0.94,
     how: str | None = None,
     missing: Literal["raise", "drop"] = "raise",
+    min_periods: int | None = None,
+    window_in: Literal["periods", "observations"] | None = None,
 ) -> pl.DataFrame:
     """Minimum-variance hedge ratio ``h = cov(dS, dF) / var(dF)`` [futures units per spot unit].
 
@@ -1221,13 +1290,27 @@ def hedge_ratio(
     how : {None, "inner"}
         ``"inner"`` keeps the dates common to two frames.
     missing : {"raise", "drop"}
-        ``"ols"`` only: a missing value raises (default) or its row is dropped.
+        The same rule for every method: a row where either change is null raises (default;
+        the message counts the rows and says why each is incomplete, from the ``status``
+        of :func:`changes` frames) or is left out. With ``"drop"``: OLS and DCC use the
+        complete rows; ``"rolling"`` windows are counted per ``window_in``; ``"ewma"`` skips
+        the row (the state carries over). Left-out rows get a null ratio, status
+        ``missing`` (``missing_in_window`` for a rolling window in periods).
+    min_periods : int, optional
+        ``"rolling"`` with ``window_in="periods"``: least number of complete rows in a
+        window for a ratio (default ``window``: any gap in the window gives a null).
+    window_in : {"periods", "observations"}, optional
+        What ``window`` counts for ``"rolling"``: rows of the input (``"periods"``, the
+        default: calendar periods when the changes come from :func:`resample`) or complete
+        observations (``"observations"``: the ratio of row ``t`` uses the last ``window``
+        complete rows up to ``t``). ``"ewma"`` counts observations only.
 
     Returns
     -------
     polars.DataFrame
         ``date`` (row number when the inputs carry no dates), ``hedge_ratio`` and
-        ``status`` (``ok``, ``warmup``, ``missing_in_window``, ``zero_variance``), plus
+        ``status`` (``ok``, ``warmup``, ``missing_in_window``, ``zero_variance``,
+        ``missing``), plus
         ``std_error``, ``r_squared``, ``correlation``, ``intercept``, ``n`` for ``"ols"`` and
         ``correlation``, ``sigma_spot``, ``sigma_futures`` for ``"dcc"``. Rolling/EWMA ratios
         are null where ``status`` is not ``ok``.
@@ -1236,7 +1319,8 @@ def hedge_ratio(
     ------
     InputError
         Different lengths or dates, a window longer than the data, constant futures changes
-        (``"ols"``), a missing value (``"ols"`` with ``missing="raise"``, ``"dcc"``).
+        (``"ols"``), a missing value with ``missing="raise"``, too few complete rows (the
+        message lists the rows left out and why).
 
     Examples
     --------
@@ -1253,33 +1337,36 @@ def hedge_ratio(
     """
     if method not in ("ols", "rolling", "ewma", "dcc"):
         raise InputError(f"method={method!r} is not accepted; use 'ols', 'rolling', 'ewma' or 'dcc'")
+    _check_missing(missing)
+    if min_periods is not None and method != "rolling":
+        raise InputError(f"min_periods applies to method='rolling' only; got method={method!r}")
+    if window_in is not None and window_in not in ("periods", "observations"):
+        raise InputError(f"window_in={window_in!r} is not accepted; use 'periods' or 'observations'")
     if method == "dcc":
-        return fit_dcc(spot_changes, futures_changes, how=how).frame
-    s, f, dates = _pair(spot_changes, futures_changes, how)
+        return fit_dcc(spot_changes, futures_changes, how=how, missing=missing).frame
+    if method == "ewma" and not 0.0 < lam < 1.0:
+        raise InputError(f"lam={lam!r} must lie strictly between 0 and 1")
+    if method == "rolling" and window is None:
+        raise InputError("method='rolling' needs window=<rows>")
+    s, f, dates, why = _pair(spot_changes, futures_changes, how)
     n = s.shape[0]
+    what = f"hedge_ratio(method={method!r})"
+    _raise_if_missing(why, dates, missing, what)
+    keep = why == ""
     if method == "ols":
-        if missing not in ("raise", "drop"):
-            raise InputError(f"missing={missing!r} is not accepted; use 'raise' or 'drop'")
-        bad = np.isnan(s) | np.isnan(f)
-        if bad.any():
-            if missing == "raise":
-                i = int(np.argmax(bad))
-                which = "spot_changes" if np.isnan(s[i]) else "futures_changes"
-                raise InputError(
-                    f"{which} has a missing value at row {i}; drop it or pass missing='drop'"
-                )
-            s, f = s[~bad], f[~bad]
-            if dates is not None:
-                dates = dates.filter(pl.Series(~bad))
-        if s.shape[0] < 3:
-            raise InputError(f"OLS needs at least 3 complete rows; got {s.shape[0]}")
-        out = _k.ols_hedge_ratio_nb(np.ascontiguousarray(s), np.ascontiguousarray(f))
+        s_ok, f_ok = s[keep], f[keep]
+        if s_ok.shape[0] < 3:
+            raise InputError(
+                f"OLS needs at least 3 complete rows; got {s_ok.shape[0]} ({_excluded(why, dates)})"
+            )
+        out = _k.ols_hedge_ratio_nb(np.ascontiguousarray(s_ok), np.ascontiguousarray(f_ok))
         if out[6] == 0.0:
             raise InputError(
-                f"futures_changes is constant over rows 0..{s.shape[0] - 1} (zero variance); "
-                "no minimum-variance hedge ratio exists"
+                f"futures_changes is constant over its {s_ok.shape[0]} complete rows (zero "
+                "variance); no minimum-variance hedge ratio exists"
             )
-        last = _date_column(dates, s.shape[0])[-1:]
+        used = dates.filter(pl.Series(keep)) if dates is not None else None
+        last = _date_column(used, s_ok.shape[0])[-1:]
         return pl.DataFrame(
             {
                 "date": last,
@@ -1295,15 +1382,36 @@ def hedge_ratio(
     if method == "rolling":
         if window is None:
             raise InputError("method='rolling' needs window=<rows>")
-        _check_window(window, n)
-        ratio, status = _rolling(s, f, int(window))
+        unit = window_in or "periods"
+        if unit == "observations":
+            _check_window(window, int(keep.sum()), "window (complete observations)")
+            r_ok, st_ok = _rolling(np.ascontiguousarray(s[keep]), np.ascontiguousarray(f[keep]),
+                                   int(window))
+            ratio = np.full(n, np.nan)
+            status = np.full(n, _MISSING_CODE, dtype=np.int64)
+            ratio[keep], status[keep] = r_ok, st_ok
+        else:
+            _check_window(window, n)
+            mp = int(window) if min_periods is None else min_periods
+            if isinstance(mp, bool) or not isinstance(mp, int | np.integer) or not 3 <= mp <= window:
+                raise InputError(f"min_periods={min_periods!r} must be a whole number in 3..window={window}")
+            if mp == window:
+                ratio, status = _rolling(s, f, int(window))
+            else:
+                ratio, status = _rolling_min_periods(s, f, keep, int(window), int(mp))
     else:
         if not 0.0 < lam < 1.0:
             raise InputError(f"lam={lam!r} must lie strictly between 0 and 1")
+        if window_in == "periods":
+            raise InputError(
+                "method='ewma' decays per complete observation (a skipped row carries the state "
+                "over); window_in='periods' is not supported for it"
+            )
         warm = 20 if window is None else window
         if warm < 1 or warm > n:
             raise InputError(f"window={warm} (EWMA warm-up) must lie in 1..{n}")
         ratio, status = _ewma(s, f, float(lam), int(warm))
+        status = np.where(keep, status, _MISSING_CODE).astype(np.int64)
     return pl.DataFrame(
         {
             "date": _date_column(dates, n),
@@ -1311,6 +1419,38 @@ def hedge_ratio(
             "status": _status_series(status),
         }
     )
+
+
+def _rolling_min_periods(
+    s: np.ndarray, f: np.ndarray, keep: np.ndarray, window: int, min_periods: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rolling OLS over the complete rows among the trailing ``window`` rows (periods),
+    given when at least ``min_periods`` of them are complete. Window sums of values centred
+    on the complete-sample means, by cumulative sums."""
+    n = s.shape[0]
+    m = keep.astype(np.float64)
+    x = np.where(keep, f - (f[keep].mean() if keep.any() else 0.0), 0.0)
+    y = np.where(keep, s - (s[keep].mean() if keep.any() else 0.0), 0.0)
+
+    def wsum(v: np.ndarray) -> np.ndarray:
+        c = np.concatenate(([0.0], np.cumsum(v)))
+        out: np.ndarray = c[window:] - c[:-window]
+        return out
+
+    cnt, sx, sy, sxx, sxy = (wsum(v) for v in (m, x, y, x * x, x * y))
+    ratio = np.full(n, np.nan)
+    status = np.full(n, 1, dtype=np.int64)  # warmup for the first window-1 rows
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vxx = sxx - sx * sx / cnt
+        cxy = sxy - sx * sy / cnt
+        h = cxy / vxx
+    tail = slice(window - 1, n)
+    enough = cnt >= min_periods
+    zero = enough & ~(vxx > _k._ZERO_VAR_REL * np.maximum(sxx, 1e-300))
+    st = np.where(~enough, 2, np.where(zero, 3, 0)).astype(np.int64)
+    status[tail] = st
+    ratio[tail] = np.where(st == 0, h, np.nan)
+    return ratio, status
 
 
 # --------------------------------------------------------------------------------------
@@ -1400,12 +1540,22 @@ def _risk(pnl: np.ndarray, level: float) -> tuple[float, float, float]:
 
 
 def _evaluate(
-    s: np.ndarray, f: np.ndarray, h: np.ndarray, level: float, sample: str
+    s: np.ndarray,
+    f: np.ndarray,
+    h: np.ndarray,
+    level: float,
+    sample: str,
+    why: np.ndarray | None = None,
+    dates: pl.Series | None = None,
+    h_why: np.ndarray | None = None,
 ) -> Effectiveness:
     ok = ~(np.isnan(s) | np.isnan(f) | np.isnan(h))
     n = int(ok.sum())
     if n < 3:
-        raise InputError(f"effectiveness needs at least 3 complete rows; got {n}")
+        w = why.copy() if why is not None else _why(s, f, None, None)
+        for i in np.flatnonzero(np.isnan(h) & (w == "")):
+            w[i] = f"ratio {h_why[i]}" if h_why is not None and h_why[i] not in ("", "ok") else "ratio null"
+        raise InputError(f"effectiveness needs at least 3 complete rows; got {n} ({_excluded(w, dates)})")
     s, f, h = s[ok], f[ok], h[ok]
     vu, varu, esu = _risk(s, level)
     if vu == 0.0:
@@ -1427,6 +1577,7 @@ def effectiveness(
     *,
     level: float = 0.95,
     how: str | None = None,
+    missing: Literal["raise", "drop"] = "raise",
 ) -> Effectiveness:
     """In-sample hedge effectiveness of ratio ``h``: variance, VaR and ES reduction.
 
@@ -1434,12 +1585,16 @@ def effectiveness(
     ----------
     spot_changes, futures_changes : array, Series or frame [unit]
     ratio : float, array, Series, or a frame from :func:`hedge_ratio`
-        A constant ratio, or one per row (rows with a null ratio are dropped and counted).
-        A frame with dates is matched to the changes on ``date``.
+        A constant ratio, or one per row (rows with a null ratio, e.g. a rolling warm-up,
+        are left out and counted in ``n_dropped``). A frame with dates is matched to the
+        changes on ``date``.
     level : float
         VaR / ES confidence level [-].
     how : {None, "inner"}
         Date matching of two frames of changes.
+    missing : {"raise", "drop"}
+        A row with a null change raises (default; the message lists the rows and why) or
+        is left out (counted in ``n_dropped``).
 
     Returns
     -------
@@ -1455,15 +1610,23 @@ def effectiveness(
     (0.8462, 8)
     """
     _check_level(level)
-    s, f, dates = _pair(spot_changes, futures_changes, how)
+    _check_missing(missing)
+    s, f, dates, why = _pair(spot_changes, futures_changes, how)
+    _raise_if_missing(why, dates, missing, "effectiveness: the changes")
     n = s.shape[0]
+    h_why = None
     if isinstance(ratio, int | float) and not isinstance(ratio, bool):
         h = np.full(n, float(ratio))
     elif isinstance(ratio, pl.DataFrame) and "date" in ratio.columns and dates is not None:
+        cols = [pl.col("hedge_ratio").cast(pl.Float64)]
+        if "status" in ratio.columns:
+            cols.append(pl.col("status").cast(pl.String).alias("_st"))
         joined = pl.DataFrame({"date": dates}).join(
-            ratio.select("date", pl.col("hedge_ratio").cast(pl.Float64)), on="date", how="left"
+            ratio.select("date", *cols), on="date", how="left"
         )
         h = joined["hedge_ratio"].to_numpy().astype(np.float64)
+        if "_st" in joined.columns:
+            h_why = np.asarray(joined["_st"].fill_null("no ratio for the date").to_list(), dtype=object)
     else:
         h, _ = _to_values(ratio, "ratio", prefer=("hedge_ratio",))
         if h.shape[0] != n:
@@ -1471,7 +1634,7 @@ def effectiveness(
                 f"ratio has {h.shape[0]} rows but the changes have {n}; pass a scalar, one "
                 "ratio per row, or a hedge_ratio() frame with dates"
             )
-    return _evaluate(s, f, h, level, "in-sample")
+    return _evaluate(s, f, h, level, "in-sample", why, dates, h_why)
 
 
 def effectiveness_oos(
@@ -1484,6 +1647,7 @@ def effectiveness_oos(
     lam: float = 0.94,
     level: float = 0.95,
     how: str | None = None,
+    missing: Literal["raise", "drop"] = "raise",
 ) -> Effectiveness:
     """Out-of-sample effectiveness: ratios estimated on past data, applied to the next rows.
 
@@ -1508,6 +1672,10 @@ def effectiveness_oos(
         VaR / ES level [-].
     how : {None, "inner"}
         Date matching of two frames.
+    missing : {"raise", "drop"}
+        A row with a null change raises (default; the message lists the rows and why) or
+        is left out before anything else: windows then count complete observations, and
+        the rows left out are counted in ``n_dropped``.
 
     Returns
     -------
@@ -1530,9 +1698,19 @@ def effectiveness_oos(
         raise InputError(
             f"method={method!r} is not accepted; use 'ols', 'static', 'ewma' or 'dcc'"
         )
-    s, f, _ = _pair(spot_changes, futures_changes, how)
+    _check_missing(missing)
+    s, f, dates, why = _pair(spot_changes, futures_changes, how)
+    _raise_if_missing(why, dates, missing, "effectiveness_oos: the changes")
+    keep = why == ""
+    n_left_out = int((~keep).sum())
+    s, f = np.ascontiguousarray(s[keep]), np.ascontiguousarray(f[keep])
     n = s.shape[0]
     w = estimation_window
+    if isinstance(w, int | np.integer) and not isinstance(w, bool) and n - 1 < w <= keep.shape[0] - 1:
+        raise InputError(
+            f"estimation_window={w} needs more than {w} complete rows; there are {n} "
+            f"({_excluded(why, dates)})"
+        )
     _check_window(w, n - 1, "estimation_window")
     if refit_every < 1:
         raise InputError(f"refit_every={refit_every} must be at least 1")
@@ -1566,7 +1744,8 @@ def effectiveness_oos(
         z2 = np.ascontiguousarray(ef / np.sqrt(s2f))
         rho = _k.dcc_filter_nb(z1, z2, fit.a, fit.b, fit.qbar)
         h[w:] = (rho * np.sqrt(s2s / s2f))[w:]
-    return _evaluate(s[w:], f[w:], h[w:], level, "out-of-sample")
+    out = _evaluate(s[w:], f[w:], h[w:], level, "out-of-sample")
+    return dataclasses.replace(out, n_dropped=out.n_dropped + n_left_out) if n_left_out else out
 
 
 # --------------------------------------------------------------------------------------
