@@ -434,7 +434,7 @@ def read_futures(
 
 def read_exchange_daily(
     path: str | Path,
-    exchange: Literal["INE", "SHFE", "DCE"] | str,
+    exchange: Literal["INE", "SHFE", "DCE"] | str | None,
     *,
     encoding: str | None = None,
     trading_day: str | None = None,
@@ -484,13 +484,46 @@ def read_exchange_daily(
     >>> read_exchange_daily(p, "INE", trading_day="2025-06-27")["turnover"][0]
     4961000.0
     """
+    from cnfutures.frames.exchange_files import date_in, infer_exchange, read_exchange_text
     from cnfutures.market.calendar import calendar
     from cnfutures.market.contracts import contract as parse_contract
 
-    ex = calendar(exchange).exchange
-    frame, name = _read_raw(path, encoding=encoding, separator=None, null_values=("", "-", "--"))
-    assert isinstance(frame, pl.DataFrame)
+    p = _path_of(path)
+    layout = "table"
+    if p is not None and p.is_file() and not _is_parquet(p):
+        frame, layout, skipped, title_day = read_exchange_text(p, encoding)
+        name = str(p)
+        if trading_day is None and "trading_day" not in frame.columns and not (
+            set(frame.columns) & {k for k, v in EXCHANGE_HEADERS.items() if v == "trading_day"}
+        ):
+            # the exchanges' daily files carry their date in the title line (DCE) or in the
+            # file name kx<YYYYMMDD>.dat (SHFE/INE); other names are not read for a date
+            trading_day = title_day or (date_in(p.name) if layout == "kx" else None)
+        if skipped:
+            warnings.warn(
+                f"{name}: left out {skipped} subtotal/total/EFP record(s) of o_curinstrument",
+                DataQualityWarning,
+                stacklevel=2,
+            )
+    else:
+        raw_frame, name = _read_raw(path, encoding=encoding, separator=None, null_values=("", "-", "--"))
+        assert isinstance(raw_frame, pl.DataFrame)
+        frame = raw_frame
     frame = frame.rename({c: c.strip() for c in frame.columns})
+    if exchange is None:
+        exchange = infer_exchange(frame, layout, name)
+    ex = calendar(exchange).exchange
+    if layout == "kx" and ex == "DCE":
+        raise InputError(
+            f"{name} is an SHFE/INE daily file (kx JSON, o_curinstrument), not a DCE export; "
+            "pass exchange='INE' or 'SHFE'"
+        )
+    if layout == "dce" and ex != "DCE":
+        raise InputError(
+            f"{name} is a DCE 日行情 export (column 商品名称), not an {ex} file; pass exchange='DCE'"
+        )
+    if layout == "dce":
+        frame = frame.drop("商品名称")
     drop = [c for c in frame.columns if c in _EXCHANGE_DERIVED]
     frame = frame.drop(drop)
     mapping = {c: EXCHANGE_HEADERS[c] for c in frame.columns if c in EXCHANGE_HEADERS}
@@ -748,6 +781,9 @@ def read_settlements(source: Source, *, encoding: str | None = None) -> pl.DataF
     """
     from cnfutures.frames.validate import check_settlements
 
+    path = _path_of(source)
+    if path is not None and path.is_dir():
+        return _read_settlement_dir(path, encoding)
     frame, name = _read_raw(source, encoding=encoding, separator=None)
     assert isinstance(frame, pl.DataFrame)
     frame = _rename(frame, None, _FUTURES_ALIASES, ["trading_day", "contract", "settle"], name, "settlements")
@@ -756,6 +792,40 @@ def read_settlements(source: Source, *, encoding: str | None = None) -> pl.DataF
         fix="fix or remove the rows listed (numbers with '.' as the decimal mark, ISO dates)"
     )
     return out.with_columns(pl.col("contract").str.strip_chars().str.to_lowercase())
+
+
+_SETTLEMENT_COLUMNS = ("trading_day", "contract", "settle", "prev_settle", "open", "high", "low", "close",
+                       "volume", "open_interest")
+
+
+def _read_settlement_dir(path: Path, encoding: str | None) -> pl.DataFrame:
+    """Every file of a directory: exchange daily files (SHFE/INE ``kx*.dat``, DCE 日行情
+    exports, Chinese-header tables) through :func:`read_exchange_daily`, other CSV/Parquet
+    files through :func:`read_settlements`; concatenated and validated together."""
+    from cnfutures.frames.exchange_files import read_exchange_text
+    from cnfutures.frames.validate import check_settlements
+
+    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise InputError(f"directory {str(path)!r} holds no files; put the daily files in it")
+    frames: list[pl.DataFrame] = []
+    for f in files:
+        exchange_file = False
+        if not _is_parquet(f):
+            head, layout, _n, _d = read_exchange_text(f, encoding)
+            cols = {c.strip().lower() for c in head.columns}
+            exchange_file = layout in ("kx", "dce") or bool(cols & set(EXCHANGE_HEADERS))
+        if exchange_file:
+            out = read_exchange_daily(f, None, encoding=encoding)
+            frames.append(out.select(c for c in _SETTLEMENT_COLUMNS if c in out.columns))
+        else:
+            frames.append(read_settlements(f, encoding=encoding))
+    common = [c for c in _SETTLEMENT_COLUMNS if all(c in fr.columns for fr in frames)]
+    both = pl.concat([fr.select(common) for fr in frames], how="vertical_relaxed")
+    both = both.sort("contract", "trading_day")
+    return check_settlements(both, name=str(path)).raise_if_errors(
+        fix="each (trading_day, contract) once across the directory's files"
+    )
 
 
 def write_parquet(df: pl.DataFrame, path: str | Path) -> Path:
