@@ -85,6 +85,12 @@ class Params:
     rho_fx : float [-]
         Correlation of the USD/CNY shock with the long-run factor's shock (positive: CNY
         prices rise when the dollar strengthens, the usual sign for an imported commodity).
+    benchmark_lag : float [trading days, 0..1]
+        With a benchmark: how much of the long-run level comes from the benchmark's
+        *previous* observation. The level of day ``t`` is ``basis × usd_cny_t ×
+        b_t^(1-L) × b_prev^L``, ``b_prev`` the benchmark dated before ``t``. SC settles at
+        15:00 Beijing, before London assesses Brent that day: its day-``t`` move holds
+        part of Brent's day-``t-1`` move (L = 0: same-day, the old model).
     """
 
     s0: float = 500.0
@@ -102,6 +108,7 @@ class Params:
     fx0: float = 7.1
     sigma_fx: float = 0.04
     rho_fx: float = 0.0
+    benchmark_lag: float = 0.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -119,6 +126,8 @@ class Params:
                 raise InputError(f"Params.{name}={getattr(self, name)!r} must lie in [-1, 1]")
         if not 0.0 <= self.open_frac <= 1.0:
             raise InputError(f"Params.open_frac={self.open_frac!r} must lie in [0, 1]")
+        if not 0.0 <= self.benchmark_lag <= 1.0:
+            raise InputError(f"Params.benchmark_lag={self.benchmark_lag!r} must lie in [0, 1] (trading days)")
 
 
 def default_params(product_code: str) -> Params:
@@ -339,9 +348,14 @@ def setup(
     if benchmark is not None:
         price_col = "price" if "price" in benchmark.columns else benchmark.columns[-1]
         b = _aligned(benchmark, price_col, days, "benchmark")
+        lb = np.log(b)
+        if prm.benchmark_lag > 0.0:
+            # the benchmark's last observation dated before each trading day
+            prev = _aligned(benchmark, price_col, days - dt.timedelta(days=1), "benchmark (previous day)")
+            lb = (1.0 - prm.benchmark_lag) * lb + prm.benchmark_lag * np.log(prev)
         if fx_real is not None:
-            b = b * fx_real
-        xi_given = np.ascontiguousarray(np.log(prm.basis * b))
+            lb = lb + np.log(fx_real)
+        xi_given = np.ascontiguousarray(math.log(prm.basis) + lb)
     return Setup(
         p, prm, days, rows, np.ascontiguousarray(row_day), row_tau, np.ascontiguousarray(row_start),
         np.ascontiguousarray(rate), np.ascontiguousarray(row_key), xi_given, lfx_given,
@@ -474,7 +488,8 @@ def market(
     usd : bool
         Add ``usd_cny`` [CNY per USD] (simulated, or the real series) and ``benchmark_usd``
         [USD/unit] (the long-run level ``exp(xi) / (basis × usd_cny)``; with a real USD
-        benchmark and FX this is the benchmark itself).
+        benchmark and FX this is the benchmark itself, blended with its previous
+        observation when ``benchmark_lag > 0``).
     contracts : list of str, optional
         Simulate only these contracts (same prices as in the full simulation).
 

@@ -239,14 +239,17 @@ def parse_ratio(text: str) -> float | str:
 def sample_params(product_code: str) -> simulate_Params:
     """Model parameters of :meth:`Market.sample` for a product.
 
-    For ``sc`` the contracts follow Brent × USD/CNY × 0.99 with a faster, calmer basis
-    (``kappa`` 3, ``sigma_chi`` 0.15); other products use
-    :func:`cnfutures.simulate.default_params`.
+    For ``sc`` the contracts follow Brent × USD/CNY × 0.99 with the Beijing/London timing
+    lag (``benchmark_lag`` 0.65: a day's SC move holds 35 % of Brent's move that day and
+    65 % of the previous day's) and a basis calibrated to the real 2018-2025 SC-Brent
+    co-movement (``kappa`` 1.5, ``sigma_chi`` 0.2, ``carry`` -0.07, ``close_sd`` 0.009;
+    the comparison table is in docs/simulate.md and tests/test_sample_calibration.py);
+    other products use :func:`cnfutures.simulate.default_params`.
 
     Examples
     --------
-    >>> sample_params("sc").basis
-    0.99
+    >>> sample_params("sc").basis, sample_params("sc").benchmark_lag
+    (0.99, 0.65)
     """
     from cnfutures import simulate
     from cnfutures.market.products import product
@@ -254,7 +257,9 @@ def sample_params(product_code: str) -> simulate_Params:
     code = product(product_code).code
     base = simulate.default_params(code)
     if code == "sc":
-        return simulate.with_params(base, basis=0.99, sigma_chi=0.15, kappa=3.0)
+        return simulate.with_params(
+            base, basis=0.99, sigma_chi=0.2, kappa=1.5, carry=-0.07, close_sd=0.009, benchmark_lag=0.65
+        )
     return base
 
 
