@@ -76,8 +76,11 @@ def test_sweep_local_processes(benchmark: Any, problem: tuple[Any, dict[str, Any
 
     spec, grid = problem
     sweep(spec, {"band": [0]}, executor="serial")  # compile / load the kernels outside the timing
-    # the goal: at most half the time of the brute-force loop (the pool's start-up is timed too)
-    tag(benchmark, role="ours", name="cnfutures.sweep (2 processes)", n=N, goals={"full-backtest loop": 0.5})
+    # the goal: at most half the time of the brute-force loop (the pool's start-up is timed too).
+    # Only at the full size: in quick mode 100 backtests take ~0.3 s and the two spawned workers'
+    # start-up (imports, kernel loads: seconds, more on a loaded machine) is all that is measured.
+    goals = {} if QUICK else {"full-backtest loop": 0.5}
+    tag(benchmark, role="ours", name="cnfutures.sweep (2 processes)", n=N, goals=goals)
     out = benchmark.pedantic(lambda: sweep(spec, grid, workers=2), rounds=1 if not QUICK else 2, iterations=1)
     assert out.height == N and out["error"].null_count() == N
 

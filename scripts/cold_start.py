@@ -30,6 +30,13 @@ CLI: list[tuple[str, list[str]]] = [
     ("cli calendar", ["calendar", "2026", "--exchange", "DCE"]),
     ("cli contracts", ["contracts", "sc", "--on", "2025-06-27"]),
     ("cli rules", ["rules", "sc", "--on", "2026-03-12"]),
+    (
+        "cli options",
+        [
+            "options", "sc", "--on", "2025-06-03", "--settle", "sc2509=480.3", "--value",
+            "sc2509C490=-10", "--sigma", "0.35",
+        ],
+    ),
     ("cli access", ["access", "osbp_client", "--on", "2025-06-03", "--price", "sc=550", "--usd-cny", "7.18"]),
 ]
 
@@ -83,6 +90,11 @@ API: list[tuple[str, str]] = [
     (
         "simulate.market",
         "from cnfutures import simulate; simulate.market('i', '2025-06-02', n_days=20, seed=1)",
+    ),
+    (
+        "value_options",
+        "from cnfutures import value_options\n"
+        "value_options({'sc2509C490': -10}, '2025-06-03', {'sc2509': 480.3}, r=0.015, sigma=0.35)",
     ),
     ("warmup", "import cnfutures; cnfutures.warmup()"),
 ]

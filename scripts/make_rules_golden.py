@@ -34,6 +34,8 @@ def _cases(book: RuleBook) -> list[tuple[str, dt.date]]:
     for r in book.rules.rows:
         if r.product not in PRODUCTS or r.parameter == "first_day_limit_multiplier":
             continue
+        if r.parameter.startswith("option_"):  # option rows: tests/test_options*.py
+            continue
         for point in (r.start, r.stop):
             if point >= _FAR:
                 continue

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cnfutures.sweep_cli",
     "cnfutures.risk_cli",
     "cnfutures.warmup_cli",
+    "cnfutures.options_cli",
 )
 
 

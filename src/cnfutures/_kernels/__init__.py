@@ -3,6 +3,16 @@
 Each kernel is written as a plain Python function and bound with ``njit(cache=True)`` under
 a ``*_nb`` name, so the plain twin can be tested against the compiled one. Modules register
 a warm-up callable in :data:`WARMUPS` through :func:`register_warmup`.
+
+Compiling the ``prange`` body
+    numba types the body of a ``parallel=True`` kernel twice: with the kernel, then again
+    as the gufunc it outlines the loop into, under other flags (``error_model="numpy"``,
+    ``noalias``). Flags are part of the key under which a ``register_jitable`` helper's
+    compiled code is reused, so every helper the body calls directly is compiled twice,
+    and, when an inherited flag such as ``error_model`` differs, everything it calls too.
+    Hence parallel kernels are bound with ``error_model="numpy"`` (which their gufunc body
+    runs under anyway), and a body calls a heavy helper through a one-line ``*_entry``
+    helper: only that line is compiled twice.
 """
 
 from __future__ import annotations

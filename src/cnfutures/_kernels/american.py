@@ -304,7 +304,7 @@ def _bvn_bjs2002(a: float, b: float, sign: float) -> float:
 def bivariate_normal_cdf(a: np.ndarray, b: np.ndarray, rho: np.ndarray, out: np.ndarray) -> None:
     """``M(a_i, b_i; rho_i)`` into ``out`` (see :func:`bvn_cdf`)."""
     for i in prange(a.shape[0]):
-        out[i] = bvn_cdf(a[i], b[i], rho[i])
+        out[i] = _bvn_entry(a[i], b[i], rho[i])
 
 
 # --------------------------------------------------------------------------------------
@@ -497,6 +497,35 @@ def _peizer_pratt2(z: float, n: int) -> float:
     return 0.5 + (1.0 if z > 0.0 else -1.0) * math.sqrt(0.25 * (1.0 - result))
 
 
+# one-line entries for the prange bodies (see :mod:`cnfutures._kernels`: compiling the
+# ``prange`` body): only these are compiled twice, not the helpers they call
+@register_jitable
+def _baw_one_entry(F: float, K: float, T: float, r: float, sigma: float, w: float) -> float:
+    return _baw_one(F, K, T, r, sigma, w)  # type: ignore[no-any-return]
+
+
+@register_jitable
+def _bjs_one_entry(F: float, K: float, T: float, r: float, sigma: float, w: float) -> float:
+    return _bjs_one(F, K, T, r, sigma, w)  # type: ignore[no-any-return]
+
+
+@register_jitable
+def _bjs2002_one_entry(F: float, K: float, T: float, r: float, sigma: float, w: float) -> float:
+    return _bjs2002_one(F, K, T, r, sigma, w)  # type: ignore[no-any-return]
+
+
+@register_jitable
+def _bvn_entry(a: float, b: float, rho: float) -> float:
+    return bvn_cdf(a, b, rho)  # type: ignore[no-any-return]
+
+
+@register_jitable
+def _tree_entry(
+    F: float, K: float, T: float, r: float, sigma: float, w: float, steps: int, lr: bool, american: bool
+) -> float:
+    return _tree_one(F, K, T, r, sigma, w, steps, lr, american)  # type: ignore[no-any-return]
+
+
 def american_baw(
     F: np.ndarray,
     K: np.ndarray,
@@ -508,7 +537,7 @@ def american_baw(
 ) -> None:
     """Barone-Adesi-Whaley American price on futures into ``out``."""
     for i in prange(F.shape[0]):
-        out[i] = _baw_one(F[i], K[i], T[i], r[i], sigma[i], w[i])
+        out[i] = _baw_one_entry(F[i], K[i], T[i], r[i], sigma[i], w[i])
 
 
 def american_bjs(
@@ -522,7 +551,7 @@ def american_bjs(
 ) -> None:
     """Bjerksund-Stensland (QuantLib's flat-boundary form) American price into ``out``."""
     for i in prange(F.shape[0]):
-        out[i] = _bjs_one(F[i], K[i], T[i], r[i], sigma[i], w[i])
+        out[i] = _bjs_one_entry(F[i], K[i], T[i], r[i], sigma[i], w[i])
 
 
 def american_bjs2002(
@@ -536,7 +565,7 @@ def american_bjs2002(
 ) -> None:
     """Bjerksund-Stensland (2002) two-step boundary American price on futures into ``out``."""
     for i in prange(F.shape[0]):
-        out[i] = _bjs2002_one(F[i], K[i], T[i], r[i], sigma[i], w[i])
+        out[i] = _bjs2002_one_entry(F[i], K[i], T[i], r[i], sigma[i], w[i])
 
 
 def american_crr(
@@ -556,7 +585,7 @@ def american_crr(
     for the early-exercise premium).
     """
     for i in prange(F.shape[0]):
-        out[i] = _tree_one(F[i], K[i], T[i], r[i], sigma[i], w[i], steps, False, american)
+        out[i] = _tree_entry(F[i], K[i], T[i], r[i], sigma[i], w[i], steps, False, american)
 
 
 def american_lr(
@@ -572,15 +601,16 @@ def american_lr(
 ) -> None:
     """Leisen-Reimer binomial price (odd steps) into ``out``; see :func:`american_crr`."""
     for i in prange(F.shape[0]):
-        out[i] = _tree_one(F[i], K[i], T[i], r[i], sigma[i], w[i], steps, True, american)
+        out[i] = _tree_entry(F[i], K[i], T[i], r[i], sigma[i], w[i], steps, True, american)
 
 
-american_baw_nb = njit(cache=True, parallel=True)(american_baw)
-american_bjs_nb = njit(cache=True, parallel=True)(american_bjs)
-american_bjs2002_nb = njit(cache=True, parallel=True)(american_bjs2002)
-bivariate_normal_cdf_nb = njit(cache=True, parallel=True)(bivariate_normal_cdf)
-american_crr_nb = njit(cache=True, parallel=True)(american_crr)
-american_lr_nb = njit(cache=True, parallel=True)(american_lr)
+# error_model="numpy": what the prange bodies run under anyway (see :mod:`cnfutures._kernels`)
+american_baw_nb = njit(cache=True, parallel=True, error_model="numpy")(american_baw)
+american_bjs_nb = njit(cache=True, parallel=True, error_model="numpy")(american_bjs)
+american_bjs2002_nb = njit(cache=True, parallel=True, error_model="numpy")(american_bjs2002)
+bivariate_normal_cdf_nb = njit(cache=True, parallel=True, error_model="numpy")(bivariate_normal_cdf)
+american_crr_nb = njit(cache=True, parallel=True, error_model="numpy")(american_crr)
+american_lr_nb = njit(cache=True, parallel=True, error_model="numpy")(american_lr)
 
 
 def _warmup() -> None:

@@ -36,13 +36,20 @@ def _bachelier_one(F: float, K: float, T: float, r: float, sigma: float, w: floa
     return disc * (intrinsic + st * ONE_OVER_SQRT_TWO_PI * math.exp(-0.5 * h * h) * _bachelier_q(h))
 
 
+@register_jitable
+def _bachelier_one_entry(F: float, K: float, T: float, r: float, sigma: float, w: float) -> float:
+    """:func:`_bachelier_one` behind a one-line call, for the ``prange`` bodies (see
+    :mod:`cnfutures._kernels`: compiling the ``prange`` body)."""
+    return _bachelier_one(F, K, T, r, sigma, w)  # type: ignore[no-any-return]
+
+
 def bachelier_price(
     F: np.ndarray, K: np.ndarray, T: np.ndarray, r: np.ndarray, sigma: np.ndarray,
     w: np.ndarray, out: np.ndarray,
 ) -> None:
     """Bachelier price into ``out``; ``w`` is +1 (call) or -1 (put); sigma in price units."""
     for i in prange(F.shape[0]):
-        out[i] = _bachelier_one(F[i], K[i], T[i], r[i], sigma[i], w[i])
+        out[i] = _bachelier_one_entry(F[i], K[i], T[i], r[i], sigma[i], w[i])
 
 
 def bachelier_greeks(
@@ -60,7 +67,7 @@ def bachelier_greeks(
         disc = math.exp(-r[i] * t)
         sqt = math.sqrt(t)
         st = s * sqt
-        v = _bachelier_one(f, k, t, r[i], s, ww)
+        v = _bachelier_one_entry(f, k, t, r[i], s, ww)
         price[i] = v
         d = (f - k) / st if st > 0.0 else math.inf if f > k else -math.inf if f < k else 0.0
         e = math.exp(-0.5 * d * d)
@@ -79,8 +86,9 @@ def bachelier_greeks(
         rho[i] = -t * v
 
 
-bachelier_price_nb = njit(cache=True, parallel=True)(bachelier_price)
-bachelier_greeks_nb = njit(cache=True, parallel=True)(bachelier_greeks)
+# error_model="numpy": what the prange bodies run under anyway (see :mod:`cnfutures._kernels`)
+bachelier_price_nb = njit(cache=True, parallel=True, error_model="numpy")(bachelier_price)
+bachelier_greeks_nb = njit(cache=True, parallel=True, error_model="numpy")(bachelier_greeks)
 
 
 def _warmup() -> None:

@@ -4,7 +4,11 @@ Every kernel is a plain Python function over contiguous float64 arrays, bound un
 ``*_nb`` name with ``njit(cache=True, parallel=True)``; the loops use ``prange``, which is
 plain ``range`` when the function runs uncompiled, so the plain twin can be tested against
 the compiled one. Scalar helpers are ``register_jitable``: plain Python when called from
-Python, inlined when called from compiled code.
+Python, compiled once per signature when called from compiled code. The small branch-free
+helpers of the vectorised passes are ``register_jitable(forceinline=True)``: LLVM inlines
+them, so the loops still vectorise, while numba types and compiles each only once (numba's
+own ``inline="always"`` re-types a helper's IR inside every caller and made compiling the
+kernels several times slower; see ``docs/benchmarks/compile.md``).
 
 Speed: numba 0.68 has no SVML, so ``math.exp``/``math.log`` are scalar libm calls that stop
 LLVM from vectorising a loop. The array kernels :func:`black76_price` and
@@ -231,7 +235,7 @@ _LG1, _LG2, _LG3, _LG4, _LG5, _LG6, _LG7 = (
 )
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def vexp(x: float) -> float:
     """``exp(x)`` within about 1 ulp, branch-free (vectorises); underflows to 0, overflows to inf.
 
@@ -261,7 +265,7 @@ def vexp(x: float) -> float:
     return p * i2f((n1 + 1023) << 52) * i2f((n - n1 + 1023) << 52)
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def vlog(x: float) -> float:
     """``ln(x)`` for finite normal ``x > 0`` within about 1 ulp (fdlibm's method), branch-free."""
     bits = f2i(x)
@@ -280,7 +284,7 @@ def vlog(x: float) -> float:
     return dk * LN2_HI - ((hfsq - (s * (hfsq + (t1 + t2)) + dk * LN2_LO)) - f)
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def ncdf_scaled_v(z: float, e: float) -> float:
     """:func:`ncdf_scaled` without branches: Cody's three pieces, one division.
 
@@ -467,13 +471,20 @@ def _black76_one(F: float, K: float, T: float, r: float, sigma: float, w: float)
     return disc * v
 
 
+@register_jitable
+def _black76_one_entry(F: float, K: float, T: float, r: float, sigma: float, w: float) -> float:
+    """:func:`_black76_one` behind a one-line call, for the ``prange`` bodies (see
+    :mod:`cnfutures._kernels`: compiling the ``prange`` body)."""
+    return _black76_one(F, K, T, r, sigma, w)  # type: ignore[no-any-return]
+
+
 BLOCK = 1024  # options per block: both passes work on data still in L1/L2
 CHUNK = 4  # callers run the kernels under numba.parallel_chunksize(CHUNK): dynamic
 # scheduling of blocks, so a core busy with another process slows a kernel by its share
 # only, not by a whole statically assigned half
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def _valid(F: float, K: float, T: float, r: float, sigma: float, w: float) -> bool:
     """Black-76 domain; NaN fails every comparison. ``w`` is not checked (see ``_valid_w``)."""
     inf = math.inf
@@ -490,7 +501,7 @@ def _valid(F: float, K: float, T: float, r: float, sigma: float, w: float) -> bo
     )
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def _valid_w(w: float) -> bool:
     return (w == 1.0) | (w == -1.0)
 
@@ -540,7 +551,7 @@ def black76_price(
         for i in range(lo, hi):  # the few marked options, scalar
             if math.isnan(out[i]):
                 if _valid(F[i], K[i], T[i], r[i], sigma[i], w[i]) & _valid_w(w[i]):
-                    out[i] = _black76_one(F[i], K[i], T[i], r[i], sigma[i], w[i])
+                    out[i] = _black76_one_entry(F[i], K[i], T[i], r[i], sigma[i], w[i])
                 elif first_bad[b] == n:
                     first_bad[b] = i
     bad = first_bad.min() if nblocks > 0 else n
@@ -583,6 +594,14 @@ def _black76_greeks_one(
         volga = 0.0
     theta = (rr * v - disc * f * n1 * s / (2.0 * sqt)) / DAYS_PER_YEAR
     return v, delta, gamma, vg, theta, -t * v, vanna, volga
+
+
+@register_jitable
+def _black76_greeks_one_entry(
+    f: float, k: float, t: float, rr: float, s: float, ww: float
+) -> tuple[float, float, float, float, float, float, float, float]:
+    """:func:`_black76_greeks_one` behind a one-line call, for the ``prange`` body."""
+    return _black76_greeks_one(f, k, t, rr, s, ww)  # type: ignore[no-any-return]
 
 
 def black76_greeks(
@@ -694,7 +713,7 @@ def black76_greeks(
         for i in range(lo, hi):  # the few marked options, scalar
             if math.isnan(price[i]):
                 if _valid(F[i], K[i], T[i], r[i], sigma[i], w[i]) & _valid_w(w[i]):
-                    g = _black76_greeks_one(F[i], K[i], T[i], r[i], sigma[i], w[i])
+                    g = _black76_greeks_one_entry(F[i], K[i], T[i], r[i], sigma[i], w[i])
                 else:
                     nan = math.nan
                     g = (nan, nan, nan, nan, nan, nan, nan, nan)

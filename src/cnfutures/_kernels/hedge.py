@@ -503,6 +503,12 @@ def _nelder_mead(
     d = x0.shape[0]
     sim = np.empty((d + 1, d))
     fs = np.empty(d + 1)
+    # work rows, written element by element: numba compiles an array expression such as
+    # ``c + 2.0 * (c - x)`` into a kernel of its own (several seconds for the five here)
+    row = np.empty(d)
+    xr = np.empty(d)
+    xe = np.empty(d)
+    xc = np.empty(d)
     best = x0.copy()
     fbest = _objective(kind, best, a1, a2, s)
     total_iter = 0
@@ -520,14 +526,17 @@ def _nelder_mead(
             # order vertices by objective (insertion sort, d + 1 is tiny)
             for j in range(1, d + 1):
                 fj = fs[j]
-                row = sim[j].copy()
+                for c in range(d):
+                    row[c] = sim[j, c]
                 m = j - 1
                 while m >= 0 and fs[m] > fj:
                     fs[m + 1] = fs[m]
-                    sim[m + 1] = sim[m]
+                    for c in range(d):
+                        sim[m + 1, c] = sim[m, c]
                     m -= 1
                 fs[m + 1] = fj
-                sim[m + 1] = row
+                for c in range(d):
+                    sim[m + 1, c] = row[c]
             size = 0.0
             for j in range(1, d + 1):
                 for m in range(d):
@@ -538,30 +547,38 @@ def _nelder_mead(
             for j in range(d):
                 for m in range(d):
                     centroid[m] += sim[j, m] / d
-            xr = centroid + (centroid - sim[d])
+            for m in range(d):
+                xr[m] = centroid[m] + (centroid[m] - sim[d, m])
             fr = _objective(kind, xr, a1, a2, s)
             if fr < fs[0]:
-                xe = centroid + 2.0 * (centroid - sim[d])
+                for m in range(d):
+                    xe[m] = centroid[m] + 2.0 * (centroid[m] - sim[d, m])
                 fe = _objective(kind, xe, a1, a2, s)
                 if fe < fr:
-                    sim[d] = xe
+                    for m in range(d):
+                        sim[d, m] = xe[m]
                     fs[d] = fe
                 else:
-                    sim[d] = xr
+                    for m in range(d):
+                        sim[d, m] = xr[m]
                     fs[d] = fr
             elif fr < fs[d - 1]:
-                sim[d] = xr
+                for m in range(d):
+                    sim[d, m] = xr[m]
                 fs[d] = fr
             else:
                 worst = sim[d] if fr >= fs[d] else xr
-                xc = centroid + 0.5 * (worst - centroid)
+                for m in range(d):
+                    xc[m] = centroid[m] + 0.5 * (worst[m] - centroid[m])
                 fc = _objective(kind, xc, a1, a2, s)
                 if fc < fr and fc < fs[d]:
-                    sim[d] = xc
+                    for m in range(d):
+                        sim[d, m] = xc[m]
                     fs[d] = fc
                 else:
                     for j in range(1, d + 1):
-                        sim[j] = sim[0] + 0.5 * (sim[j] - sim[0])
+                        for m in range(d):
+                            sim[j, m] = sim[0, m] + 0.5 * (sim[j, m] - sim[0, m])
                         fs[j] = _objective(kind, sim[j], a1, a2, s)
         total_iter += it
         jbest = 0

@@ -42,11 +42,9 @@ Status codes (see :class:`cnfutures.pricing.IVStatus`): 0 ok, 1 below intrinsic,
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 from numba import njit, prange
-from numba.core.errors import NumbaIRAssumptionWarning
 from numba.extending import register_jitable
 
 from cnfutures._kernels.black76 import (
@@ -110,13 +108,6 @@ __all__ = [
     "implied_vol_black76_nb",
     "normalised_black_call",
 ]
-
-# numba's SSA pass emits this pedantic internal check, once per compilation, for the
-# conditional expressions of the branch-free helpers inlined into other inlined helpers
-# (the generated code is unaffected); silence exactly that message
-warnings.filterwarnings(
-    "ignore", message=r".*variable '.*' is not in scope", category=NumbaIRAssumptionWarning
-)
 
 DBL_EPSILON = 2.220446049250313e-16
 DBL_MIN = 2.2250738585072014e-308
@@ -658,7 +649,7 @@ def _iv_black76_one(price: float, F: float, K: float, T: float, r: float, w: flo
 # --------------------------------------------------------------------------------------
 # vectorised fast path: Jäckel's lower and central branches, branch-free
 # --------------------------------------------------------------------------------------
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def _erfcx_v(y: float) -> float:
     """:func:`erfcx` for ``y >= -26`` without branches (Cody's three pieces, two divisions).
 
@@ -690,7 +681,7 @@ def _erfcx_v(y: float) -> float:
     return 2.0 * big_e - r if y < 0.0 else r
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def _black_v(x: float, s: float, b_max: float) -> tuple[float, float, bool]:
     """Branch-free :func:`normalised_black_call` for ``x <= 0``, its vega and a fail flag.
 
@@ -728,13 +719,13 @@ def _black_v(x: float, s: float, b_max: float) -> tuple[float, float, bool]:
     return b, e, asym | (not s_ok)
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def _safe(d: float) -> float:
     """``d`` where it is a usable divisor, else 1 (the quotient is then selected away)."""
     return d if abs(d) >= DBL_MIN else 1.0
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def _rc_min_parameter_v(d_l: float, d_r: float, s: float, prefer_shape: bool) -> float:
     """:func:`_rc_min_parameter`, branch-free."""
     monotonic = (d_l * s >= 0.0) & (d_r * s >= 0.0)
@@ -754,7 +745,7 @@ def _rc_min_parameter_v(d_l: float, d_r: float, s: float, prefer_shape: bool) ->
     return r if monotonic | curved else MIN_RC_PARAMETER
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def _rc_guess_v(
     beta: float,
     x_l: float,
@@ -792,7 +783,7 @@ def _rc_guess_v(
     return s if abs(h) > 0.0 else 0.5 * (y_l + y_r)
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def _step_v(
     x: float, s: float, beta: float, b: float, e: float, s_left: float, s_right: float, lower_map: bool
 ) -> tuple[float, float, float, float, bool]:
@@ -834,7 +825,7 @@ def _step_v(
     return ss + ds, ds, s_left_new, s_right, bad
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def _f_lower_map_v(x: float, s: float) -> tuple[float, float, float]:
     """:func:`_f_lower_map` branch-free (``s > 0``); non-finite values flag a fallback."""
     ax = abs(x)
@@ -859,7 +850,7 @@ def _f_lower_map_v(x: float, s: float) -> tuple[float, float, float]:
     return f, fp, fpp
 
 
-@register_jitable(inline="always")
+@register_jitable(forceinline=True)
 def _inverse_ncdf_v(u: float) -> float:
     """:func:`inverse_ncdf` for ``0 < u < 1`` without branches: Wichura's three rational
     pieces all evaluated, one selected."""
@@ -1215,6 +1206,40 @@ def _iv_black76_fast_block(
         out[lo + i] = sc[_S * B + i] / math.sqrt(T[lo + i]) if ok else math.nan
 
 
+@register_jitable
+def _iv_black76_block(
+    price: np.ndarray,
+    F: np.ndarray,
+    K: np.ndarray,
+    T: np.ndarray,
+    r: np.ndarray,
+    w: np.ndarray,
+    out: np.ndarray,
+    status: np.ndarray,
+    lo: int,
+    hi: int,
+    none: int,
+) -> int:
+    """Options ``lo:hi`` (one block): the fast pass, then the scalar pass over what it left.
+
+    Returns the first index in the block whose status is not OK, or ``none``. Light (a
+    loop and two calls), so it serves as the ``prange`` body's entry (see
+    :mod:`cnfutures._kernels`: compiling the ``prange`` body).
+    """
+    first = none
+    _iv_black76_fast_block(price, F, K, T, r, w, out, lo, hi)
+    for i in range(lo, hi):  # the options the fast path left, scalar
+        if math.isnan(out[i]):
+            v, st = _iv_black76_one(price[i], F[i], K[i], T[i], r[i], w[i])
+            out[i] = v
+            status[i] = st
+            if st != OK and first == none:
+                first = i
+        else:
+            status[i] = OK
+    return first
+
+
 def implied_vol_black76(
     price: np.ndarray,
     F: np.ndarray,
@@ -1235,17 +1260,7 @@ def implied_vol_black76(
     first = np.full(nblocks, n, dtype=np.int64)
     for b in prange(nblocks):
         lo = b * IV_BLOCK
-        hi = min(lo + IV_BLOCK, n)
-        _iv_black76_fast_block(price, F, K, T, r, w, out, lo, hi)
-        for i in range(lo, hi):  # the options the fast path left, scalar
-            if math.isnan(out[i]):
-                v, st = _iv_black76_one(price[i], F[i], K[i], T[i], r[i], w[i])
-                out[i] = v
-                status[i] = st
-                if st != OK and first[b] == n:
-                    first[b] = i
-            else:
-                status[i] = OK
+        first[b] = _iv_black76_block(price, F, K, T, r, w, out, status, lo, min(lo + IV_BLOCK, n), n)
     bad = first.min() if nblocks > 0 else n
     return -1 if bad == n else int(bad)
 
@@ -1339,6 +1354,14 @@ def _iv_bachelier_one(price: float, F: float, K: float, T: float, r: float, w: f
     return m / (h * sqt), OK
 
 
+@register_jitable
+def _iv_bachelier_one_entry(
+    price: float, F: float, K: float, T: float, r: float, w: float
+) -> tuple[float, int]:
+    """:func:`_iv_bachelier_one` behind a one-line call, for the ``prange`` body."""
+    return _iv_bachelier_one(price, F, K, T, r, w)  # type: ignore[no-any-return]
+
+
 def implied_vol_bachelier(
     price: np.ndarray,
     F: np.ndarray,
@@ -1359,7 +1382,7 @@ def implied_vol_bachelier(
     first = np.full(nblocks, n, dtype=np.int64)
     for b in prange(nblocks):
         for i in range(b * IV_BLOCK, min((b + 1) * IV_BLOCK, n)):
-            v, st = _iv_bachelier_one(price[i], F[i], K[i], T[i], r[i], w[i])
+            v, st = _iv_bachelier_one_entry(price[i], F[i], K[i], T[i], r[i], w[i])
             out[i] = v
             status[i] = st
             if st != OK and first[b] == n:
@@ -1369,8 +1392,9 @@ def implied_vol_bachelier(
 
 
 # error_model="numpy": no Python division-by-zero checks, which would stop vectorisation
+# (and what the prange bodies run under anyway, see :mod:`cnfutures._kernels`)
 implied_vol_black76_nb = njit(cache=True, parallel=True, error_model="numpy")(implied_vol_black76)
-implied_vol_bachelier_nb = njit(cache=True, parallel=True)(implied_vol_bachelier)
+implied_vol_bachelier_nb = njit(cache=True, parallel=True, error_model="numpy")(implied_vol_bachelier)
 
 
 def _warmup() -> None:

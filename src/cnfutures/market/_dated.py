@@ -17,7 +17,7 @@ import numpy as np
 
 __all__ = ["asof_index", "in_force"]
 
-Row = Mapping[str, Any]
+Row = Any  # a mapping with "effective" (and "until") keys, or an object with those attributes
 
 
 def in_force(
@@ -31,8 +31,9 @@ def in_force(
 
     Parameters
     ----------
-    rows : iterable of mappings
-        Each with ``effective`` (a date) and optionally ``until`` (first day not covered).
+    rows : iterable of mappings or objects
+        Each with ``effective`` (a date) and optionally ``until`` (first day not covered), as
+        keys or attributes.
     on : datetime.date
     where : callable, optional
         Keep only the rows for which it is true (e.g. the exchange or product).
@@ -49,12 +50,13 @@ def in_force(
     best: Row | None = None
     best_key: tuple[Any, dt.date] | None = None
     for r in rows:
-        if r["effective"] > on or (where is not None and not where(r)):
+        eff = r["effective"] if isinstance(r, Mapping) else r.effective
+        if eff > on or (where is not None and not where(r)):
             continue
-        until = r.get("until")
+        until = r.get("until") if isinstance(r, Mapping) else getattr(r, "until", None)
         if isinstance(until, dt.date) and on >= until:
             continue
-        key = (rank(r) if rank is not None else 0, r["effective"])
+        key = (rank(r) if rank is not None else 0, eff)
         if best_key is None or key > best_key:
             best, best_key = r, key
     return best

@@ -30,7 +30,7 @@ from cnfutures._dates import DateLike, parse_date
 from cnfutures.errors import CalendarOutOfBounds, InputError, RuleNotFound, UnknownContract
 from cnfutures.market.contracts import STAGES, Contract, contract, stage_schedule
 from cnfutures.market.ruletable import _FAR as _FAR_ORD
-from cnfutures.market.ruletable import FEE_FIELDS, PARAMETERS, Cells, Compiled, RuleTable
+from cnfutures.market.ruletable import FEE_FIELDS, FEE_PARAMETERS, PARAMETERS, Cells, Compiled, RuleTable
 
 __all__ = [
     "PARAMETERS",
@@ -346,8 +346,8 @@ class RuleBook:
         product : str
             Product code.
         value : float, optional
-            The value (not used for ``"fee"``, which takes ``basis``, ``open``, ``close``,
-            ``close_today`` keywords).
+            The value (not used for ``"fee"`` and ``"option_fee"``, which take ``basis``,
+            ``open``, ``close``, ``close_today`` keywords, and ``exercise`` for options).
         effective : date or str
             The day the row starts; with ``timing="trading_day"`` (default here) the first
             trading day it applies, with ``"settlement"`` the day of the settlement it is
@@ -379,7 +379,7 @@ class RuleBook:
         }
         if parameter not in PARAMETERS:
             raise InputError(f"unknown rule parameter {parameter!r}; accepted: {', '.join(PARAMETERS)}")
-        if parameter != "fee":
+        if parameter not in FEE_PARAMETERS:
             if value is None:
                 raise InputError(f"with_override({parameter!r}) needs a value")
             row["value"] = value

@@ -52,7 +52,9 @@ from cnfutures.market.calendar import TradingCalendar, calendar
 from cnfutures.market.contracts import STAGES, Contract, contract
 from cnfutures.market.products import product
 
-__all__ = ["FEE_FIELDS", "PARAMETERS", "Cells", "Compiled", "Row", "RuleTable", "contract_month"]
+__all__ = [
+    "FEE_FIELDS", "FEE_PARAMETERS", "PARAMETERS", "Cells", "Compiled", "Row", "RuleTable", "contract_month",
+]  # fmt: skip
 
 PARAMETERS: tuple[str, ...] = (
     "margin",
@@ -62,16 +64,23 @@ PARAMETERS: tuple[str, ...] = (
     "open_limit",
     "max_order",
     "first_day_limit_multiplier",
+    "option_margin_floor",
+    "option_fee",
+    "option_max_order",
 )
 FEE_FIELDS: tuple[str, ...] = ("open", "close", "close_today")
+#: parameters whose rows are fee schedules (``basis`` and the :data:`FEE_FIELDS`, no ``value``)
+FEE_PARAMETERS: tuple[str, ...] = ("fee", "option_fee")
 _HOLDERS = ("client", "individual")
 _TIMINGS = ("settlement", "trading_day")
 _SCOPE_FIELDS = ("contracts", "contract_from", "contract_to", "stage", "hedge", "holder")
 _COMMON = ("product", "effective", "timing", "until", "source", "verified", "note", "announced")
 _FIELDS: dict[str, frozenset[str]] = {
-    p: frozenset(_COMMON + _SCOPE_FIELDS + (("basis", *FEE_FIELDS) if p == "fee" else ("value",)))
+    p: frozenset(_COMMON + _SCOPE_FIELDS + (("basis", *FEE_FIELDS) if p in FEE_PARAMETERS else ("value",)))
     for p in PARAMETERS
 }
+# an option fee row also names the fee per lot for exercise (and assignment)
+_FIELDS["option_fee"] = _FIELDS["option_fee"] | {"exercise"}
 # position limits may also be a fraction of open interest above a threshold (DCE)
 _FIELDS["position_limit"] = _FIELDS["position_limit"] | {"oi_threshold", "oi_fraction"}
 _FAR = np.iinfo(np.int64).max // 4  # an open end [days since 1970-01-01]
@@ -744,8 +753,10 @@ def _normalise(parameter: str, raw: Any, conv: Mapping[str, Any], origin: str) -
         raise InputError(f"{origin}: holder={holder!r}; accepted: {', '.join(_HOLDERS)}")
     fee = None
     value = math.nan
-    if parameter == "fee":
+    if parameter in FEE_PARAMETERS:
         missing = [k for k in ("basis", *FEE_FIELDS) if k not in raw]
+        if parameter == "option_fee" and "exercise" not in raw:
+            missing.append("exercise")
         if missing:
             raise InputError(f"{origin}: a fee row needs {', '.join(missing)}")
         if raw["basis"] not in ("per_lot", "per_turnover"):
@@ -760,7 +771,14 @@ def _normalise(parameter: str, raw: Any, conv: Mapping[str, Any], origin: str) -
             raise InputError(f"{origin}: {parameter} value {value} must be a decimal fraction (0.11 = 11 %)")
         if parameter == "first_day_limit_multiplier" and value < 1:
             raise InputError(f"{origin}: a first-day limit multiplier must be >= 1; got {value}")
-    extra = tuple(sorted((k, raw[k]) for k in ("oi_threshold", "oi_fraction") if k in raw))
+        if parameter == "option_margin_floor" and value > 1:
+            raise InputError(
+                f"{origin}: option_margin_floor value {value} must be a coefficient of the futures margin "
+                "in [0, 1] (0.5 = half)"
+            )
+    if "exercise" in raw:
+        _number(raw["exercise"], f"{origin}: exercise")
+    extra = tuple(sorted((k, raw[k]) for k in ("oi_threshold", "oi_fraction", "exercise") if k in raw))
     return Row(
         parameter=parameter, product=prod.code, effective=effective, timing=timing, until=until,
         start=start, stop=stop, reopen=reopen, month_lo=lo, month_hi=hi, contracts=codes, stage=stage,
