@@ -49,6 +49,12 @@ class Params:
     rho_fx : float [-]
         Correlation of the USD/CNY shock with the long-run factor's shock (positive: CNY
         prices rise when the dollar strengthens, the usual sign for an imported commodity).
+    benchmark_lag : float [trading days, 0..1]
+        With a benchmark: how much of the long-run level comes from the benchmark's
+        *previous* observation. The level of day ``t`` is ``basis × usd_cny_t ×
+        b_t^(1-L) × b_prev^L``, ``b_prev`` the benchmark dated before ``t``. SC settles at
+        15:00 Beijing, before London assesses Brent that day: its day-``t`` move holds
+        part of Brent's day-``t-1`` move (L = 0: same-day, the old model).
     """
 
     s0: float = 500.0
@@ -66,6 +72,7 @@ class Params:
     fx0: float = 7.1
     sigma_fx: float = 0.04
     rho_fx: float = 0.0
+    benchmark_lag: float = 0.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -83,6 +90,8 @@ class Params:
                 raise InputError(f"Params.{name}={getattr(self, name)!r} must lie in [-1, 1]")
         if not 0.0 <= self.open_frac <= 1.0:
             raise InputError(f"Params.open_frac={self.open_frac!r} must lie in [0, 1]")
+        if not 0.0 <= self.benchmark_lag <= 1.0:
+            raise InputError(f"Params.benchmark_lag={self.benchmark_lag!r} must lie in [0, 1] (trading days)")
 
 
 def default_params(product_code: str) -> Params:

@@ -256,9 +256,14 @@ def setup(
     if benchmark is not None:
         price_col = "price" if "price" in benchmark.columns else benchmark.columns[-1]
         b = _aligned(benchmark, price_col, days, "benchmark")
+        lb = np.log(b)
+        if prm.benchmark_lag > 0.0:
+            # the benchmark's last observation dated before each trading day
+            prev = _aligned(benchmark, price_col, days - dt.timedelta(days=1), "benchmark (previous day)")
+            lb = (1.0 - prm.benchmark_lag) * lb + prm.benchmark_lag * np.log(prev)
         if fx_real is not None:
-            b = b * fx_real
-        xi_given = np.ascontiguousarray(np.log(prm.basis * b))
+            lb = lb + np.log(fx_real)
+        xi_given = np.ascontiguousarray(math.log(prm.basis) + lb)
     return Setup(
         p, prm, days, rows, np.ascontiguousarray(row_day), row_tau, np.ascontiguousarray(row_start),
         np.ascontiguousarray(rate), np.ascontiguousarray(row_key), xi_given, lfx_given,
@@ -391,7 +396,8 @@ def market(
     usd : bool
         Add ``usd_cny`` [CNY per USD] (simulated, or the real series) and ``benchmark_usd``
         [USD/unit] (the long-run level ``exp(xi) / (basis × usd_cny)``; with a real USD
-        benchmark and FX this is the benchmark itself).
+        benchmark and FX this is the benchmark itself, blended with its previous
+        observation when ``benchmark_lag > 0``).
     contracts : list of str, optional
         Simulate only these contracts (same prices as in the full simulation).
 

@@ -436,7 +436,7 @@ def _exposure_series(
         qty = qj["quantity"].cast(pl.Float64).fill_null(0.0).to_numpy()
     else:
         qty = np.full(D, float(exposure.quantity))
-    px_usd = px / fx if exposure.currency == "CNY" else px
+    px_usd = px / fx if exposure.currency_in(market) == "CNY" else px
     expo = np.zeros(D)
     expo[1:] = exposure.sign * qty[:-1] * (px_usd[1:] - px_usd[:-1])
     return fx, px, qty, px_usd, expo

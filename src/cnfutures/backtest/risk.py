@@ -26,8 +26,9 @@ from cnfutures._params import Params
 from cnfutures.access import Investor
 from cnfutures.backtest.engine import BookInputs, Prepared, book, prepare, target_lots
 from cnfutures.backtest.layout import metric_units, path_metrics
-from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market
+from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market, declare_units
 from cnfutures.errors import DataError, InputError
+from cnfutures.market.contracts import contract
 from cnfutures.market.rules import RuleBook
 
 if TYPE_CHECKING:  # pragma: no cover  (the kernel module imports numba: loaded when booking)
@@ -180,11 +181,14 @@ def _template_market(frame: pl.DataFrame, label: str) -> Market:
     """A one-path simulated frame (``usd=True``) as a backtest Market."""
     daily = frame.group_by("trading_day").agg(pl.col("usd_cny", "benchmark_usd", "spot").first())
     daily = daily.sort("trading_day").rename({"trading_day": "date"})
+    unit = contract(str(frame["contract"][0])).product.unit
     return Market(
         futures=frame.drop("path", "usd_cny", "benchmark_usd"),
         prices={
-            "benchmark": daily.select("date", pl.col("benchmark_usd").alias("price")),
-            "spot": daily.select("date", pl.col("spot").alias("price")),
+            "benchmark": declare_units(
+                daily.select("date", pl.col("benchmark_usd").alias("price")), "USD", unit
+            ),
+            "spot": declare_units(daily.select("date", pl.col("spot").alias("price")), "CNY", unit),
         },
         usd_cny=daily.select("date", "usd_cny"),
         simulated=True,
@@ -346,7 +350,7 @@ def _check_inputs(
         raise InputError(
             f"exposure price={exposure.price!r}: a simulated market offers 'benchmark' (USD) and 'spot' (CNY)"
         )
-    if exposure.currency != SIMULATED_PRICES[exposure.price]:
+    if exposure.currency is not None and exposure.currency != SIMULATED_PRICES[exposure.price]:
         raise InputError(
             f"exposure price {exposure.price!r} is in {SIMULATED_PRICES[exposure.price]}, "
             f"not currency={exposure.currency!r}"

@@ -169,7 +169,7 @@ class SimulatedMarket:
         Examples
         --------
         >>> SimulatedMarket("sc").model_params().kappa
-        3.0
+        1.5
         """
         return self.params if self.params is not None else sample_params(self.product)
 
@@ -745,7 +745,7 @@ def sweep(
     >>> t = sweep(spec, {"ratio": [0.5, 1.0], "slippage_ticks": [0, 2]}, executor="serial")
     >>> t.select("point", "ratio", "slippage_ticks", pl.col("effectiveness_daily").round(2),
     ...          pl.col("slippage_usd").round(0)).rows()
-    [(0, 0.5, 0, 0.73, 0.0), (1, 0.5, 2, 0.73, 96608.0), (2, 1.0, 0, 0.77, 0.0), (3, 1.0, 2, 0.77, 179575.0)]
+    [(0, 0.5, 0, 0.35, 0.0), (1, 0.5, 2, 0.35, 96608.0), (2, 1.0, 0, 0.27, 0.0), (3, 1.0, 2, 0.27, 179575.0)]
     >>> rank(t, "cost", top=2)["point"].to_list()
     [0, 2]
     """
