@@ -27,6 +27,18 @@ __all__ = ["MAX_FX_AGE_DAYS", "Prepared", "backtest", "prepare", "run"]
 
 MAX_FX_AGE_DAYS = FX_MAX_AGE_DAYS  # an FX or exposure price older than this many calendar days: an error
 
+def _route_costs(investor: Investor, product_code: str, d0: dt.date, costs: Costs | None) -> Costs:
+    """Hook to the route's economics (access/economics.py): refuse what the route cannot do, and
+    without explicit ``costs`` book the route's commission layers, FX spread and custodian fee."""
+    from cnfutures.access.economics import check_route_policy, route_costs
+
+    check_route_policy(investor, product_code, d0)
+    if costs is not None:
+        return costs
+    out: Costs = route_costs(investor, product_code, d0)
+    return out
+
+
 def _exit_after(code: str, individual: bool) -> dt.date | None:
     """Last trading day a position in ``code`` may be held (before the LTD / the individuals' exit)."""
     con = contract(code)
@@ -208,7 +220,6 @@ def prepare(
     DataError
         The market lacks a contract the roll needs, a settlement, an FX or exposure price.
     """
-    c = costs if costs is not None else Costs()
     rb = book if book is not None else RuleBook.default()
     p = product(policy.product)
     cal = calendar(p.exchange)
@@ -230,6 +241,7 @@ def prepare(
     if d1 <= d0:
         raise InputError(f"end={d1} must be after start={d0}")
     eligible(investor, p.code, d0).raise_if_denied()
+    c = _route_costs(investor, p.code, d0, costs)
     days = cal.trading_days(d0, d1)
     have = fut.filter(pl.col("trading_day").is_between(d0, d1))["trading_day"].unique()
     gap = days.filter(~days.is_in(have.implode()))
