@@ -199,3 +199,16 @@ def test_routes_cli_command(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "overseas_intermediary" in out and "TOTAL" in out
 
+
+def test_routes_page_worked_example_is_up_to_date() -> None:
+    """Every number of docs/routes.md comes from scripts/routes_example.py."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "routes_example.py"
+    spec = importlib.util.spec_from_file_location("routes_example", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    text = mod.DOC.read_text(encoding="utf-8")
+    assert mod.render(text) == text, "docs/routes.md is out of date: run python scripts/routes_example.py"
