@@ -155,11 +155,14 @@ def test_compare_routes_components_add_up() -> None:
     q = t.filter(pl.col("route") == "qfi").row(0, named=True)
     assert "hedging quota NOT applied" in q["constraints"] and "no delivery" in q["constraints"]
     assert q["fx_collateral_usd"] > 0 and not q["verified"]
-    # QFI: fx_spread 0.0005 × (USD posted + USD released), route_costs.toml qfi fx_spread row
+    # QFI: fx_spread 0.0005 (route_costs.toml qfi row) x (margin posted + margin released), where
+    # the margin released is the day-by-day fall of the collateral net of new calls
     led = cmp.results["qfi"].ledger
-    assert q["fx_collateral_usd"] == pytest.approx(
-        0.0005 * float(led["margin_call_usd"].sum() + led["release_usd"].sum())
-    )
+    coll = led["collateral_usd"].to_numpy()
+    calls = led["margin_call_usd"].to_numpy()
+    released = np.concatenate([[0.0], coll[:-1]]) + calls - coll
+    assert q["fx_collateral_usd"] == pytest.approx(0.0005 * float(calls.sum() + released.sum()), rel=1e-9)
+    assert released.min() >= -1e-6
     assert t.filter(pl.col("route") == "ff_client")["fx_collateral_usd"][0] == 0.0
     assert "ff_client" in format_comparison(cmp)
     assert cmp.cheapest() in t["route"].to_list()
@@ -177,6 +180,13 @@ def test_compare_routes_lists_ineligible_routes_with_reasons() -> None:
     assert "DCE" in bad["osbp_client"]  # no OSP category at DCE (routes.toml availability row)
     assert "institution" in bad["qfi"]
     assert "NOT ELIGIBLE" in format_comparison(cmp)
+
+
+def test_compare_routes_no_route_fits() -> None:
+    """ru before 2025-06-20: not a specified product, not yet on the QFI list (products.toml)."""
+    m = Market.sample("ru", "2025-03-03", "2025-04-30")
+    with pytest.raises(AccessDenied, match=r"no route can book this ru hedge.*qfi: .*QFI list"):
+        compare_routes(m, Exposure(1_000, "short", "spot", "CNY"), HedgePolicy("ru"))
 
 
 def test_compare_routes_bad_input() -> None:
@@ -212,3 +222,19 @@ def test_routes_page_worked_example_is_up_to_date() -> None:
     spec.loader.exec_module(mod)
     text = mod.DOC.read_text(encoding="utf-8")
     assert mod.render(text) == text, "docs/routes.md is out of date: run python scripts/routes_example.py"
+
+
+def test_compare_routes_risk_same_paths_differ_by_route_costs() -> None:
+    from cnfutures.backtest.routes import compare_routes_risk
+
+    expo = Exposure(200_000, "short", "benchmark")
+    t = compare_routes_risk(expo, POLICY, start="2025-01-02", n_days=40, n_paths=16, hedging_quota=500,
+                            routes=["ff_client", "overseas_intermediary", "qfi"])  # fmt: skip
+    assert t["eligible"].all()
+    by = {r["route"]: r for r in t.iter_rows(named=True)}
+    # same paths, same trades: the OI costs more (oi_markup 3 CNY/lot, fx_spread 10 bp vs 5 bp)
+    assert by["overseas_intermediary"]["cost_p50_usd"] > by["ff_client"]["cost_p50_usd"]
+    # effectiveness differs only through the costs inside the net P&L
+    eff_ff, eff_oi = by["ff_client"]["effectiveness_p50"], by["overseas_intermediary"]["effectiveness_p50"]
+    assert eff_ff == pytest.approx(eff_oi, abs=0.01)
+    assert "hedging quota NOT applied" in by["qfi"]["constraints"]

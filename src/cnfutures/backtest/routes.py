@@ -15,9 +15,11 @@ Cost components in the table [USD], each traceable to a row of ``access/data/rou
   same on every route);
 * ``fx_spread_usd``: the ledger's FX conversion cost (the channel's spread on CNY shortfalls);
 * ``fx_collateral_usd``: for a route that may not post USD (QFI) the margin is bought in CNY
-  and sold back: ``fx_spread × (Σ USD posted + Σ USD released)``. The booking kernel does not
-  book this yet (it counts CNY margin bought at the fixing in full); it is computed from the
-  ledger here and included in ``total_cost_usd``;
+  and sold back: ``fx_spread × (Σ USD posted as margin + Σ margin released)`` (the margin
+  released is ``Σ posted − the collateral left at the end``; the margin still held at the end
+  is not sold back, as no route's account is liquidated). The booking kernel does not book this
+  yet (it counts CNY margin bought at the fixing in full); it is computed from the ledger here
+  and included in ``total_cost_usd``;
 * ``custodian_usd`` and ``funding_usd``: the ledger's funding cost split in proportion to the
   custodian fee and the base funding rate;
 * ``slippage_usd``: inside the hedge P&L (the same on every route).
@@ -42,7 +44,13 @@ from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market
 from cnfutures.errors import AccessDenied, InputError
 from cnfutures.market.rules import RuleBook
 
-__all__ = ["COMPARISON_COLUMNS", "RouteComparison", "compare_routes", "format_comparison"]
+__all__ = [
+    "COMPARISON_COLUMNS",
+    "RouteComparison",
+    "compare_routes",
+    "compare_routes_risk",
+    "format_comparison",
+]
 
 #: Columns of :attr:`RouteComparison.table` and their units.
 COMPARISON_COLUMNS: tuple[tuple[str, pl.DataType | type[pl.DataType], str], ...] = (
@@ -116,8 +124,12 @@ def _components(res: Any, econ: RouteEconomics, costs: Costs) -> dict[str, float
     if econ.usd_collateral:
         out["fx_collateral_usd"] = 0.0
     else:
-        moved = float(led["margin_call_usd"].sum()) + float(led["release_usd"].sum())
-        out["fx_collateral_usd"] = costs.fx_spread * moved
+        # USD posted is bought into CNY on entry and the collateral released is sold back; the
+        # kernel's collateral changes by + call - collateral released, so Σ released = Σ calls -
+        # final collateral (CNY cash released is already converted, and charged, by the kernel)
+        posted = float(led["margin_call_usd"].sum())
+        released = posted - float(led["collateral_usd"][-1])
+        out["fx_collateral_usd"] = costs.fx_spread * (posted + released)
     funding = float(led["funding_usd"].sum())
     cust = econ.value("custodian_fee")
     share = cust / costs.funding_rate if costs.funding_rate > 0 else 0.0
@@ -186,6 +198,8 @@ def compare_routes(
     ------
     InputError
         An unknown route, kind or override item, or an override in the wrong unit.
+    AccessDenied
+        No route can book the hedge (the message gives each route's reason and source).
 
     Examples
     --------
@@ -263,9 +277,101 @@ def compare_routes(
         rows.append(row)
         results[r.value] = res
         econs[r.value] = econ
+    if not results:
+        raise AccessDenied(
+            f"no route can book this {policy.product} hedge for a {kind}: "
+            + "; ".join(f"{r['route']}: {r['reason']}" for r in rows)
+        )
     schema = {c: t for c, t, _ in COMPARISON_COLUMNS}
     table = pl.DataFrame(rows, schema=schema)
     return RouteComparison(table, results, econs)
+
+
+def compare_routes_risk(
+    exposure: Exposure,
+    policy: HedgePolicy,
+    *,
+    start: DateLike,
+    n_days: int | None = None,
+    end: DateLike | None = None,
+    n_paths: int = 200,
+    seed: int = 20260101,
+    kind: str = "institution",
+    hedging_quota: int | None = None,
+    routes: Sequence[Route | str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    base_costs: Costs | None = None,
+    **risk_kwargs: Any,
+) -> pl.DataFrame:
+    """The distribution of cost and USD posted per route over simulated paths.
+
+    Books the hedge through each route with :func:`cnfutures.hedge_risk` (the same seeded paths
+    for every route, so the differences are the routes', not the paths') and summarises each
+    route's per-path ``costs_usd`` (fees, commission layers, FX spread, funding and custodian fee
+    as booked by the kernel; not the FX on a QFI's CNY margin, see :func:`compare_routes`) and
+    ``peak_usd_posted``.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``route``, ``eligible``, ``reason``, ``cost_p05_usd``, ``cost_p50_usd``,
+        ``cost_p95_usd``, ``peak_usd_p50``, ``peak_usd_p95``, ``effectiveness_p50``,
+        ``constraints``.
+
+    Examples
+    --------
+    >>> t = compare_routes_risk(Exposure(200_000, "short", "benchmark"), HedgePolicy("sc"),
+    ...                         start="2025-01-02", n_days=30, n_paths=8, routes=["osnbp", "qfi"])
+    >>> t["route"].to_list(), t["eligible"].to_list()
+    (['osnbp', 'qfi'], [True, True])
+    """
+    from cnfutures._dates import parse_date
+    from cnfutures.risk import hedge_risk
+
+    if kind not in ("institution", "individual"):
+        raise InputError(f"kind={kind!r}; accepted: institution, individual")
+    chosen = [parse_route(r) for r in routes] if routes is not None else list(Route)
+    ovr_all = {("*" if k == "*" else parse_route(k).value): v for k, v in (overrides or {}).items()}
+    base = base_costs if base_costs is not None else Costs()
+    day0 = parse_date(start, "start")
+    out: list[dict[str, Any]] = []
+    for r in chosen:
+        row: dict[str, Any] = {"route": r.value, "eligible": False, "reason": None, "constraints": ""}
+        try:
+            Investor(r, kind=kind)  # type: ignore[arg-type]
+        except InputError as e:
+            out.append({**row, "reason": str(e)})
+            continue
+        ovr = {**ovr_all.get("*", {}), **ovr_all.get(r.value, {})}
+        econ = route_economics(r, policy.product, day0, ovr)
+        quota = hedging_quota if econ.hedge_code else None
+        skipped = quota != hedging_quota
+        notes = ["hedging quota NOT applied: speculative trading codes only"] if skipped else []
+        inv = Investor(r, kind=kind, hedging_quota=quota)  # type: ignore[arg-type]
+        try:
+            hr = hedge_risk(exposure, policy, inv, econ.costs(base), start=start, n_days=n_days, end=end,
+                            n_paths=n_paths, seed=seed, fan=False, **risk_kwargs)  # fmt: skip
+        except AccessDenied as e:
+            out.append({**row, "reason": str(e)})
+            continue
+        p = hr.paths
+        row.update(
+            eligible=True,
+            cost_p05_usd=float(p["costs_usd"].quantile(0.05) or 0.0),
+            cost_p50_usd=float(p["costs_usd"].quantile(0.5) or 0.0),
+            cost_p95_usd=float(p["costs_usd"].quantile(0.95) or 0.0),
+            peak_usd_p50=float(p["peak_usd_posted"].quantile(0.5) or 0.0),
+            peak_usd_p95=float(p["peak_usd_posted"].quantile(0.95) or 0.0),
+            effectiveness_p50=float(p["effectiveness_daily"].quantile(0.5) or 0.0),
+            constraints="; ".join(notes),
+        )
+        out.append(row)
+    schema = {
+        "route": pl.String, "eligible": pl.Boolean, "reason": pl.String, "cost_p05_usd": pl.Float64,
+        "cost_p50_usd": pl.Float64, "cost_p95_usd": pl.Float64, "peak_usd_p50": pl.Float64,
+        "peak_usd_p95": pl.Float64, "effectiveness_p50": pl.Float64, "constraints": pl.String,
+    }  # fmt: skip
+    return pl.DataFrame(out, schema=schema)
 
 
 def _first_day(market: Market, policy: HedgePolicy, start: DateLike | None) -> dt.date:
