@@ -31,7 +31,7 @@ def paths() -> dict[str, np.ndarray]:
         "fee_open_rate": z.copy(), "fee_close_lot": z + 20.0, "fee_close_rate": z.copy(),
         "target_k": np.zeros(D, np.int64), "forced": np.zeros(D, np.int64),
         "want_lots": np.round(rng.normal(100, 20, (1, D))), "fx": np.full((1, D), 7.1),
-        "dt_years": np.full(D, 1 / 365),
+        "dt_years": np.full(D, 1 / 365), "haircut": np.full(D, 0.95),
         "expo_pnl": np.zeros((P, D)),
     }  # fmt: skip
 
@@ -39,9 +39,10 @@ def paths() -> dict[str, np.ndarray]:
 def _book(a: dict[str, np.ndarray]) -> np.ndarray:
     summ = np.zeros((P, k.N_SUMMARY))
     k.book_paths_par_nb(  # summary only (empty ledger), paths over both cores
-        *a.values(), 1000.0, 0.1, 0.0, 2.0, 0.0005, 0.95, 0.2, 0.5, 0.05, np.zeros((k.N_LEDGER, 0)), summ,
-        np.zeros((0, k.N_TRACK, 0)),
-    )
+        *(b(**{f: a[f] for f in b._fields}) for b in (k.PathArrays, k.ContractRules, k.DaySchedule)),
+        k.BookParams(1000.0, 0.1, 0.0, 2.0, 0.0005, 0.2, 0.5, 0.05),
+        k.BookOutput(np.zeros((k.N_LEDGER, 0)), summ, np.zeros((0, k.N_TRACK, 0))),
+    )  # fmt: skip
     return summ
 
 

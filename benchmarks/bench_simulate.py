@@ -152,7 +152,7 @@ def test_hedge_risk_ours(benchmark) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.benchmark(group="hedge_risk")
 def test_hedge_risk_backtest_loop_peer(benchmark) -> None:  # type: ignore[no-untyped-def]
     from cnfutures.backtest import run
-    from cnfutures.risk import _template_market
+    from cnfutures.backtest.risk import _template_market
 
     args = _risk_args()
 

@@ -27,7 +27,10 @@ def test_end_to_end_ledger_and_summary(market: Market, tmp_path: Path) -> None:
     # hedged P&L is the exposure plus the hedge minus costs, every day
     diff = led["exposure_pnl_usd"] + led["hedge_pnl_usd"] - led["costs_usd"] - led["net_pnl_usd"]
     assert diff.abs().max() < 1e-6
-    assert r["effectiveness_weekly"] > 0.5
+    # sample market calibrated to the real SC-Brent co-movement (weekly correlation ~0.74,
+    # docs/simulate.md): a 1:1 hedge removes well under the 90 % the old sample showed; over
+    # one year (52 weeks) the measured share is noisy (0.28 here)
+    assert 0.15 < r["effectiveness_weekly"] < 0.7
     # weekly effectiveness recomputed independently with polars' calendar weeks (Mon-Sun)
     wk = led.group_by_dynamic("trading_day", every="1w", closed="left", label="right").agg(
         pl.col("exposure_pnl_usd").sum(), pl.col("net_pnl_usd").sum()

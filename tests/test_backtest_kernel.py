@@ -33,13 +33,14 @@ def _run(
     summ = np.zeros((m["settle"].shape[0], k.N_SUMMARY))
     if fn is None:
         fn = k.book_paths_nb if jit else k.book_paths
+    want, fx = np.atleast_2d(m["want"]), np.atleast_2d(m["fx"])
     fn(
-        m["settle"], m["exec"], m["up"], m["dn"], m["margin"], m["pos"], m["olim"], m["fol"], m["for"],
-        m["fcl"], m["fcr"], m["target"], m["forced"], np.atleast_2d(m["want"]), np.atleast_2d(m["fx"]),
-        m["dt"], m["expo"], sc["multiplier"], sc["slippage"], sc["band"], sc["commission"], sc["fx_spread"],
-        sc["haircut"], sc["buffer"], sc["release_above"], sc["funding_rate"], led, summ,
-        np.zeros((0, k.N_TRACK, 0)),
-    )  # fmt: skip
+        k.PathArrays(m["settle"], m["exec"], m["up"], m["dn"], want, fx, m["expo"]),
+        k.ContractRules(m["margin"], m["pos"], m["olim"], m["fol"], m["for"], m["fcl"], m["fcr"]),
+        k.DaySchedule(m["target"], m["forced"], m["dt"], np.full(m["dt"].shape[0], sc["haircut"])),
+        k.BookParams(**{f: sc[f] for f in k.BookParams._fields}),
+        k.BookOutput(led, summ, np.zeros((0, k.N_TRACK, 0))),
+    )
     return led, summ
 
 

@@ -20,13 +20,14 @@ _PARALLEL_FIRST = """
 import numpy as np
 from cnfutures._kernels import settlement as s
 P, K, D = 20, 1, 3
-st = np.full((P, K, D), 100.0); z = np.zeros((K, D)); inf = np.full((K, D), np.inf)
+st = np.full((P, K, D), 100.0); z = np.zeros((K, D)); inf = np.full((K, D), np.inf); fx = np.full((P, D), 7.0)
 summ = np.zeros((P, s.N_SUMMARY))
 s.book_paths_par_nb(
-    st, st.copy(), st + 10.0, st - 10.0, z + 0.1, inf, inf, z, z, z, z,
-    np.zeros(D, np.int64), np.zeros(D, np.int64), np.full((P, D), 1.0), np.full((P, D), 7.0),
-    np.zeros(D), np.zeros((P, D)), 10.0, 0.0, 0.0, 0.0, 0.0, 0.95, 0.2, 0.5, 0.05,
-    np.zeros((s.N_LEDGER, D)), summ, np.zeros((P, s.N_TRACK, D)),
+    s.PathArrays(st, st.copy(), st + 10.0, st - 10.0, np.ones((P, D)), fx, np.zeros((P, D))),
+    s.ContractRules(z + 0.1, inf, inf, z, z.copy(), z.copy(), z.copy()),
+    s.DaySchedule(np.zeros(D, np.int64), np.zeros(D, np.int64), np.zeros(D), np.full(D, 0.95)),
+    s.BookParams(10.0, 0.0, 0.0, 0.0, 0.0, 0.2, 0.5, 0.05),
+    s.BookOutput(np.zeros((s.N_LEDGER, D)), summ, np.zeros((P, s.N_TRACK, D))),
 )
 assert np.isfinite(summ).all()
 print("ok", s.book_paths_nb.signatures == [])

@@ -126,7 +126,10 @@ def test_rolling_long_series_large_offset_is_stable() -> None:
 def test_rolling_missing_and_zero_variance_status() -> None:
     s = np.arange(12, dtype=float)
     f = np.array([1.0, 2, 4, 3, 5, np.nan, 2, 2, 2, 2, 3, 1])
-    out = hedging.hedge_ratio(s, f, "rolling", window=3)
+    with pytest.raises(InputError, match=r"excluded 1 of 12 rows: 1 futures null; first: row 5"):
+        hedging.hedge_ratio(s, f, "rolling", window=3)
+    # window in periods (rows), every one of them needed (min_periods = window)
+    out = hedging.hedge_ratio(s, f, "rolling", window=3, missing="drop")
     assert out["status"].to_list() == [
         "warmup", "warmup", "ok", "ok", "ok", "missing_in_window", "missing_in_window",
         "missing_in_window", "zero_variance", "zero_variance", "ok", "ok",
@@ -161,8 +164,8 @@ def test_ewma_plain_compiled_warmup_missing() -> None:
         res.append((r, s))
     np.testing.assert_allclose(res[0][0], res[1][0], equal_nan=True)
     np.testing.assert_array_equal(res[0][1], [1, 0, 2, 0, 0, 0])
-    out = hedging.hedge_ratio(x, y, "ewma", lam=0.9, window=2)
-    assert out["status"].to_list() == ["warmup", "ok", "missing_in_window", "ok", "ok", "ok"]
+    out = hedging.hedge_ratio(x, y, "ewma", lam=0.9, window=2, missing="drop")
+    assert out["status"].to_list() == ["warmup", "ok", "missing", "ok", "ok", "ok"]
     with pytest.raises(InputError, match="lam"):
         hedging.hedge_ratio(x, y, "ewma", lam=1.0)
 
@@ -175,7 +178,7 @@ def test_bad_inputs_raise_typed_errors() -> None:
         hedging.hedge_ratio([1.0, 2, 3], [1.0, 2, 4], "rolling", window=10)
     with pytest.raises(InputError, match="constant"):
         hedging.hedge_ratio([1.0, 2, 3, 4], [2.0, 2, 2, 2])
-    with pytest.raises(InputError, match="missing value at row 1"):
+    with pytest.raises(InputError, match="excluded 1 of 4 rows: 1 spot null; first: row 1"):
         hedging.hedge_ratio([1.0, np.nan, 3, 4], [2.0, 1, 2, 5])
     out = hedging.hedge_ratio([1.0, np.nan, 3, 4, 2], [2.0, 1, 2, 5, 1], missing="drop")
     assert out["n"][0] == 4

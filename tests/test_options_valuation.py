@@ -218,7 +218,7 @@ def test_docs_worked_example_numbers_come_from_the_script() -> None:
 def test_options_cli_function(capsys: pytest.CaptureFixture[str]) -> None:
     import argparse
 
-    from cnfutures import options_cli
+    from cnfutures.cli import options as options_cli
 
     parser = argparse.ArgumentParser()
     options_cli.register(parser.add_subparsers())

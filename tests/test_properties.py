@@ -260,13 +260,22 @@ def test_weekly_rows_never_span_more_than_their_week(offsets: list[int], data: s
     w = hedging.weekly(frame)
     assert w["date"].is_sorted() and w["date"].n_unique() == w.height
     assert int(w["n_days"].sum()) == n
-    for d, last in zip(w["date"].to_list(), w["last_date"].to_list(), strict=True):
+    # a full grid: consecutive Fridays, an empty week kept as a null row with its status
+    assert all(int(x) == 7 for x in w["date"].diff().dt.total_days().drop_nulls())
+    for d, last, st_ in zip(w["date"].to_list(), w["last_date"].to_list(), w["status"].to_list(),
+                            strict=True):
         assert d.weekday() == 4  # Friday
-        assert d - dt.timedelta(days=7) < last <= d
-    # a weekly change is null wherever the week holds a roll
+        if last is None:
+            assert st_ == "no_data"
+        else:
+            assert st_ == "ok" and d - dt.timedelta(days=7) < last <= d
+    # a weekly change is null wherever the week holds a roll, and never spans two weeks
     ch = hedging.changes(w)
-    rolled = w["roll"].to_numpy()
+    rolled = w["roll"].fill_null(False).to_numpy()
     assert all(c is None for c, r in zip(ch["change"].to_list(), rolled, strict=True) if r)
+    for d, frm, c in ch.select("date", "from_date", "change").rows():
+        if c is not None:
+            assert d - frm == dt.timedelta(days=7)
 
 
 @PROFILE

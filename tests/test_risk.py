@@ -6,9 +6,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from cnfutures import risk, simulate
+from cnfutures import simulate
 from cnfutures.access import Investor
-from cnfutures.backtest import Costs, Exposure, HedgePolicy, run
+from cnfutures.backtest import Costs, Exposure, HedgePolicy, risk, run
 from cnfutures.errors import InputError
 
 START, N_DAYS, SEED = "2024-09-02", 120, 9
@@ -136,8 +136,9 @@ def test_bad_inputs(kwargs: dict[str, object], match: str) -> None:
 def test_exposure_must_be_priced_off_a_simulated_series() -> None:
     with pytest.raises(InputError, match="'brent'"):
         risk.hedge_risk(Exposure(1, "short", "brent"), HedgePolicy("sc"), INV, start=START, n_days=20)
+    # the currency is taken from the series (spot is CNY); a stated USD is refused
     with pytest.raises(InputError, match="currency='USD'"):
-        risk.hedge_risk(Exposure(1, "short", "spot"), HedgePolicy("sc"), INV, start=START, n_days=20)
+        risk.hedge_risk(Exposure(1, "short", "spot", "USD"), HedgePolicy("sc"), INV, start=START, n_days=20)
 
 
 def test_slot_packing_keeps_windows_apart_and_matches_backtests_over_two_years() -> None:

@@ -23,12 +23,12 @@ from polars.testing import assert_frame_equal
 
 from cnfutures import simulate
 from cnfutures.access import Investor
-from cnfutures.access.economics import route_costs
 from cnfutures.backtest import Costs, Exposure, HedgePolicy, Market, run
+from cnfutures.backtest.grid import example_grid, load_grid
+from cnfutures.backtest.routes import route_costs
 from cnfutures.cli import main
 from cnfutures.errors import InputError
 from cnfutures.frames.roll import RollRule
-from cnfutures.sweep_cli import example_grid, load_grid
 from cnfutures.sweeps import (
     SimulatedMarket,
     SweepError,
@@ -150,8 +150,11 @@ def test_simulated_market_matches_the_sample_market() -> None:
     sample = Market.sample("sc", "2025-01-02", "2025-04-30", seed=11)
     assert_frame_equal(built.futures, sample.futures)
     assert_frame_equal(built.prices["brent"], sample.prices["brent"])
-    # the explicit sample calibration (kappa 3, sigma_chi 0.15, basis 0.99: docs/backtest.md) is the default
-    sample_params = simulate.with_params(simulate.default_params("sc"), kappa=3.0, sigma_chi=0.15, basis=0.99)
+    # the explicit sample calibration (docs/backtest.md, docs/simulate.md) is the default
+    sample_params = simulate.with_params(
+        simulate.default_params("sc"), kappa=1.5, sigma_chi=0.2, basis=0.99, carry=-0.07, close_sd=0.009,
+        benchmark_lag=0.65,
+    )
     explicit = dataclasses.replace(RECIPE, params=sample_params)
     assert_frame_equal(explicit.build().futures, built.futures)
 

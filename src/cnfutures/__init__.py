@@ -81,12 +81,12 @@ _LAZY: dict[str, str] = {
     "margin_requirement": "cnfutures.access.collateral",
     "route_economics": "cnfutures.access.economics",
     "compare_routes": "cnfutures.backtest.routes",
-    "hedge_risk": "cnfutures.risk",
-    "HedgeRisk": "cnfutures.risk",
-    "sweep": "cnfutures.sweeps",
-    "SweepSpec": "cnfutures.sweeps",
-    "SimulatedMarket": "cnfutures.sweeps",
-    "SweepError": "cnfutures.sweeps",
+    "hedge_risk": "cnfutures.backtest.risk",
+    "HedgeRisk": "cnfutures.backtest.risk",
+    "sweep": "cnfutures.backtest.sweep",
+    "SweepSpec": "cnfutures.backtest.sweep",
+    "SimulatedMarket": "cnfutures.backtest.sweep",
+    "SweepError": "cnfutures.backtest.sweep",
 }
 
 _SUBMODULES = {
@@ -185,7 +185,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from cnfutures.backtest import Exposure as Exposure
     from cnfutures.backtest import HedgePolicy as HedgePolicy
     from cnfutures.backtest import Market as Market
+    from cnfutures.backtest.risk import HedgeRisk as HedgeRisk
+    from cnfutures.backtest.risk import hedge_risk as hedge_risk
     from cnfutures.backtest.routes import compare_routes as compare_routes
+    from cnfutures.backtest.sweep import SimulatedMarket as SimulatedMarket
+    from cnfutures.backtest.sweep import SweepError as SweepError
+    from cnfutures.backtest.sweep import SweepSpec as SweepSpec
+    from cnfutures.backtest.sweep import sweep as sweep
     from cnfutures.frames import RollRule as RollRule
     from cnfutures.frames import ValidationReport as ValidationReport
     from cnfutures.frames import check_futures as check_futures
@@ -213,9 +219,3 @@ if TYPE_CHECKING:  # pragma: no cover
     from cnfutures.market.products import Product as Product
     from cnfutures.market.products import product as product
     from cnfutures.market.products import products as products
-    from cnfutures.risk import HedgeRisk as HedgeRisk
-    from cnfutures.risk import hedge_risk as hedge_risk
-    from cnfutures.sweeps import SimulatedMarket as SimulatedMarket
-    from cnfutures.sweeps import SweepError as SweepError
-    from cnfutures.sweeps import SweepSpec as SweepSpec
-    from cnfutures.sweeps import sweep as sweep

@@ -23,7 +23,28 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["WarmupTiming", "cache_dir", "default_cache_dir", "install_locator", "warmup_modules"]
+__all__ = [
+    "KERNEL_MODULES",
+    "WarmupTiming",
+    "cache_dir",
+    "default_cache_dir",
+    "install_locator",
+    "warmup_modules",
+]
+
+# kernel modules that define a ``_warmup`` function (imported by name: ``cnfutures._kernels``
+# re-exports this list and imports this module, never the reverse)
+KERNEL_MODULES: tuple[str, ...] = (
+    "cnfutures._kernels.calendar",
+    "cnfutures._kernels.black76",
+    "cnfutures._kernels.bachelier",
+    "cnfutures._kernels.implied",
+    "cnfutures._kernels.american",
+    "cnfutures._kernels.carry",
+    "cnfutures._kernels.hedge",
+    "cnfutures._kernels.settlement",
+    "cnfutures._kernels.paths",
+)
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent)
 _installed = False
@@ -157,7 +178,6 @@ def warmup_modules(
     import importlib
     import importlib.util
 
-    from cnfutures._kernels import KERNEL_MODULES
     from cnfutures.errors import InputError
 
     if jobs < 1:

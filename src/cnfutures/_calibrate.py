@@ -24,15 +24,13 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import polars as pl
 
+from cnfutures._params import TRADING_DAYS_PER_YEAR, Params, default_params
 from cnfutures.errors import CalendarOutOfBounds, DataError, InputError
-
-if TYPE_CHECKING:
-    from cnfutures.simulate import Params
 
 __all__ = ["Calibration", "calibrate"]
 
@@ -320,7 +318,6 @@ def _factor_dynamics(
     ``xi_t - xi_{t-h} = m h + u``, ``Var u = s_xi^2 h``;
     ``Cov(e, u) = rho s_chi s_xi (1 - a^h) / (1 - a)``.
     """
-    from cnfutures.simulate import TRADING_DAYS_PER_YEAR
 
     dtau = 1.0 / TRADING_DAYS_PER_YEAR
     a = math.exp(-kappa * dtau)
@@ -502,7 +499,6 @@ def _fit_variance(
     Weighted least squares with weights ``1/k`` (the sampling variance of ``V_k / k`` grows
     about linearly in ``k``). Returns ``(kappa, sigma_xi2, B, m, at_bound)``.
     """
-    from cnfutures.simulate import TRADING_DAYS_PER_YEAR
 
     dtau = 1.0 / TRADING_DAYS_PER_YEAR
     n1 = cnt[0]
@@ -540,7 +536,6 @@ def _calibrate_continuous(
     max_lag: int | None,
     notes: list[str],
 ) -> tuple[dict[str, float], dict[str, float], int, float, tuple[str, ...]]:
-    from cnfutures.simulate import TRADING_DAYS_PER_YEAR
 
     dtau = 1.0 / TRADING_DAYS_PER_YEAR
     dup = out.select("path", "trading_day").is_duplicated()
@@ -736,7 +731,6 @@ def calibrate(
     >>> cal.table()["parameter"].to_list()[:3]
     ['kappa', 'sigma_chi', 'sigma_xi']
     """
-    from cnfutures.simulate import Params, default_params
 
     if kind not in ("auto", "contracts", "continuous"):
         raise InputError(f"kind={kind!r} is not one of 'auto', 'contracts', 'continuous'")

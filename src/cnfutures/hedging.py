@@ -32,6 +32,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Sequence
@@ -43,7 +44,7 @@ import polars as pl
 
 from cnfutures._dates import DateLike, parse_date
 from cnfutures._kernels import hedge as _k
-from cnfutures.errors import CalendarOutOfBounds, InputError
+from cnfutures.errors import CalendarOutOfBounds, DataError, InputError
 from cnfutures.market._dated import asof_index, in_force
 from cnfutures.market.products import Product
 from cnfutures.validation import check_finite, check_keys
@@ -61,6 +62,9 @@ __all__ = [
     "fit_dcc",
     "hedge_ratio",
     "import_parity",
+    "monthly",
+    "pair_changes",
+    "resample",
     "to_usd",
     "vat_rate",
     "weekly",
@@ -68,7 +72,8 @@ __all__ = [
 
 ArrayLike = pl.Series | pl.DataFrame | np.ndarray | Sequence[float]
 
-_STATUS_LABELS = ["ok", "warmup", "missing_in_window", "zero_variance"]
+_STATUS_LABELS = ["ok", "warmup", "missing_in_window", "zero_variance", "missing"]
+_MISSING_CODE = 4  # the row itself is incomplete and was left out (missing="drop")
 _STATUS_ENUM = pl.Enum(_STATUS_LABELS)
 _RECOMPUTE_MIN = 1 << 14  # exact recomputation of the rolling sums at least this far apart
 _WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
@@ -136,38 +141,114 @@ def _check_finite(values: np.ndarray, name: str) -> None:
         raise InputError(f"{name} has an infinite value at row {i}; pass finite numbers or null")
 
 
+def _status_of(obj: Any) -> np.ndarray | None:
+    """The ``status`` column of a frame from :func:`changes` (why a change is null), if any."""
+    if isinstance(obj, pl.DataFrame) and "status" in obj.columns:
+        return np.asarray(obj["status"].cast(pl.String).fill_null("").to_list(), dtype=object)
+    return None
+
+
+def _why(s: np.ndarray, f: np.ndarray, s_st: np.ndarray | None, f_st: np.ndarray | None) -> np.ndarray:
+    """Per row: "" when both changes are present, else which is missing and why."""
+    why = np.full(s.shape[0], "", dtype=object)
+    for name, v, st in (("spot", s, s_st), ("futures", f, f_st)):
+        for i in np.flatnonzero(np.isnan(v)):
+            reason = st[i] if st is not None and st[i] not in ("", "ok") else "null"
+            part = f"{name} {reason}"
+            why[i] = part if not why[i] else f"{why[i]} + {part}"
+    return why
+
+
 def _pair(
     spot: Any, futures: Any, how: str | None
-) -> tuple[np.ndarray, np.ndarray, pl.Series | None]:
-    """Validate and convert a (spot, futures) pair; dates must match unless ``how='inner'``."""
+) -> tuple[np.ndarray, np.ndarray, pl.Series | None, np.ndarray]:
+    """Validate and convert a (spot, futures) pair; dates must match unless ``how='inner'``.
+
+    Returns the two change arrays (NaN for null), the dates (or None) and, per row, why the
+    row is incomplete ("" when it is complete).
+    """
     s, ds = _to_values(spot, "spot_changes")
     f, df = _to_values(futures, "futures_changes")
     _check_finite(s, "spot_changes")
     _check_finite(f, "futures_changes")
+    s_st, f_st = _status_of(spot), _status_of(futures)
     if ds is not None and df is not None:
         same = ds.len() == df.len() and bool((ds == df).all())
-        if not same:
-            if how != "inner":
-                raise InputError(
-                    "spot_changes and futures_changes have different dates "
-                    f"({ds.len()} vs {df.len()} rows); pass how='inner' to keep common dates, "
-                    "or align them first with hedging.align()"
-                )
-            left = pl.DataFrame({"date": ds, "s": s})
-            right = pl.DataFrame({"date": df, "f": f})
-            both = left.join(right, on="date", how="inner").sort("date")
-            return (
-                np.ascontiguousarray(both["s"].to_numpy(), dtype=np.float64),
-                np.ascontiguousarray(both["f"].to_numpy(), dtype=np.float64),
-                both["date"],
+        if not same and how != "inner":
+            raise InputError(
+                "spot_changes and futures_changes have different dates "
+                f"({ds.len()} vs {df.len()} rows); pass how='inner' to keep common dates, "
+                "or align them first with hedging.align()"
             )
+        _check_spans(spot, futures, s, f)
+        if not same:
+            s_lab = s_st if s_st is not None else [""] * s.shape[0]
+            f_lab = f_st if f_st is not None else [""] * f.shape[0]
+            left = pl.DataFrame({"date": ds, "s": s, "s_st": pl.Series(s_lab, dtype=pl.String)})
+            right = pl.DataFrame({"date": df, "f": f, "f_st": pl.Series(f_lab, dtype=pl.String)})
+            both = left.join(right, on="date", how="inner").sort("date")
+            s2 = np.ascontiguousarray(both["s"].to_numpy(), dtype=np.float64)
+            f2 = np.ascontiguousarray(both["f"].to_numpy(), dtype=np.float64)
+            why = _why(s2, f2, np.asarray(both["s_st"].to_list(), dtype=object),
+                       np.asarray(both["f_st"].to_list(), dtype=object))
+            return s2, f2, both["date"], why
     elif s.shape[0] != f.shape[0]:
         raise InputError(
             f"spot_changes has {s.shape[0]} rows but futures_changes has {f.shape[0]}; "
             "pass equal-length series, or frames with a 'date' column and how='inner'"
         )
     dates = ds if ds is not None else df
-    return s, f, dates
+    return s, f, dates, _why(s, f, s_st, f_st)
+
+
+def _excluded(why: np.ndarray, dates: pl.Series | None) -> str:
+    """'excluded k of n rows: 40 futures roll, 3 spot null; first: row 5 (2019-02-08)'."""
+    bad = np.flatnonzero(why != "")
+    if bad.size == 0:
+        return f"no row of {why.shape[0]} excluded"
+    kinds: dict[str, int] = {}
+    for w in why[bad]:
+        kinds[str(w)] = kinds.get(str(w), 0) + 1
+    listed = ", ".join(f"{k} {v}" for v, k in sorted(kinds.items(), key=lambda kv: -kv[1]))
+    i = int(bad[0])
+    at = f"row {i}" + (f" ({dates[i]})" if dates is not None and i < dates.len() else "")
+    return f"excluded {bad.size} of {why.shape[0]} rows: {listed}; first: {at}"
+
+
+def _check_missing(missing: object) -> None:
+    if missing not in ("raise", "drop"):
+        raise InputError(f"missing={missing!r} is not accepted; use 'raise' or 'drop'")
+
+
+def _raise_if_missing(why: np.ndarray, dates: pl.Series | None, missing: str, what: str) -> None:
+    if missing == "raise" and (why != "").any():
+        raise InputError(
+            f"{what} has incomplete rows ({_excluded(why, dates)}); pass missing='drop' to "
+            "leave them out (windows then count complete observations or periods, see "
+            "window_in), or fill the gaps"
+        )
+
+
+def _check_spans(spot: Any, futures: Any, s: np.ndarray, f: np.ndarray) -> None:
+    """Refuse to pair two changes measured over different intervals (a 2-week SC change
+    against a 1-week Brent change). Needs ``from_date`` on both frames (:func:`changes`)."""
+    if not (isinstance(spot, pl.DataFrame) and isinstance(futures, pl.DataFrame)):
+        return
+    if "from_date" not in spot.columns or "from_date" not in futures.columns:
+        return
+    left = spot.select("date", pl.col("from_date").alias("a"), pl.Series("s", s))
+    right = futures.select("date", pl.col("from_date").alias("b"), pl.Series("f", f))
+    both = left.join(right, on="date", how="inner").filter(
+        pl.col("s").is_not_nan() & pl.col("f").is_not_nan() & (pl.col("a") != pl.col("b"))
+    )
+    if both.height:
+        r = both.row(0, named=True)
+        raise InputError(
+            f"changes of unequal length cannot be paired: on {r['date']} spot_changes runs from "
+            f"{r['a']} but futures_changes from {r['b']} ({both.height} such rows). Resample "
+            "both series on one full grid (hedging.weekly / monthly / resample keep empty "
+            "periods as nulls) or pair them with hedging.pair_changes(..., lag=...)"
+        )
 
 
 def _date_column(dates: pl.Series | None, n: int) -> pl.Series:
@@ -221,7 +302,9 @@ def changes(
     Returns
     -------
     polars.DataFrame
-        ``date`` (row number when the input has no dates), ``change`` and ``status`` (one of
+        ``date`` (row number when the input has no dates), ``from_date`` (with dates: the
+        date of the previous row, which the change is measured from; estimators refuse to
+        pair two changes whose ``from_date`` differ), ``change`` and ``status`` (one of
         ``ok``, ``first_row``, ``missing_price``, ``missing_previous``, ``roll``,
         ``roll_same_contract``, ``nonpositive_price``).
 
@@ -287,25 +370,25 @@ def changes(
         status[0] = "first_row" if not np.isnan(p[0]) else "missing_price"
     bad = ~np.isin(status, ["ok", "roll_same_contract"])
     ch = np.where(bad, np.nan, ch)
-    return pl.DataFrame(
-        {
-            "date": _date_column(dates, n),
-            "change": pl.Series("change", ch, nan_to_null=True),
-            "status": pl.Series("status", status.astype(str)),
-        }
-    )
+    cols: dict[str, pl.Series] = {"date": _date_column(dates, n)}
+    if dates is not None:
+        # the observation each change is measured from: two changes pair only if they agree
+        cols["from_date"] = dates.shift(1).alias("from_date")
+    cols["change"] = pl.Series("change", ch, nan_to_null=True)
+    cols["status"] = pl.Series("status", status.astype(str))
+    return pl.DataFrame(cols)
 
 
 # --------------------------------------------------------------------------------------
 # 2. USD view
 # --------------------------------------------------------------------------------------
 def to_usd(
-    cny: pl.DataFrame | pl.Series | np.ndarray | float,
-    usd_cny: pl.DataFrame | pl.Series | np.ndarray | float,
+    cny: pl.DataFrame | pl.Series | np.ndarray | pl.Expr | float,
+    usd_cny: pl.DataFrame | pl.Series | np.ndarray | pl.Expr | float,
     *,
     column: str | None = None,
     fx_column: str | None = None,
-) -> pl.DataFrame | pl.Series | np.ndarray | float:
+) -> pl.DataFrame | pl.Series | np.ndarray | pl.Expr | float:
     """Convert CNY amounts to USD: ``usd = cny / usd_cny``.
 
     Parameters
@@ -327,12 +410,33 @@ def to_usd(
     InputError
         A non-positive rate (names the row) or lengths that differ.
 
+    Polars expressions are accepted too (``cny`` and/or ``usd_cny``); the result is an
+    expression that is null where the rate is null, zero or negative (checked when it runs,
+    never divided through).
+
     Examples
     --------
     >>> from cnfutures.hedging import to_usd
     >>> round(to_usd(520.0, 7.2), 4)
     72.2222
+    >>> f = pl.DataFrame({"settle": [520.0, 530.0], "usd_cny": [7.2, 0.0]})
+    >>> f.select(to_usd(pl.col("settle"), pl.col("usd_cny")).round(4))["settle"].to_list()
+    [72.2222, None]
     """
+    if isinstance(cny, pl.Expr) or isinstance(usd_cny, pl.Expr):
+        if isinstance(cny, pl.DataFrame | pl.Series | np.ndarray) or isinstance(
+            usd_cny, pl.DataFrame | pl.Series | np.ndarray
+        ):
+            raise InputError(
+                "to_usd mixes a polars expression with a frame/series/array; pass expressions "
+                "(pl.col(...)) or scalars for both, or no expression at all"
+            )
+        if not isinstance(usd_cny, pl.Expr):
+            check_finite(float(usd_cny), "usd_cny", positive=True, allow_null=False,
+                         what="a rate [CNY per USD]")
+        c_expr = cny if isinstance(cny, pl.Expr) else pl.lit(float(cny))
+        r_expr = usd_cny if isinstance(usd_cny, pl.Expr) else pl.lit(float(usd_cny))
+        return pl.when(r_expr.is_finite() & (r_expr > 0)).then(c_expr / r_expr)
     if isinstance(cny, pl.DataFrame):
         if not isinstance(usd_cny, pl.DataFrame):
             fx_v = float(usd_cny) if np.ndim(usd_cny) == 0 else None  # type: ignore[arg-type]
@@ -609,54 +713,334 @@ def align(
     return left.join_asof(r, on=on, strategy="backward", tolerance=tolerance)
 
 
-def weekly(frame: pl.DataFrame, *, on: str = "date", anchor: str = "fri") -> pl.DataFrame:
-    """Sample a daily frame Friday-to-Friday (or another weekday): the last row of each week.
+_WEEKDAY_NAMES = {
+    **_WEEKDAYS,
+    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5,
+    "sunday": 6,
+}
+_EVERY = ("day", "week", "month")
 
-    Each week ends on ``anchor``; its row holds the last available observation of every
-    column in that week (Thursday's when Friday is a holiday), ``last_date`` the date it
-    came from and ``n_days`` the number of daily rows. Boolean columns (e.g. ``roll``) are
-    True when any day of the week is True, so a weekly :func:`changes` never spans a roll.
+
+def _weekday_of(anchor: object) -> int:
+    if not isinstance(anchor, str) or anchor.lower() not in _WEEKDAY_NAMES:
+        raise InputError(
+            f"anchor={anchor!r} is not a weekday; use one of {list(_WEEKDAYS)} (or the full "
+            "English name). For calendar months use hedging.monthly() or resample(every='month')"
+        )
+    return _WEEKDAY_NAMES[anchor.lower()]
+
+
+def resample(
+    frame: pl.DataFrame,
+    every: Literal["day", "week", "month"],
+    *,
+    on: str = "date",
+    anchor: str = "fri",
+    calendar: Any = None,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+) -> pl.DataFrame:
+    """Sample a daily frame on a full grid of periods: one row for *every* period in range.
+
+    A period's row holds the last row of the frame dated in it (Thursday's when Friday is a
+    holiday). A period with no row is **kept**, with null values and a ``status``, so that
+    :func:`changes` on the result never spans a gap: the change into and out of an empty
+    week is null, never a two-week change silently paired with a one-week one.
 
     Parameters
     ----------
     frame : polars.DataFrame
-        Daily rows with a date column ``on``.
+        Daily rows with a ``Date`` column ``on`` (sorted on the fly; duplicates raise).
+    every : {"day", "week", "month"}
+        ``"week"``: weeks ending on ``anchor`` (the row is dated on the anchor day);
+        ``"month"``: calendar months (dated on the month's last calendar day);
+        ``"day"``: the trading days of ``calendar`` (needs ``calendar``).
     on : str
         Date column.
-    anchor : {"mon", ..., "fri", ..., "sun"}
-        Weekday that ends each week.
+    anchor : str
+        Weekday ending each week: ``"mon"`` .. ``"sun"`` or the full English name, any case.
+        Anything else raises (``"monthly"`` is not Monday).
+    calendar : TradingCalendar or exchange code (``"INE"``, ``"SHFE"``, ``"DCE"``), optional
+        Exchange calendar: tells a period in which the exchange was shut (``"closed"``) from
+        one whose trading days are missing from the frame (``"no_data"``), and adds
+        ``trading_days`` (trading days in the period). Every row of the frame must then be
+        a trading day.
+    start, end : date-like, optional
+        Range of the grid (default: first and last date of the frame); periods that
+        overlap it are emitted.
 
     Returns
     -------
     polars.DataFrame
-        One row per week, ``on`` set to the week's anchor date.
+        ``on`` (period end), ``period_start``, ``last_date`` (date of the observation used,
+        null when none), ``n_days`` (rows of the frame in the period), ``trading_days``
+        (with a calendar), ``status`` (``ok``; ``closed``: no trading day in the period;
+        ``no_data``: no row in the period) and the frame's other columns (the last row's
+        values; boolean columns such as ``roll`` are True when any row of the period is).
+
+    Raises
+    ------
+    InputError
+        Unknown ``every`` or ``anchor``, a key that is not a ``Date``, ``every="day"``
+        without a calendar, ``end`` before ``start``.
+    DataError
+        Duplicate or null dates; with a calendar, a row on a day the exchange was shut
+        (the message names the row and date).
+    CalendarOutOfBounds
+        The range leaves the calendar's data.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> from cnfutures.hedging import resample
+    >>> days = [dt.date(2025, 9, 26), dt.date(2025, 9, 30), dt.date(2025, 10, 10)]
+    >>> w = resample(pl.DataFrame({"date": days, "p": [1.0, 2.0, 3.0]}), "week",
+    ...              calendar="INE")
+    >>> w.select("date", "p", "trading_days", "status").rows()  # doctest: +NORMALIZE_WHITESPACE
+    [(datetime.date(2025, 9, 26), 1.0, 5, 'ok'),
+     (datetime.date(2025, 10, 3), 2.0, 2, 'ok'),
+     (datetime.date(2025, 10, 10), 3.0, 2, 'ok')]
+    """
+    if every not in _EVERY:
+        raise InputError(f"every={every!r} is not accepted; use one of {list(_EVERY)}")
+    wd = _weekday_of(anchor)
+    frame = _check_key(frame, "frame", on)
+    if frame.schema[on] != pl.Date:
+        raise InputError(
+            f"frame.{on} is {frame.schema[on]}, not Date; resample daily rows keyed by their "
+            f"(trading) day: pl.col({on!r}).dt.date()"
+        )
+    cal = None
+    if calendar is not None:
+        if isinstance(calendar, str):
+            from cnfutures.market.calendar import calendar as _calendar
+
+            cal = _calendar(calendar)
+        else:
+            cal = calendar
+    if every == "day" and cal is None:
+        raise InputError("every='day' needs calendar=... (the exchange whose trading days are the grid)")
+    if frame.height == 0 and (start is None or end is None):
+        raise InputError("frame has no rows; pass start=... and end=... for an empty grid")
+    lo = parse_date(start, "start") if start is not None else frame[on].min()
+    hi = parse_date(end, "end") if end is not None else frame[on].max()
+    assert isinstance(lo, dt.date) and isinstance(hi, dt.date)
+    if hi < lo:
+        raise InputError(f"end={hi.isoformat()} is before start={lo.isoformat()}")
+    frame = frame.filter(pl.col(on).is_between(lo, hi))
+
+    def key(expr: pl.Expr) -> pl.Expr:
+        if every == "week":
+            return expr + pl.duration(days=(wd + 1 - expr.dt.weekday()) % 7)
+        if every == "month":
+            return expr.dt.month_end()
+        return expr
+
+    first = pl.select(key(pl.lit(lo))).item()
+    last = pl.select(key(pl.lit(hi))).item()
+    if every == "week":
+        grid = pl.date_range(first, last, interval="1w", eager=True)
+        period_start = pl.col(on) - pl.duration(days=6)
+    elif every == "month":
+        grid = pl.date_range(first.replace(day=1), last, interval="1mo", eager=True).dt.month_end()
+        period_start = pl.col(on).dt.month_start()
+    else:
+        assert cal is not None
+        grid = cal.trading_days(lo, hi)
+        period_start = pl.col(on)
+    out = pl.DataFrame({on: grid.alias(on).cast(pl.Date)}).with_columns(period_start=period_start)
+
+    if cal is not None:
+        cal_lo = out["period_start"].min() if every != "day" else lo
+        cal_hi = out[on].max()
+        assert isinstance(cal_lo, dt.date) and isinstance(cal_hi, dt.date)
+        tdays = cal.trading_days(cal_lo, cal_hi)
+        off = frame.filter(~pl.col(on).is_in(tdays.implode()))
+        if off.height:
+            d0 = off[on][0]
+            row = int(frame.with_row_index().filter(pl.col(on) == d0)["index"][0])
+            raise DataError(
+                f"frame.{on} row {row} is {d0.isoformat()}, which is not a {cal.exchange} "
+                f"trading day ({off.height} such rows); drop them (e.g. a vendor's holiday row) "
+                "or resample without calendar="
+            )
+        counts = (
+            pl.DataFrame({on: tdays.cast(pl.Date)})
+            .with_columns(key(pl.col(on)).alias("_k"))
+            .group_by("_k")
+            .agg(pl.len().cast(pl.Int64).alias("trading_days"))
+            .rename({"_k": on})
+        )
+        out = out.join(counts, on=on, how="left").with_columns(
+            pl.col("trading_days").fill_null(0)
+        )
+    others = [c for c in frame.columns if c != on]
+    aggs = [
+        pl.col(c).any().alias(c) if frame.schema[c] == pl.Boolean else pl.col(c).last().alias(c)
+        for c in others
+    ]
+    agg = (
+        frame.with_columns(key(pl.col(on)).cast(pl.Date).alias("_k"))
+        .group_by("_k", maintain_order=True)
+        .agg(pl.col(on).last().alias("last_date"), pl.len().cast(pl.Int64).alias("n_days"), *aggs)
+        .rename({"_k": on})
+    )
+    out = out.join(agg, on=on, how="left").with_columns(pl.col("n_days").fill_null(0))
+    if cal is not None:
+        status = (
+            pl.when(pl.col("n_days") > 0).then(pl.lit("ok"))
+            .when(pl.col("trading_days") == 0).then(pl.lit("closed"))
+            .otherwise(pl.lit("no_data"))
+        )
+    else:
+        status = pl.when(pl.col("n_days") > 0).then(pl.lit("ok")).otherwise(pl.lit("no_data"))
+    lead = [on, "period_start", "last_date", "n_days"] + (["trading_days"] if cal else [])
+    return out.with_columns(status=status).select(*lead, "status", *others).sort(on)
+
+
+def weekly(
+    frame: pl.DataFrame,
+    *,
+    on: str = "date",
+    anchor: str = "fri",
+    calendar: Any = None,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+) -> pl.DataFrame:
+    """Friday-to-Friday (or another weekday) weeks on a full grid: ``resample(frame, "week")``.
+
+    Every week in range gets a row; a week without a row of ``frame`` (the exchange shut all
+    week for the Spring Festival or National Day, or data missing) has null values and a
+    ``status`` instead of being dropped, so a weekly :func:`changes` never spans two weeks.
+    See :func:`resample` for the parameters and columns.
 
     Examples
     --------
     >>> import datetime as dt, polars as pl
     >>> from cnfutures.hedging import weekly
-    >>> days = [dt.date(2025, 6, d) for d in (23, 24, 25, 26, 27, 30)]
+    >>> days = [dt.date(2025, 6, d) for d in (23, 24, 25, 26, 27)] + [dt.date(2025, 7, 7)]
     >>> w = weekly(pl.DataFrame({"date": days, "p": [1.0, 2, 3, 4, 5, 6]}))
-    >>> w["date"].to_list() == [dt.date(2025, 6, 27), dt.date(2025, 7, 4)], w["p"].to_list()
-    (True, [5.0, 6.0])
+    >>> w["date"].dt.day().to_list(), w["p"].to_list(), w["status"].to_list()
+    ([27, 4, 11], [5.0, None, 6.0], ['ok', 'no_data', 'ok'])
     """
-    if anchor.lower()[:3] not in _WEEKDAYS:
-        raise InputError(f"anchor={anchor!r} is not a weekday; use one of {list(_WEEKDAYS)}")
-    wd = _WEEKDAYS[anchor.lower()[:3]]
-    frame = _check_key(frame, "frame", on)
-    others = [c for c in frame.columns if c != on]
-    # polars weekday(): Monday = 1 ... Sunday = 7
-    week_end = pl.col(on) + pl.duration(days=(wd + 1 - pl.col(on).dt.weekday()) % 7)
-    aggs = [
-        pl.col(c).any().alias(c) if frame.schema[c] == pl.Boolean else pl.col(c).last().alias(c)
-        for c in others
-    ]
-    return (
-        frame.with_columns(_week_end=week_end.cast(frame.schema[on]))
-        .group_by("_week_end", maintain_order=True)
-        .agg(pl.col(on).last().alias("last_date"), pl.len().alias("n_days"), *aggs)
-        .rename({"_week_end": on})
-        .sort(on)
+    return resample(frame, "week", on=on, anchor=anchor, calendar=calendar, start=start, end=end)
+
+
+def monthly(
+    frame: pl.DataFrame,
+    *,
+    on: str = "date",
+    calendar: Any = None,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+) -> pl.DataFrame:
+    """Calendar months on a full grid: ``resample(frame, "month")``, dated on the month's end.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> from cnfutures.hedging import monthly
+    >>> days = [dt.date(2025, 1, 27), dt.date(2025, 1, 31), dt.date(2025, 3, 3)]
+    >>> m = monthly(pl.DataFrame({"date": days, "p": [1.0, 2.0, 3.0]}))
+    >>> m["date"].to_list()[1], m["p"].to_list(), m["status"].to_list()
+    (datetime.date(2025, 2, 28), [2.0, None, 3.0], ['ok', 'no_data', 'ok'])
+    """
+    return resample(frame, "month", on=on, calendar=calendar, start=start, end=end)
+
+
+def pair_changes(
+    spot_changes: pl.DataFrame, futures_changes: pl.DataFrame, *, lag: int
+) -> pl.DataFrame:
+    """Pair two series of changes period by period, with a stated lag, and say which is which.
+
+    Series from different calendars and time zones (SC settles 15:00 Beijing, Brent is
+    assessed in London hours later) only pair meaningfully with an explicit statement of
+    which observation goes with which. The futures change of period ``t`` is paired with the
+    spot change ``lag`` rows before the spot row of period ``t``: ``lag=0`` pairs the same
+    period (weekly SC vs Brent: SC's Friday close is ~16 h before Brent's, a small part of a
+    week), ``lag=1`` on daily rows pairs SC's day ``t`` with Brent's day ``t-1`` (the last
+    London assessment SC's close has seen). Use it on full grids (:func:`resample`), so a
+    row shift is a period shift.
+
+    Parameters
+    ----------
+    spot_changes, futures_changes : polars.DataFrame
+        Frames from :func:`changes` (``date``, ``from_date``, ``change``).
+    lag : int
+        Required, no default [periods, >= 0].
+
+    Returns
+    -------
+    polars.DataFrame
+        ``date`` (the futures period), ``spot_date`` (the spot period paired with it),
+        ``futures_from``, ``spot_from`` (what each change is measured from),
+        ``futures_change``, ``spot_change`` and ``status`` (``ok``, ``spot_missing``,
+        ``futures_missing``, ``both_missing``; missing rows keep null changes).
+
+    Raises
+    ------
+    InputError
+        A negative or non-integer lag, frames without ``date``/``change``/``from_date``,
+        or two non-null changes of unequal length (names the dates).
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> from cnfutures.hedging import changes, pair_changes
+    >>> d = [dt.date(2025, 6, x) for x in (23, 24, 25, 26)]
+    >>> sc = changes(pl.DataFrame({"date": d, "settle": [500.0, 505, 503, 510]}))
+    >>> brent = changes(pl.DataFrame({"date": d, "settle": [68.0, 69, 68.5, 69.5]}))
+    >>> p = pair_changes(brent, sc, lag=1)
+    >>> p.select("date", "spot_date", "futures_change", "spot_change").rows()[2]
+    (datetime.date(2025, 6, 25), datetime.date(2025, 6, 24), -2.0, 1.0)
+    """
+    if isinstance(lag, bool) or not isinstance(lag, int | np.integer) or lag < 0:
+        raise InputError(f"lag={lag!r} must be a whole number of periods >= 0")
+    frames = []
+    for name, fr in (("spot_changes", spot_changes), ("futures_changes", futures_changes)):
+        if not isinstance(fr, pl.DataFrame):
+            raise InputError(f"{name} must be a frame from hedging.changes(); got {type(fr).__name__}")
+        miss = [c for c in ("date", "from_date", "change") if c not in fr.columns]
+        if miss:
+            raise InputError(
+                f"{name} has no column(s) {miss}; pass the frame hedging.changes() returns "
+                f"for a frame with dates (columns are {fr.columns})"
+            )
+        frames.append(_check_key(fr, name, "date"))
+    sp, fu = frames
+    sp = sp.select(
+        pl.col("date").shift(-int(lag)).alias("date"),
+        pl.col("date").alias("spot_date"),
+        pl.col("from_date").alias("spot_from"),
+        pl.col("change").cast(pl.Float64).alias("spot_change"),
+    ).drop_nulls("date")
+    fu = fu.select(
+        "date",
+        pl.col("from_date").alias("futures_from"),
+        pl.col("change").cast(pl.Float64).alias("futures_change"),
+    )
+    out = fu.join(sp, on="date", how="left")
+    both = pl.col("spot_change").is_not_null() & pl.col("futures_change").is_not_null()
+    bad = out.filter(
+        both
+        & ((pl.col("spot_date") - pl.col("spot_from")) != (pl.col("date") - pl.col("futures_from")))
+    )
+    if bad.height:
+        r = bad.row(0, named=True)
+        raise InputError(
+            f"changes of unequal length cannot be paired: futures {r['futures_from']}..{r['date']} "
+            f"against spot {r['spot_from']}..{r['spot_date']} (lag={lag}; {bad.height} such rows). "
+            "Resample both on one full grid (hedging.resample keeps empty periods as nulls)"
+        )
+    status = (
+        pl.when(both).then(pl.lit("ok"))
+        .when(pl.col("spot_change").is_null() & pl.col("futures_change").is_null())
+        .then(pl.lit("both_missing"))
+        .when(pl.col("spot_change").is_null()).then(pl.lit("spot_missing"))
+        .otherwise(pl.lit("futures_missing"))
+    )
+    return out.with_columns(status=status).select(
+        "date", "spot_date", "futures_from", "spot_from", "futures_change", "spot_change", "status"
     )
 
 
@@ -749,6 +1133,7 @@ def fit_dcc(
     mean: Literal["constant", "zero"] = "constant",
     how: str | None = None,
     max_iter: int = 2000,
+    missing: Literal["raise", "drop"] = "raise",
 ) -> DccFit:
     """Fit DCC-GARCH(1,1) by two-step Gaussian quasi-maximum likelihood.
 
@@ -762,12 +1147,16 @@ def fit_dcc(
     Parameters
     ----------
     spot_changes, futures_changes : array, Series or frame [unit of the changes]
-        Gap-free changes (at least 50 rows).
+        Changes (at least 50 complete rows).
     mean : {"constant", "zero"}
     how : {None, "inner"}
         Date matching of two frames (see :func:`hedge_ratio`).
     max_iter : int
         Nelder-Mead iterations per restart.
+    missing : {"raise", "drop"}
+        An incomplete row raises (default; the message lists the rows and why) or is left
+        out: the model runs over the complete observations, and the frame keeps the dropped
+        rows with null values and status ``missing``.
 
     Returns
     -------
@@ -776,7 +1165,8 @@ def fit_dcc(
     Raises
     ------
     InputError
-        Missing values (names the first row), fewer than 50 rows, a constant series.
+        Missing values with ``missing="raise"`` (names the rows and why), fewer than 50
+        complete rows, a constant series.
 
     Examples
     --------
@@ -791,17 +1181,15 @@ def fit_dcc(
     """
     if mean not in ("constant", "zero"):
         raise InputError(f"mean={mean!r} is not accepted; use 'constant' or 'zero'")
-    s, f, dates = _pair(spot_changes, futures_changes, how)
-    for name, v in (("spot_changes", s), ("futures_changes", f)):
-        miss = np.isnan(v)
-        if miss.any():
-            raise InputError(
-                f"{name} has a missing value at row {int(np.argmax(miss))}; DCC needs a "
-                "gap-free series (drop the rows or use method='rolling'/'ewma')"
-            )
+    _check_missing(missing)
+    s_all, f_all, dates, why = _pair(spot_changes, futures_changes, how)
+    _raise_if_missing(why, dates, missing, "DCC input")
+    keep = why == ""
+    s = np.ascontiguousarray(s_all[keep])
+    f = np.ascontiguousarray(f_all[keep])
     n = s.shape[0]
     if n < 50:
-        raise InputError(f"DCC needs at least 50 observations; got {n}")
+        raise InputError(f"DCC needs at least 50 complete observations; got {n} ({_excluded(why, dates)})")
     if np.ptp(f) == 0.0:
         raise InputError("futures_changes is constant (zero variance); no hedge ratio exists")
     mu_s = float(s.mean()) if mean == "constant" else 0.0
@@ -818,14 +1206,22 @@ def fit_dcc(
     rho = _k.dcc_filter_nb(z1, z2, a, b, qbar)
     sig_s = np.sqrt(s2_s)
     sig_f = np.sqrt(s2_f)
+    n_all = s_all.shape[0]
+
+    def scatter(v: np.ndarray) -> pl.Series:
+        out = np.full(n_all, np.nan)
+        out[keep] = v
+        return pl.Series(out, nan_to_null=True)
+
+    codes = np.where(keep, 0, _MISSING_CODE).astype(np.int64)
     frame = pl.DataFrame(
         {
-            "date": _date_column(dates, n),
-            "hedge_ratio": rho * sig_s / sig_f,
-            "correlation": rho,
-            "sigma_spot": sig_s,
-            "sigma_futures": sig_f,
-            "status": _status_series(np.zeros(n, dtype=np.int64)),
+            "date": _date_column(dates, n_all),
+            "hedge_ratio": scatter(rho * sig_s / sig_f),
+            "correlation": scatter(rho),
+            "sigma_spot": scatter(sig_s),
+            "sigma_futures": scatter(sig_f),
+            "status": _status_series(codes),
         }
     )
     loglik = g_s.loglik + g_f.loglik - float(res[2])
@@ -868,6 +1264,8 @@ def hedge_ratio(
     lam: float = 0.94,
     how: str | None = None,
     missing: Literal["raise", "drop"] = "raise",
+    min_periods: int | None = None,
+    window_in: Literal["periods", "observations"] | None = None,
 ) -> pl.DataFrame:
     """Minimum-variance hedge ratio ``h = cov(dS, dF) / var(dF)`` [futures units per spot unit].
 
@@ -892,13 +1290,27 @@ def hedge_ratio(
     how : {None, "inner"}
         ``"inner"`` keeps the dates common to two frames.
     missing : {"raise", "drop"}
-        ``"ols"`` only: a missing value raises (default) or its row is dropped.
+        The same rule for every method: a row where either change is null raises (default;
+        the message counts the rows and says why each is incomplete, from the ``status``
+        of :func:`changes` frames) or is left out. With ``"drop"``: OLS and DCC use the
+        complete rows; ``"rolling"`` windows are counted per ``window_in``; ``"ewma"`` skips
+        the row (the state carries over). Left-out rows get a null ratio, status
+        ``missing`` (``missing_in_window`` for a rolling window in periods).
+    min_periods : int, optional
+        ``"rolling"`` with ``window_in="periods"``: least number of complete rows in a
+        window for a ratio (default ``window``: any gap in the window gives a null).
+    window_in : {"periods", "observations"}, optional
+        What ``window`` counts for ``"rolling"``: rows of the input (``"periods"``, the
+        default: calendar periods when the changes come from :func:`resample`) or complete
+        observations (``"observations"``: the ratio of row ``t`` uses the last ``window``
+        complete rows up to ``t``). ``"ewma"`` counts observations only.
 
     Returns
     -------
     polars.DataFrame
         ``date`` (row number when the inputs carry no dates), ``hedge_ratio`` and
-        ``status`` (``ok``, ``warmup``, ``missing_in_window``, ``zero_variance``), plus
+        ``status`` (``ok``, ``warmup``, ``missing_in_window``, ``zero_variance``,
+        ``missing``), plus
         ``std_error``, ``r_squared``, ``correlation``, ``intercept``, ``n`` for ``"ols"`` and
         ``correlation``, ``sigma_spot``, ``sigma_futures`` for ``"dcc"``. Rolling/EWMA ratios
         are null where ``status`` is not ``ok``.
@@ -907,7 +1319,8 @@ def hedge_ratio(
     ------
     InputError
         Different lengths or dates, a window longer than the data, constant futures changes
-        (``"ols"``), a missing value (``"ols"`` with ``missing="raise"``, ``"dcc"``).
+        (``"ols"``), a missing value with ``missing="raise"``, too few complete rows (the
+        message lists the rows left out and why).
 
     Examples
     --------
@@ -924,33 +1337,36 @@ def hedge_ratio(
     """
     if method not in ("ols", "rolling", "ewma", "dcc"):
         raise InputError(f"method={method!r} is not accepted; use 'ols', 'rolling', 'ewma' or 'dcc'")
+    _check_missing(missing)
+    if min_periods is not None and method != "rolling":
+        raise InputError(f"min_periods applies to method='rolling' only; got method={method!r}")
+    if window_in is not None and window_in not in ("periods", "observations"):
+        raise InputError(f"window_in={window_in!r} is not accepted; use 'periods' or 'observations'")
     if method == "dcc":
-        return fit_dcc(spot_changes, futures_changes, how=how).frame
-    s, f, dates = _pair(spot_changes, futures_changes, how)
+        return fit_dcc(spot_changes, futures_changes, how=how, missing=missing).frame
+    if method == "ewma" and not 0.0 < lam < 1.0:
+        raise InputError(f"lam={lam!r} must lie strictly between 0 and 1")
+    if method == "rolling" and window is None:
+        raise InputError("method='rolling' needs window=<rows>")
+    s, f, dates, why = _pair(spot_changes, futures_changes, how)
     n = s.shape[0]
+    what = f"hedge_ratio(method={method!r})"
+    _raise_if_missing(why, dates, missing, what)
+    keep = why == ""
     if method == "ols":
-        if missing not in ("raise", "drop"):
-            raise InputError(f"missing={missing!r} is not accepted; use 'raise' or 'drop'")
-        bad = np.isnan(s) | np.isnan(f)
-        if bad.any():
-            if missing == "raise":
-                i = int(np.argmax(bad))
-                which = "spot_changes" if np.isnan(s[i]) else "futures_changes"
-                raise InputError(
-                    f"{which} has a missing value at row {i}; drop it or pass missing='drop'"
-                )
-            s, f = s[~bad], f[~bad]
-            if dates is not None:
-                dates = dates.filter(pl.Series(~bad))
-        if s.shape[0] < 3:
-            raise InputError(f"OLS needs at least 3 complete rows; got {s.shape[0]}")
-        out = _k.ols_hedge_ratio_nb(np.ascontiguousarray(s), np.ascontiguousarray(f))
+        s_ok, f_ok = s[keep], f[keep]
+        if s_ok.shape[0] < 3:
+            raise InputError(
+                f"OLS needs at least 3 complete rows; got {s_ok.shape[0]} ({_excluded(why, dates)})"
+            )
+        out = _k.ols_hedge_ratio_nb(np.ascontiguousarray(s_ok), np.ascontiguousarray(f_ok))
         if out[6] == 0.0:
             raise InputError(
-                f"futures_changes is constant over rows 0..{s.shape[0] - 1} (zero variance); "
-                "no minimum-variance hedge ratio exists"
+                f"futures_changes is constant over its {s_ok.shape[0]} complete rows (zero "
+                "variance); no minimum-variance hedge ratio exists"
             )
-        last = _date_column(dates, s.shape[0])[-1:]
+        used = dates.filter(pl.Series(keep)) if dates is not None else None
+        last = _date_column(used, s_ok.shape[0])[-1:]
         return pl.DataFrame(
             {
                 "date": last,
@@ -966,15 +1382,36 @@ def hedge_ratio(
     if method == "rolling":
         if window is None:
             raise InputError("method='rolling' needs window=<rows>")
-        _check_window(window, n)
-        ratio, status = _rolling(s, f, int(window))
+        unit = window_in or "periods"
+        if unit == "observations":
+            _check_window(window, int(keep.sum()), "window (complete observations)")
+            r_ok, st_ok = _rolling(np.ascontiguousarray(s[keep]), np.ascontiguousarray(f[keep]),
+                                   int(window))
+            ratio = np.full(n, np.nan)
+            status = np.full(n, _MISSING_CODE, dtype=np.int64)
+            ratio[keep], status[keep] = r_ok, st_ok
+        else:
+            _check_window(window, n)
+            mp = int(window) if min_periods is None else min_periods
+            if isinstance(mp, bool) or not isinstance(mp, int | np.integer) or not 3 <= mp <= window:
+                raise InputError(f"min_periods={min_periods!r} must be a whole number in 3..window={window}")
+            if mp == window:
+                ratio, status = _rolling(s, f, int(window))
+            else:
+                ratio, status = _rolling_min_periods(s, f, keep, int(window), int(mp))
     else:
         if not 0.0 < lam < 1.0:
             raise InputError(f"lam={lam!r} must lie strictly between 0 and 1")
+        if window_in == "periods":
+            raise InputError(
+                "method='ewma' decays per complete observation (a skipped row carries the state "
+                "over); window_in='periods' is not supported for it"
+            )
         warm = 20 if window is None else window
         if warm < 1 or warm > n:
             raise InputError(f"window={warm} (EWMA warm-up) must lie in 1..{n}")
         ratio, status = _ewma(s, f, float(lam), int(warm))
+        status = np.where(keep, status, _MISSING_CODE).astype(np.int64)
     return pl.DataFrame(
         {
             "date": _date_column(dates, n),
@@ -982,6 +1419,38 @@ def hedge_ratio(
             "status": _status_series(status),
         }
     )
+
+
+def _rolling_min_periods(
+    s: np.ndarray, f: np.ndarray, keep: np.ndarray, window: int, min_periods: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rolling OLS over the complete rows among the trailing ``window`` rows (periods),
+    given when at least ``min_periods`` of them are complete. Window sums of values centred
+    on the complete-sample means, by cumulative sums."""
+    n = s.shape[0]
+    m = keep.astype(np.float64)
+    x = np.where(keep, f - (f[keep].mean() if keep.any() else 0.0), 0.0)
+    y = np.where(keep, s - (s[keep].mean() if keep.any() else 0.0), 0.0)
+
+    def wsum(v: np.ndarray) -> np.ndarray:
+        c = np.concatenate(([0.0], np.cumsum(v)))
+        out: np.ndarray = c[window:] - c[:-window]
+        return out
+
+    cnt, sx, sy, sxx, sxy = (wsum(v) for v in (m, x, y, x * x, x * y))
+    ratio = np.full(n, np.nan)
+    status = np.full(n, 1, dtype=np.int64)  # warmup for the first window-1 rows
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vxx = sxx - sx * sx / cnt
+        cxy = sxy - sx * sy / cnt
+        h = cxy / vxx
+    tail = slice(window - 1, n)
+    enough = cnt >= min_periods
+    zero = enough & ~(vxx > _k._ZERO_VAR_REL * np.maximum(sxx, 1e-300))
+    st = np.where(~enough, 2, np.where(zero, 3, 0)).astype(np.int64)
+    status[tail] = st
+    ratio[tail] = np.where(st == 0, h, np.nan)
+    return ratio, status
 
 
 # --------------------------------------------------------------------------------------
@@ -1071,12 +1540,22 @@ def _risk(pnl: np.ndarray, level: float) -> tuple[float, float, float]:
 
 
 def _evaluate(
-    s: np.ndarray, f: np.ndarray, h: np.ndarray, level: float, sample: str
+    s: np.ndarray,
+    f: np.ndarray,
+    h: np.ndarray,
+    level: float,
+    sample: str,
+    why: np.ndarray | None = None,
+    dates: pl.Series | None = None,
+    h_why: np.ndarray | None = None,
 ) -> Effectiveness:
     ok = ~(np.isnan(s) | np.isnan(f) | np.isnan(h))
     n = int(ok.sum())
     if n < 3:
-        raise InputError(f"effectiveness needs at least 3 complete rows; got {n}")
+        w = why.copy() if why is not None else _why(s, f, None, None)
+        for i in np.flatnonzero(np.isnan(h) & (w == "")):
+            w[i] = f"ratio {h_why[i]}" if h_why is not None and h_why[i] not in ("", "ok") else "ratio null"
+        raise InputError(f"effectiveness needs at least 3 complete rows; got {n} ({_excluded(w, dates)})")
     s, f, h = s[ok], f[ok], h[ok]
     vu, varu, esu = _risk(s, level)
     if vu == 0.0:
@@ -1098,6 +1577,7 @@ def effectiveness(
     *,
     level: float = 0.95,
     how: str | None = None,
+    missing: Literal["raise", "drop"] = "raise",
 ) -> Effectiveness:
     """In-sample hedge effectiveness of ratio ``h``: variance, VaR and ES reduction.
 
@@ -1105,12 +1585,16 @@ def effectiveness(
     ----------
     spot_changes, futures_changes : array, Series or frame [unit]
     ratio : float, array, Series, or a frame from :func:`hedge_ratio`
-        A constant ratio, or one per row (rows with a null ratio are dropped and counted).
-        A frame with dates is matched to the changes on ``date``.
+        A constant ratio, or one per row (rows with a null ratio, e.g. a rolling warm-up,
+        are left out and counted in ``n_dropped``). A frame with dates is matched to the
+        changes on ``date``.
     level : float
         VaR / ES confidence level [-].
     how : {None, "inner"}
         Date matching of two frames of changes.
+    missing : {"raise", "drop"}
+        A row with a null change raises (default; the message lists the rows and why) or
+        is left out (counted in ``n_dropped``).
 
     Returns
     -------
@@ -1126,15 +1610,23 @@ def effectiveness(
     (0.8462, 8)
     """
     _check_level(level)
-    s, f, dates = _pair(spot_changes, futures_changes, how)
+    _check_missing(missing)
+    s, f, dates, why = _pair(spot_changes, futures_changes, how)
+    _raise_if_missing(why, dates, missing, "effectiveness: the changes")
     n = s.shape[0]
+    h_why = None
     if isinstance(ratio, int | float) and not isinstance(ratio, bool):
         h = np.full(n, float(ratio))
     elif isinstance(ratio, pl.DataFrame) and "date" in ratio.columns and dates is not None:
+        cols = [pl.col("hedge_ratio").cast(pl.Float64)]
+        if "status" in ratio.columns:
+            cols.append(pl.col("status").cast(pl.String).alias("_st"))
         joined = pl.DataFrame({"date": dates}).join(
-            ratio.select("date", pl.col("hedge_ratio").cast(pl.Float64)), on="date", how="left"
+            ratio.select("date", *cols), on="date", how="left"
         )
         h = joined["hedge_ratio"].to_numpy().astype(np.float64)
+        if "_st" in joined.columns:
+            h_why = np.asarray(joined["_st"].fill_null("no ratio for the date").to_list(), dtype=object)
     else:
         h, _ = _to_values(ratio, "ratio", prefer=("hedge_ratio",))
         if h.shape[0] != n:
@@ -1142,7 +1634,7 @@ def effectiveness(
                 f"ratio has {h.shape[0]} rows but the changes have {n}; pass a scalar, one "
                 "ratio per row, or a hedge_ratio() frame with dates"
             )
-    return _evaluate(s, f, h, level, "in-sample")
+    return _evaluate(s, f, h, level, "in-sample", why, dates, h_why)
 
 
 def effectiveness_oos(
@@ -1155,6 +1647,7 @@ def effectiveness_oos(
     lam: float = 0.94,
     level: float = 0.95,
     how: str | None = None,
+    missing: Literal["raise", "drop"] = "raise",
 ) -> Effectiveness:
     """Out-of-sample effectiveness: ratios estimated on past data, applied to the next rows.
 
@@ -1179,6 +1672,10 @@ def effectiveness_oos(
         VaR / ES level [-].
     how : {None, "inner"}
         Date matching of two frames.
+    missing : {"raise", "drop"}
+        A row with a null change raises (default; the message lists the rows and why) or
+        is left out before anything else: windows then count complete observations, and
+        the rows left out are counted in ``n_dropped``.
 
     Returns
     -------
@@ -1201,9 +1698,19 @@ def effectiveness_oos(
         raise InputError(
             f"method={method!r} is not accepted; use 'ols', 'static', 'ewma' or 'dcc'"
         )
-    s, f, _ = _pair(spot_changes, futures_changes, how)
+    _check_missing(missing)
+    s, f, dates, why = _pair(spot_changes, futures_changes, how)
+    _raise_if_missing(why, dates, missing, "effectiveness_oos: the changes")
+    keep = why == ""
+    n_left_out = int((~keep).sum())
+    s, f = np.ascontiguousarray(s[keep]), np.ascontiguousarray(f[keep])
     n = s.shape[0]
     w = estimation_window
+    if isinstance(w, int | np.integer) and not isinstance(w, bool) and n - 1 < w <= keep.shape[0] - 1:
+        raise InputError(
+            f"estimation_window={w} needs more than {w} complete rows; there are {n} "
+            f"({_excluded(why, dates)})"
+        )
     _check_window(w, n - 1, "estimation_window")
     if refit_every < 1:
         raise InputError(f"refit_every={refit_every} must be at least 1")
@@ -1237,7 +1744,8 @@ def effectiveness_oos(
         z2 = np.ascontiguousarray(ef / np.sqrt(s2f))
         rho = _k.dcc_filter_nb(z1, z2, fit.a, fit.b, fit.qbar)
         h[w:] = (rho * np.sqrt(s2s / s2f))[w:]
-    return _evaluate(s[w:], f[w:], h[w:], level, "out-of-sample")
+    out = _evaluate(s[w:], f[w:], h[w:], level, "out-of-sample")
+    return dataclasses.replace(out, n_dropped=out.n_dropped + n_left_out) if n_left_out else out
 
 
 # --------------------------------------------------------------------------------------

@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from cnfutures._calibrate import Calibration, calibrate
 from cnfutures._dates import DateLike, parse_date
+from cnfutures._params import TRADING_DAYS_PER_YEAR, Params, default_params
 from cnfutures.errors import CalendarOutOfBounds, DataError, InputError
 from cnfutures.market.calendar import calendar
 from cnfutures.market.products import Product, product
@@ -46,91 +48,6 @@ __all__ = [
 #: Rows (paths x contract-days) :func:`market` builds without ``allow_large=True``.
 MAX_FRAME_ROWS = 20_000_000
 _BYTES_PER_ROW = 150  # about 16 columns of 8 bytes plus the contract string
-
-TRADING_DAYS_PER_YEAR = 244.0
-
-_S0 = {"sc": 500.0, "i": 800.0, "nr": 12000.0, "ru": 14000.0}
-
-
-@dataclass(frozen=True)
-class Params:
-    """Parameters of the two-factor model (units in brackets).
-
-    Attributes
-    ----------
-    s0 : float [CNY/unit]
-        Starting spot level ``exp(chi0 + xi0)`` (ignored with a benchmark).
-    kappa : float [1/year]
-        Mean-reversion speed of the short-term factor.
-    sigma_chi : float [1/sqrt(year)]
-        Volatility of the short-term factor.
-    sigma_xi : float [1/sqrt(year)]
-        Volatility of the long-run factor (ignored with a benchmark).
-    mu_xi : float [1/year]
-        Drift of the long-run log price (ignored with a benchmark).
-    rho : float [-]
-        Correlation between the two factors' shocks.
-    chi0 : float [-]
-        Initial short-term deviation (log).
-    carry : float [1/year]
-        Log contango per year of maturity (negative: backwardation).
-    basis : float [-]
-        With a benchmark: long-run level = ``basis × benchmark × usd_cny``.
-    open_frac, open_sd, close_sd : float [-]
-        Shape of the open and the close around the settlement.
-    fx0 : float [CNY per USD]
-        Starting USD/CNY of a simulated FX path (ignored with a real ``usd_cny`` series).
-    sigma_fx : float [1/sqrt(year)]
-        Volatility of USD/CNY (a driftless GBM in the CNY-per-USD level).
-    rho_fx : float [-]
-        Correlation of the USD/CNY shock with the long-run factor's shock (positive: CNY
-        prices rise when the dollar strengthens, the usual sign for an imported commodity).
-    """
-
-    s0: float = 500.0
-    kappa: float = 2.0
-    sigma_chi: float = 0.20
-    sigma_xi: float = 0.25
-    mu_xi: float = 0.0
-    rho: float = 0.0
-    chi0: float = 0.0
-    carry: float = 0.0
-    basis: float = 1.0
-    open_frac: float = 0.5
-    open_sd: float = 0.004
-    close_sd: float = 0.002
-    fx0: float = 7.1
-    sigma_fx: float = 0.04
-    rho_fx: float = 0.0
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if not isinstance(v, int | float) or not math.isfinite(v):
-                raise InputError(f"Params.{f.name}={v!r} must be a finite number")
-        for name in ("s0", "basis", "fx0"):
-            if getattr(self, name) <= 0:
-                raise InputError(f"Params.{name}={getattr(self, name)!r} must be > 0")
-        for name in ("kappa", "sigma_chi", "sigma_xi", "open_sd", "close_sd", "sigma_fx"):
-            if getattr(self, name) < 0:
-                raise InputError(f"Params.{name}={getattr(self, name)!r} must be >= 0")
-        for name in ("rho", "rho_fx"):
-            if not -1.0 <= getattr(self, name) <= 1.0:
-                raise InputError(f"Params.{name}={getattr(self, name)!r} must lie in [-1, 1]")
-        if not 0.0 <= self.open_frac <= 1.0:
-            raise InputError(f"Params.open_frac={self.open_frac!r} must lie in [0, 1]")
-
-
-def default_params(product_code: str) -> Params:
-    """Default parameters for a product (starting level near its recent price).
-
-    Examples
-    --------
-    >>> default_params("i").s0
-    800.0
-    """
-    p = product(product_code)
-    return Params(s0=_S0.get(p.code, 100.0))
 
 
 def _bounds(code: str) -> tuple[dt.date, dt.date | None]:
@@ -339,9 +256,14 @@ def setup(
     if benchmark is not None:
         price_col = "price" if "price" in benchmark.columns else benchmark.columns[-1]
         b = _aligned(benchmark, price_col, days, "benchmark")
+        lb = np.log(b)
+        if prm.benchmark_lag > 0.0:
+            # the benchmark's last observation dated before each trading day
+            prev = _aligned(benchmark, price_col, days - dt.timedelta(days=1), "benchmark (previous day)")
+            lb = (1.0 - prm.benchmark_lag) * lb + prm.benchmark_lag * np.log(prev)
         if fx_real is not None:
-            b = b * fx_real
-        xi_given = np.ascontiguousarray(np.log(prm.basis * b))
+            lb = lb + np.log(fx_real)
+        xi_given = np.ascontiguousarray(math.log(prm.basis) + lb)
     return Setup(
         p, prm, days, rows, np.ascontiguousarray(row_day), row_tau, np.ascontiguousarray(row_start),
         np.ascontiguousarray(rate), np.ascontiguousarray(row_key), xi_given, lfx_given,
@@ -474,7 +396,8 @@ def market(
     usd : bool
         Add ``usd_cny`` [CNY per USD] (simulated, or the real series) and ``benchmark_usd``
         [USD/unit] (the long-run level ``exp(xi) / (basis × usd_cny)``; with a real USD
-        benchmark and FX this is the benchmark itself).
+        benchmark and FX this is the benchmark itself, blended with its previous
+        observation when ``benchmark_lag > 0``).
     contracts : list of str, optional
         Simulate only these contracts (same prices as in the full simulation).
 
@@ -561,6 +484,3 @@ def with_params(base: Params, **changes: Any) -> Params:
     1.0
     """
     return replace(base, **changes)
-
-
-from cnfutures._calibrate import Calibration, calibrate  # noqa: E402  (re-exported; imports simulate lazily)

@@ -20,26 +20,13 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from cnfutures._cache import install_locator
+from cnfutures._cache import KERNEL_MODULES, install_locator
 
 # before any kernel is defined: cache cnfutures' kernels in one folder (see cnfutures._cache)
 install_locator()
 
 WARMUPS: list[Callable[[], None]] = []
-
-# kernel modules that define a ``_warmup`` function; imported by :func:`warmup_all`
-KERNEL_MODULES: tuple[str, ...] = (
-    "cnfutures._kernels.calendar",
-    "cnfutures._kernels.black76",
-    "cnfutures._kernels.bachelier",
-    "cnfutures._kernels.implied",
-    "cnfutures._kernels.american",
-    "cnfutures._kernels.carry",
-    "cnfutures._kernels.hedge",
-    "cnfutures._kernels.settlement",
-    "cnfutures._kernels.paths",
-)
-
+__all__ = ["KERNEL_MODULES", "WARMUPS", "warmup_all"]
 
 def warmup_all() -> None:
     """Import every kernel module that exists and run its ``_warmup`` (compile or load cache)."""

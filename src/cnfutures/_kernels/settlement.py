@@ -1,8 +1,11 @@
 """Day-loop booking kernel of the hedge backtester: trades, limits, rolls, margin, USD collateral.
 
 All calendar and rule look-ups happen in polars before (``cnfutures.backtest.engine``); this
-kernel only walks trading days over precomputed arrays. Prices and limits are ``[P, K, D]``
-(paths × contracts used × trading days), rules ``[K, D]``, schedules and FX ``[D]``.
+kernel only walks trading days over precomputed arrays, passed as four typed bundles:
+:class:`PathArrays` (prices and limits ``[P, K, D]``: paths × contracts used × trading days;
+wanted lots, FX and exposure P&L per path), :class:`ContractRules` (``[K, D]``),
+:class:`DaySchedule` (``[D]``) and :class:`BookParams` (scalars); it fills a
+:class:`BookOutput`. Numba reads the fields of these NamedTuples by name (``cache=True`` holds).
 
 ``book_paths(...)`` is the plain Python twin; ``book_paths_nb`` the compiled kernel and
 ``book_paths_par_nb`` the same kernel with the paths spread over all cores (``prange``; each
@@ -13,6 +16,8 @@ run over many paths. The booking rules are documented in ``docs/backtest.md`` an
 from __future__ import annotations
 
 import math
+import types
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -77,85 +82,152 @@ T_FUNDED = 2  # net USD sent to the futures firm so far [USD]
 N_TRACK = 3
 
 
-def book_paths(
-    settle: np.ndarray,
-    exec_px: np.ndarray,
-    lim_up: np.ndarray,
-    lim_dn: np.ndarray,
-    margin_rate: np.ndarray,
-    pos_limit: np.ndarray,
-    open_limit: np.ndarray,
-    fee_open_lot: np.ndarray,
-    fee_open_rate: np.ndarray,
-    fee_close_lot: np.ndarray,
-    fee_close_rate: np.ndarray,
-    target_k: np.ndarray,
-    forced: np.ndarray,
-    want_lots: np.ndarray,
-    fx: np.ndarray,
-    dt_years: np.ndarray,
-    expo_pnl: np.ndarray,
-    multiplier: float,
-    slippage: float,
-    band: float,
-    commission: float,
-    fx_spread: float,
-    haircut: float,
-    buffer: float,
-    release_above: float,
-    funding_rate: float,
-    ledger: np.ndarray,
-    summary: np.ndarray,
-    track: np.ndarray,
-) -> None:
-    """Book a futures hedge day by day on every path.
+class PathArrays(NamedTuple):
+    """Per-path market inputs of the booking kernel (all float64, C-contiguous).
 
-    Parameters
+    Attributes
     ----------
     settle, exec_px, lim_up, lim_dn : ndarray [P, K, D]
         Settlement price, execution price before slippage, limit-up and limit-down prices
-        [CNY/unit] of contract ``k`` on trading day ``d`` of path ``p`` (NaN where unlisted).
-    margin_rate, pos_limit, open_limit : ndarray [K, D]
-        Margin rate incl. broker add-on [fraction of contract value]; position limit and
-        daily opening limit [lots] (``inf`` where none applies).
-    fee_open_lot, fee_open_rate, fee_close_lot, fee_close_rate : ndarray [K, D]
-        Exchange fees [CNY/lot] and [fraction of turnover] for opening and closing.
-    target_k : ndarray [D] int64
-        Contract to hold at the end of each day (roll schedule incl. forced rolls).
-    forced : ndarray [D] int64
-        1 where the schedule's roll is forced (stage exit, LTD).
+        [CNY/unit] of contract ``k`` on trading day ``d`` of path ``p`` (NaN where unlisted;
+        the limits ``±inf`` where none applies).
     want_lots : ndarray [1, D] or [P, D]
         Signed whole lots the policy wants [lots] (one row shared by all paths, or one per path).
     fx : ndarray [1, D] or [P, D]
         USD/CNY [CNY per USD] (shared by all paths, or one row per path).
-    dt_years : ndarray [D]
-        Years since the previous trading day (ACT/365) [year].
     expo_pnl : ndarray [P, D]
         Exposure P&L [USD].
+    """
+
+    settle: np.ndarray
+    exec_px: np.ndarray
+    lim_up: np.ndarray
+    lim_dn: np.ndarray
+    want_lots: np.ndarray
+    fx: np.ndarray
+    expo_pnl: np.ndarray
+
+
+class ContractRules(NamedTuple):
+    """Per contract-day rules in force (float64 ``[K, D]``, C-contiguous).
+
+    Attributes
+    ----------
+    margin_rate : ndarray [K, D]
+        Margin rate incl. broker add-on [fraction of contract value].
+    pos_limit, open_limit : ndarray [K, D]
+        Position limit and daily opening limit [lots] (``inf`` where none applies).
+    fee_open_lot, fee_open_rate, fee_close_lot, fee_close_rate : ndarray [K, D]
+        Exchange fees [CNY/lot] and [fraction of turnover] for opening and closing.
+    """
+
+    margin_rate: np.ndarray
+    pos_limit: np.ndarray
+    open_limit: np.ndarray
+    fee_open_lot: np.ndarray
+    fee_open_rate: np.ndarray
+    fee_close_lot: np.ndarray
+    fee_close_rate: np.ndarray
+
+
+class DaySchedule(NamedTuple):
+    """Per trading-day inputs shared by all paths (``[D]``, C-contiguous).
+
+    Attributes
+    ----------
+    target_k : ndarray [D] int64
+        Contract to hold at the end of each day (roll schedule incl. forced rolls).
+    forced : ndarray [D] int64
+        1 where the schedule's roll is forced (stage exit, LTD).
+    dt_years : ndarray [D] float64
+        Years since the previous trading day (ACT/365) [year].
+    haircut : ndarray [D] float64
+        USD collateral counts as ``haircut × FX`` CNY on that day [fraction].
+    """
+
+    target_k: np.ndarray
+    forced: np.ndarray
+    dt_years: np.ndarray
+    haircut: np.ndarray
+
+
+class BookParams(NamedTuple):
+    """Scalar booking parameters (float64).
+
+    Attributes
+    ----------
     multiplier : float [unit/lot]
-    slippage : float [CNY/unit], paid on every lot traded (adverse).
+    slippage : float [CNY/unit]
+        Paid on every lot traded (adverse).
     band : float [lots]
         No rebalancing trade while ``|target - lots| <= band`` (rolls always trade).
     commission : float [CNY/lot]
         Futures-firm commission on every lot traded.
     fx_spread : float [fraction]
         Spread paid on each USD→CNY and CNY→USD conversion.
-    haircut : float [fraction]
-        USD collateral counts as ``haircut × FX`` CNY.
     buffer : float [fraction]
         A margin call tops equity up to ``(1 + buffer) × requirement``.
     release_above : float [fraction]
         Excess above ``(1 + release_above) × requirement`` is released down to the buffer.
     funding_rate : float [1/year]
         USD funding rate on the net USD sent (when positive).
-    ledger : ndarray [N_LEDGER, D]
-        Output: the ledger of path 0 (pass shape (N_LEDGER, 0) to skip).
-    summary : ndarray [P, N_SUMMARY]
-        Output: per-path totals.
-    track : ndarray [P, N_TRACK, D]
-        Output: per-path daily cumulative exposure and hedged P&L and net USD sent (pass shape
-        (0, N_TRACK, 0) to skip); the fan charts of Monte Carlo hedge risk are drawn from it.
     """
+
+    multiplier: float
+    slippage: float
+    band: float
+    commission: float
+    fx_spread: float
+    buffer: float
+    release_above: float
+    funding_rate: float
+
+
+class BookOutput(NamedTuple):
+    """Output arrays the booking kernel fills (float64, C-contiguous).
+
+    Attributes
+    ----------
+    ledger : ndarray [N_LEDGER, D]
+        The ledger of path 0 (shape ``(N_LEDGER, 0)`` to skip).
+    summary : ndarray [P, N_SUMMARY]
+        Per-path totals.
+    track : ndarray [P, N_TRACK, D]
+        Per-path daily cumulative exposure and hedged P&L and net USD sent (shape
+        ``(0, N_TRACK, 0)`` to skip); the fan charts of Monte Carlo hedge risk are drawn from it.
+    """
+
+    ledger: np.ndarray
+    summary: np.ndarray
+    track: np.ndarray
+
+
+def book_paths(m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParams, out: BookOutput) -> None:
+    """Book a futures hedge day by day on every path.
+
+    Parameters
+    ----------
+    m : PathArrays
+        Per-path prices [CNY/unit], wanted lots [lots], FX [CNY per USD], exposure P&L [USD].
+    r : ContractRules
+        Margin rates [fraction], position and opening limits [lots], fees [CNY/lot, fraction].
+    sched : DaySchedule
+        Contract held, forced-roll flags, day lengths [year] and collateral haircut [fraction].
+    c : BookParams
+        Multiplier [unit/lot], slippage [CNY/unit], band [lots], commission [CNY/lot], FX
+        spread, margin buffers [fraction], funding rate [1/year].
+    out : BookOutput
+        Ledger of path 0, per-path summary and daily tracks (filled in place).
+    """
+    settle, exec_px, lim_up, lim_dn = m.settle, m.exec_px, m.lim_up, m.lim_dn
+    want_lots, fx, expo_pnl = m.want_lots, m.fx, m.expo_pnl
+    margin_rate, pos_limit, open_limit = r.margin_rate, r.pos_limit, r.open_limit
+    fee_open_lot, fee_open_rate = r.fee_open_lot, r.fee_open_rate
+    fee_close_lot, fee_close_rate = r.fee_close_lot, r.fee_close_rate
+    target_k, forced, dt_years, haircut_d = sched.target_k, sched.forced, sched.dt_years, sched.haircut
+    multiplier, slippage, band, commission = c.multiplier, c.slippage, c.band, c.commission
+    fx_spread, buffer, release_above, funding_rate = c.fx_spread, c.buffer, c.release_above, c.funding_rate
+    ledger, summary, track = out.ledger, out.summary, out.track
     n_paths = settle.shape[0]
     n_days = settle.shape[2]
     keep = ledger.shape[1] == n_days
@@ -197,6 +269,7 @@ def book_paths(
         n_bound = 0.0
         for d in range(n_days):
             f = fx[pf, d]
+            haircut = haircut_d[d]
             kt = target_k[d]
             vm = 0.0
             fees = 0.0
@@ -407,22 +480,33 @@ def book_paths(
 # serial kernel (one or a few paths: no thread start-up) and the multi-core one (``prange`` over
 # paths); numpy's error model drops Python's zero-division checks (FX and haircut are > 0).
 book_paths_nb = njit(cache=True, error_model="numpy")(book_paths)
-book_paths_par_nb = njit(cache=True, error_model="numpy", parallel=True)(book_paths)
+# numba keys its on-disk cache by the function's qualified name and signature, not by the
+# ``parallel`` flag: bound to the same function, whichever kernel compiled first was loaded
+# for both (the multi-core kernel then ran on one core, or the serial one started threads).
+# The multi-core kernel is bound to a copy of the function under its own name.
+_book_paths_par = types.FunctionType(book_paths.__code__, book_paths.__globals__, "book_paths_par")
+_book_paths_par.__qualname__ = "book_paths_par"
+book_paths_par_nb = njit(cache=True, error_model="numpy", parallel=True)(_book_paths_par)
 PARALLEL_MIN_PATHS = 16  # from this many paths on, book on all cores
 
 
 def _warmup() -> None:
     """Compile (or load from cache) the booking kernel on a two-day, one-contract market."""
     P, K, D = 1, 1, 2
-    s = np.full((P, K, D), 100.0)
+    px = np.full((P, K, D), 100.0)
     z = np.zeros((K, D))
     inf = np.full((K, D), np.inf)
-    led = np.zeros((N_LEDGER, D))
-    summ = np.zeros((P, N_SUMMARY))
-    trk = np.zeros((P, N_TRACK, D))
+    m = PathArrays(
+        px, px.copy(), px + 10.0, px - 10.0, np.ones((1, D)), np.full((1, D), 7.0), np.zeros((P, D))
+    )
+    r = ContractRules(z + 0.1, inf, inf, z, z.copy(), z.copy(), z.copy())
+    s = DaySchedule(np.zeros(D, np.int64), np.zeros(D, np.int64), np.zeros(D), np.full(D, 0.95))
+    c = BookParams(10.0, 0.0, 0.0, 0.0, 0.0, 0.2, 0.5, 0.05)
     for fn in (book_paths_nb, book_paths_par_nb):
         fn(
-            s, s.copy(), s + 10.0, s - 10.0, z + 0.1, inf, inf, z, z, z, z,
-            np.zeros(D, np.int64), np.zeros(D, np.int64), np.ones((1, D)), np.full((1, D), 7.0), np.zeros(D),
-            np.zeros((P, D)), 10.0, 0.0, 0.0, 0.0, 0.0, 0.95, 0.2, 0.5, 0.05, led, summ, trk,
-        )  # fmt: skip
+            m,
+            r,
+            s,
+            c,
+            BookOutput(np.zeros((N_LEDGER, D)), np.zeros((P, N_SUMMARY)), np.zeros((P, N_TRACK, D))),
+        )

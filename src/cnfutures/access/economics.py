@@ -11,9 +11,10 @@ the route forbids (a QFI holds speculative trading codes only and may not delive
 The rows live in ``access/data/route_costs.toml``: one row per route × item, scoped by exchange
 and product (``"*"`` = any; the most specific row in force wins, then the latest
 ``effective``), each with its ``source``, ``verified`` flag and ``kind``: ``"regulatory"`` or
-``"commercial"``. Commercial items (every commission, mark-up, clearing fee and FX spread)
-have no legal value: the shipped numbers are documented defaults, flagged ``verified =
-false``, and every one can be overridden (``overrides={"oi_markup": 1.5}``).
+``"commercial"``. The booking engine's ``Costs`` for a route come from
+:func:`cnfutures.backtest.routes.route_costs`. Commercial items (every commission, mark-up,
+clearing fee and FX spread) have no legal value: the shipped numbers are documented defaults,
+flagged ``verified = false``, and every one can be overridden (``overrides={"oi_markup": 1.5}``).
 
 Items and units
 ---------------
@@ -25,7 +26,6 @@ contract value above the exchange margin rate.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import math
 import re
@@ -48,7 +48,6 @@ __all__ = [
     "RouteEconomics",
     "RouteItem",
     "check_route_policy",
-    "route_costs",
     "route_costs_markdown",
     "route_economics",
 ]
@@ -179,32 +178,24 @@ class RouteEconomics:
             out.append(f"route facts: {self.facts_source}")
         return tuple(out)
 
-    def costs(self, base: Any = None) -> Any:
-        """The booking engine's :class:`~cnfutures.backtest.model.Costs` for this route.
+    def cost_fields(self) -> dict[str, float]:
+        """What the booking engine's ``Costs`` takes from the route.
 
-        ``commission`` = the sum of the per-lot items, ``fx_spread`` and ``broker_addon`` from
-        the route, ``funding_rate`` = the base funding rate + ``custodian_fee``; the exchange
-        fees, haircut (None: resolved by the engine from the route's collateral rule), margin
-        buffer and release level are the base's (default :class:`Costs`).
+        ``commission`` = the sum of the per-lot items [CNY/lot], ``fx_spread`` and
+        ``broker_addon`` [fraction], ``custodian_fee`` [1/year] (added to the funding rate by
+        :func:`cnfutures.backtest.routes.route_costs`).
 
         Examples
         --------
-        >>> e = route_economics("overseas_intermediary", "sc", "2025-06-03")
-        >>> e.costs().commission   # ff_commission 2.0 + oi_markup 3.0 (route_costs.toml)
+        >>> route_economics("overseas_intermediary", "sc", "2025-06-03").cost_fields()["commission"]
         5.0
         """
-        from cnfutures.backtest.model import Costs
-
-        b = base if base is not None else Costs()
-        if not isinstance(b, Costs):
-            raise InputError(f"base={base!r} must be a cnfutures Costs")
-        return dataclasses.replace(
-            b,
-            commission=self.commission_per_lot,
-            fx_spread=self.value("fx_spread"),
-            broker_addon=self.value("broker_addon"),
-            funding_rate=b.funding_rate + self.value("custodian_fee"),
-        )
+        return {
+            "commission": self.commission_per_lot,
+            "fx_spread": self.value("fx_spread"),
+            "broker_addon": self.value("broker_addon"),
+            "custodian_fee": self.value("custodian_fee"),
+        }
 
     def frame(self) -> pl.DataFrame:
         """The items as a table: ``item``, ``value``, ``unit``, ``kind``, ``verified``, ``source``."""
@@ -363,26 +354,6 @@ def route_economics(
         hedge_code=bool(facts["hedge_code"]), delivery=bool(facts["delivery"]),
         facts_source=str(facts["source"]), facts_verified=bool(facts["verified"]),
     )  # fmt: skip
-
-
-def route_costs(
-    investor: Investor,
-    product: str,
-    on: DateLike,
-    overrides: Mapping[str, Any] | None = None,
-    base: Any = None,
-) -> Any:
-    """The :class:`~cnfutures.backtest.model.Costs` the booking engine uses for ``investor``'s route.
-
-    What :func:`cnfutures.backtest.run` books when it is given no ``costs``.
-
-    Examples
-    --------
-    >>> c = route_costs(Investor("qfi"), "sc", "2025-06-03")
-    >>> c.commission, c.fx_spread, round(c.funding_rate, 6)   # funding 0.05 + custodian 0.001
-    (2.0, 0.0005, 0.051)
-    """
-    return route_economics(investor, product, on, overrides).costs(base)
 
 
 def check_route_policy(investor: Investor, product: str, on: DateLike) -> None:

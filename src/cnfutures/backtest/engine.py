@@ -7,7 +7,7 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -23,14 +23,28 @@ from cnfutures.market.products import Product, product
 from cnfutures.market.rules import RuleBook, limit_band
 from cnfutures.validation import FX_MAX_AGE_DAYS, check_fx_fresh
 
-__all__ = ["MAX_FX_AGE_DAYS", "Prepared", "backtest", "prepare", "run"]
+if TYPE_CHECKING:  # pragma: no cover  (the kernel module imports numba: loaded when booking)
+    from cnfutures._kernels.settlement import BookParams, ContractRules, DaySchedule, PathArrays
+
+__all__ = [
+    "MAX_FX_AGE_DAYS",
+    "BookInputs",
+    "Prepared",
+    "backtest",
+    "book",
+    "booking_params",
+    "prepare",
+    "run",
+]
 
 MAX_FX_AGE_DAYS = FX_MAX_AGE_DAYS  # an FX or exposure price older than this many calendar days: an error
+
 
 def _route_costs(investor: Investor, product_code: str, d0: dt.date, costs: Costs | None) -> Costs:
     """Hook to the route's economics (access/economics.py): refuse what the route cannot do, and
     without explicit ``costs`` book the route's commission layers, FX spread and custodian fee."""
-    from cnfutures.access.economics import check_route_policy, route_costs
+    from cnfutures.access.economics import check_route_policy
+    from cnfutures.backtest.costs import route_costs
 
     check_route_policy(investor, product_code, d0)
     if costs is not None:
@@ -65,7 +79,7 @@ def _reopen_locks(rb: RuleBook, p: Product, fut: pl.DataFrame, days: pl.Series) 
     rows = [r for r in rb.rules.rows if r.reopen and r.product == p.code]
     if size is None or not rows:
         return None
-    from cnfutures.market.ruletable import _reopening
+    from cnfutures.market.ruletable import reopening_day
 
     cal = calendar(p.exchange)
     d_ord = days.to_physical().to_numpy().astype(np.int64)
@@ -73,7 +87,7 @@ def _reopen_locks(rb: RuleBook, p: Product, fut: pl.DataFrame, days: pl.Series) 
     locked = np.zeros(d_ord.size, dtype=bool)
     has_prev = "prev_settle" in fut.columns
     for start in sorted({r.effective for r in rows}):
-        day = _reopening(cal, start)
+        day = reopening_day(cal, start)
         while d_ord[0] <= (day - epoch).days <= d_ord[-1]:
             row = (
                 fut.filter(pl.col("trading_day") == day)
@@ -107,19 +121,36 @@ def _calendar_schedule(rule: RollRule, product_code: str, d0: dt.date, d1: dt.da
     return roll_schedule(rule, product_code, days).select("trading_day", "contract", "next_contract")
 
 
-@dataclass
+class BookInputs(NamedTuple):
+    """Everything the booking kernel reads, as its four typed bundles (one contract axis)."""
+
+    market: PathArrays
+    rules: ContractRules
+    schedule: DaySchedule
+    params: BookParams
+
+
+@dataclass(frozen=True)
 class Prepared:
-    """Precomputed kernel inputs of one backtest (arrays) and the frames behind them."""
+    """Kernel inputs of one backtest (typed bundles) and the frames behind them.
+
+    ``contracts`` names the contract axis ``K`` of ``inputs``; ``days`` the day axis ``D``.
+    """
 
     product: Product
     days: pl.Series
     contracts: list[str]
-    arrays: dict[str, np.ndarray]
-    scalars: dict[str, float]
+    inputs: BookInputs
     schedule: pl.DataFrame
     ratio: np.ndarray
     quantity: np.ndarray
     expo_price: np.ndarray
+
+    @property
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every array of :attr:`inputs` by field name (a read view: change :attr:`inputs`)."""
+        i = self.inputs
+        return {**i.market._asdict(), **i.rules._asdict(), **i.schedule._asdict()}
 
 
 def _asof(series: pl.DataFrame, value: str, days: pl.Series, name: str) -> np.ndarray:
@@ -198,50 +229,33 @@ def target_lots(
     return ratio, -sign * np.floor(ratio * qty / multiplier + 0.5)
 
 
-def prepare(
-    market: Market,
-    exposure: Exposure,
-    policy: HedgePolicy,
-    investor: Investor,
-    costs: Costs | None = None,
-    *,
-    start: DateLike | None = None,
-    end: DateLike | None = None,
-    book: RuleBook | None = None,
-) -> Prepared:
-    """Validate the inputs and precompute every kernel array (no booking yet).
-
-    Raises
-    ------
-    AccessDenied
-        The investor may not trade the product through its route on the start date.
-    InputError, NotTradingDay, CalendarOutOfBounds
-        Bad arguments or dates off the exchange calendar.
-    DataError
-        The market lacks a contract the roll needs, a settlement, an FX or exposure price.
-    """
-    rb = book if book is not None else RuleBook.default()
-    p = product(policy.product)
-    cal = calendar(p.exchange)
-    fut = market.futures
+def _product_futures(market: Market, exposure: Exposure, p: Product) -> pl.DataFrame:
+    """The market's rows of product ``p``'s contracts (and the exposure price must exist)."""
     if exposure.price not in market.prices:
         raise InputError(
             f"exposure prices off {exposure.price!r}, which is not in Market.prices; "
             f"available: {sorted(market.prices) or 'none'}"
         )
-    fut = fut.filter(
+    fut = market.futures.filter(
         pl.col("contract").str.starts_with(p.code)
         & pl.col("contract").str.slice(len(p.code), 1).str.contains(r"^\d")
     )
     if fut.height == 0:
         raise DataError(f"Market.futures has no {p.code} contract")
+    return fut
+
+
+def _day_axis(
+    p: Product, fut: pl.DataFrame, investor: Investor, start: DateLike | None, end: DateLike | None
+) -> pl.Series:
+    """The backtest's trading days: checked against the calendar, eligibility and the data."""
+    cal = calendar(p.exchange)
     d0 = cal.require_trading_day(start, "start") if start is not None else fut["trading_day"].min()
     d1 = cal.require_trading_day(end, "end") if end is not None else fut["trading_day"].max()
     assert isinstance(d0, dt.date) and isinstance(d1, dt.date)
     if d1 <= d0:
         raise InputError(f"end={d1} must be after start={d0}")
     eligible(investor, p.code, d0).raise_if_denied()
-    c = _route_costs(investor, p.code, d0, costs)
     days = cal.trading_days(d0, d1)
     have = fut.filter(pl.col("trading_day").is_between(d0, d1))["trading_day"].unique()
     gap = days.filter(~days.is_in(have.implode()))
@@ -258,9 +272,19 @@ def prepare(
             f"Market.futures has {off.height} row(s) on days that are not {p.exchange} trading days, "
             f"first {off['trading_day'][0]}", [str(x) for x in off["trading_day"].head(10).to_list()],
         )  # fmt: skip
-    # 1. which contract to hold: roll rule, then forced exits (stage for individuals, LTD)
+    return days
+
+
+def _hold_schedule(
+    policy: HedgePolicy, p: Product, days: pl.Series, fut: pl.DataFrame, investor: Investor
+) -> pl.DataFrame:
+    """Which contract to hold each day: the roll rule, then forced exits (individuals' stage, LTD).
+
+    Columns ``trading_day``, ``contract``, ``next_contract``, ``exit_after``, ``target`` (the
+    contract to hold at the day's end) and ``forced`` (the target changed by a forced roll).
+    """
     if policy.roll.kind == "calendar":  # a function of the calendar only: memoised
-        sched = _calendar_schedule(policy.roll, p.code, d0, d1)
+        sched = _calendar_schedule(policy.roll, p.code, days[0], days[-1])
     else:
         sched = roll_schedule(policy.roll, p.code, days, data=fut).select(
             "trading_day", "contract", "next_contract"
@@ -286,11 +310,21 @@ def prepare(
     sched = sched.with_columns(
         pl.when(pl.col("_force")).then(pl.col("next_contract")).otherwise(pl.col("contract")).alias("target")
     )
-    sched = sched.with_columns(
+    return sched.with_columns(
         (pl.col("_force") & (pl.col("target") != pl.col("target").shift(1)).fill_null(False)).alias("forced")
     )
-    prev_target = sched["target"].shift(1)
-    # 2. contract × day matrices of the contracts the schedule uses
+
+
+def _held_cells(
+    sched: pl.DataFrame, fut: pl.DataFrame, p: Product, days: pl.Series, exec_col: str
+) -> tuple[list[str], pl.DataFrame, pl.DataFrame]:
+    """The contracts held (axis ``K``), the market cells with their ``k``/``d`` indices, and ``k`` by code.
+
+    Raises
+    ------
+    DataError
+        A held contract of another size, no execution column, a missing settlement the roll needs.
+    """
     contracts = sched["target"].unique(maintain_order=True).to_list()
     sizes = {x: contract(x).multiplier for x in contracts}
     odd = {x: m for x, m in sizes.items() if m != p.multiplier}
@@ -300,9 +334,9 @@ def prepare(
             f"the {p.multiplier:g} of later {p.code} contracts; a backtest booking both sizes is not "
             "supported: start after the change"
         )
-    K, D = len(contracts), days.len()
-    kmap = pl.DataFrame({"contract": contracts, "k": np.arange(K, dtype=np.int64)})
-    dmap = pl.DataFrame({"trading_day": days, "d": np.arange(D, dtype=np.int64)})
+    kmap = pl.DataFrame({"contract": contracts, "k": np.arange(len(contracts), dtype=np.int64)})
+    dmap = pl.DataFrame({"trading_day": days, "d": np.arange(days.len(), dtype=np.int64)})
+    prev_target = sched["target"].shift(1)
     need = pl.concat(
         [
             sched.select("trading_day", pl.col("target").alias("contract")),
@@ -311,7 +345,6 @@ def prepare(
             .select("trading_day", pl.col("p").alias("contract")),
         ]
     )  # fmt: skip
-    exec_col = policy.execution
     if exec_col not in fut.columns:
         raise DataError(f"execution={exec_col!r} needs a {exec_col!r} column in Market.futures")
     chk = need.join(fut, on=["trading_day", "contract"], how="left")
@@ -330,9 +363,48 @@ def prepare(
     )
     if "prev_settle" not in cells.columns:
         cells = cells.with_columns(pl.col("settle").shift(1).over("contract").alias("prev_settle"))
-    hedge = investor.hedging_quota is not None
-    # every rule of the product compiled once over (contracts, trading days)
+    return contracts, cells, kmap
+
+
+def _path_arrays(
+    cells: pl.DataFrame, K: int, D: int, exec_col: str, limit_rate: np.ndarray, tick: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Settlement, execution price and limit-up / limit-down prices as ``[1, K, D]`` [CNY/unit]."""
+    k_idx = cells["k"].to_numpy()
+    d_idx = cells["d"].to_numpy()
+
+    def mat(col: str) -> np.ndarray:
+        m = np.full((K, D), np.nan)
+        m[k_idx, d_idx] = cells[col].cast(pl.Float64).to_numpy()
+        return m
+
+    prev = mat("prev_settle")
+    up, dn = limit_band(prev, limit_rate, tick)
+    has = ~np.isnan(prev) & ~np.isnan(limit_rate)
+    # C-contiguous [1, K, D] views
+    return (
+        mat("settle")[None, :, :],
+        mat(exec_col)[None, :, :],
+        np.where(has, up, np.inf)[None, :, :],
+        np.where(has, dn, -np.inf)[None, :, :],
+    )
+
+
+def _contract_rules(
+    rb: RuleBook, p: Product, fut: pl.DataFrame, contracts: list[str], days: pl.Series, cells: pl.DataFrame,
+    investor: Investor, c: Costs,
+) -> tuple[ContractRules, np.ndarray]:
+    """Every rule of the product compiled once over (contracts, trading days), and the limit rate.
+
+    Raises
+    ------
+    DataError
+        A traded cell with no margin, price-limit or fee rule in force.
+    """  # fmt: skip
+    from cnfutures._kernels.settlement import ContractRules
+
     locked = _reopen_locks(rb, p, fut, days)
+    hedge = investor.hedging_quota is not None
     dr = rb.day_rules(
         contracts, days, hedge=hedge, holder=investor.holder, fees=c.exchange_fees, locked=locked
     )
@@ -346,37 +418,27 @@ def prepare(
                 f"no {what} rule for {contracts[k_idx[i]]} on {days[int(d_idx[i])]}; the rule data has "
                 "none in force (or the contract does not trade that day)"
             )
-
-    def mat(col: str, fill: float, three: bool) -> np.ndarray:
-        m = np.full((K, D), fill)
-        m[k_idx, d_idx] = cells[col].cast(pl.Float64).to_numpy()
-        return m[None, :, :] if three else m  # a C-contiguous [1, K, D] view
-
-    prev = mat("prev_settle", np.nan, False)
-    up, dn = limit_band(prev, dr.limit_rate, p.tick)
-    has = ~np.isnan(prev) & ~np.isnan(dr.limit_rate)
     pos, olim = dr.position_limit, dr.open_limit
     if investor.hedging_quota is not None:
         pos = np.maximum(pos, float(investor.hedging_quota))
-        olim = np.full((K, D), math.inf)
-    arrays: dict[str, np.ndarray] = {
-        "settle": mat("settle", np.nan, True),
-        "exec_px": mat(exec_col, np.nan, True),
-        "lim_up": np.where(has, up, np.inf)[None, :, :],
-        "lim_dn": np.where(has, dn, -np.inf)[None, :, :],
-        "margin_rate": np.ascontiguousarray(dr.margin + c.broker_addon),
-        "pos_limit": np.ascontiguousarray(pos),
-        "open_limit": np.ascontiguousarray(olim),
-        "fee_open_lot": np.nan_to_num(dr.fee_open_lot),
-        "fee_open_rate": np.nan_to_num(dr.fee_open_rate),
-        "fee_close_lot": np.nan_to_num(dr.fee_close_lot),
-        "fee_close_rate": np.nan_to_num(dr.fee_close_rate),
-    }
-    target_k = (
-        sched.join(kmap, left_on="target", right_on="contract", how="left")["k"].to_numpy().astype(np.int64)
+        olim = np.full(pos.shape, math.inf)
+    rules = ContractRules(
+        margin_rate=np.ascontiguousarray(dr.margin + c.broker_addon),
+        pos_limit=np.ascontiguousarray(pos),
+        open_limit=np.ascontiguousarray(olim),
+        fee_open_lot=np.nan_to_num(dr.fee_open_lot),
+        fee_open_rate=np.nan_to_num(dr.fee_open_rate),
+        fee_close_lot=np.nan_to_num(dr.fee_close_lot),
+        fee_close_rate=np.nan_to_num(dr.fee_close_rate),
     )
-    forced = sched["forced"].cast(pl.Int64).to_numpy()
-    # 3. FX, exposure price and quantity on the trading days (as-of, never ahead)
+    return rules, dr.limit_rate
+
+
+def _exposure_series(
+    market: Market, exposure: Exposure, days: pl.Series
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """FX [CNY per USD], exposure price, quantity [unit], USD price and daily P&L [USD] (as-of)."""
+    D = days.len()
     fx = _asof(market.usd_cny, "usd_cny", days, "Market.usd_cny")
     px = _asof(market.prices[exposure.price], "price", days, f"Market.prices[{exposure.price!r}]")
     if isinstance(exposure.quantity, pl.DataFrame):
@@ -387,91 +449,120 @@ def prepare(
         qty = qj["quantity"].cast(pl.Float64).fill_null(0.0).to_numpy()
     else:
         qty = np.full(D, float(exposure.quantity))
-    px_usd = px / fx if exposure.currency == "CNY" else px
+    px_usd = px / fx if exposure.currency_in(market) == "CNY" else px
     expo = np.zeros(D)
     expo[1:] = exposure.sign * qty[:-1] * (px_usd[1:] - px_usd[:-1])
-    # 4. hedge ratio from past USD changes of the exposure price and the held contract
-    ratio, want = target_lots(
-        policy, arrays["settle"][0], target_k, fx, px_usd, qty, p.multiplier, exposure.sign
-    )
-    dt_years = np.zeros(D)
-    dt_years[1:] = np.diff(days.to_physical().to_numpy()).astype(np.float64) / 365.0
-    haircut = c.haircut
-    if haircut is None:  # the route's collateral rule in force on every day of the run
-        from cnfutures.access.collateral import collateral_haircuts
+    return fx, px, qty, px_usd, expo
 
-        per_day = collateral_haircuts(investor, p.exchange, days)
-        if (per_day != per_day[0]).any():
-            j = int(np.argmax(per_day != per_day[0]))
-            raise DataError(
-                f"the USD-collateral haircut at {p.exchange} changes on {days[j]} ({per_day[0]} -> "
-                f"{per_day[j]}) within the backtest; the booking kernel takes one haircut: split the run "
-                "there or pass Costs(haircut=...)"
-            )
-        haircut = float(per_day[0])
-    arrays.update(
-        target_k=target_k, forced=forced, want_lots=want.astype(np.float64)[None, :], fx=fx[None, :],
-        dt_years=dt_years,
+
+def _haircuts(c: Costs, investor: Investor, p: Product, days: pl.Series) -> np.ndarray:
+    """USD-collateral haircut per trading day [fraction]: ``Costs.haircut`` or the route's rule."""
+    if c.haircut is not None:
+        return np.full(days.len(), float(c.haircut))
+    from cnfutures.access.collateral import collateral_haircuts
+
+    return np.ascontiguousarray(collateral_haircuts(investor, p.exchange, days), dtype=np.float64)
+
+
+def prepare(
+    market: Market,
+    exposure: Exposure,
+    policy: HedgePolicy,
+    investor: Investor,
+    costs: Costs | None = None,
+    *,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+    book: RuleBook | None = None,
+) -> Prepared:
+    """Validate the inputs and precompute every kernel input (no booking yet).
+
+    Raises
+    ------
+    AccessDenied
+        The investor may not trade the product through its route on the start date.
+    InputError, NotTradingDay, CalendarOutOfBounds
+        Bad arguments or dates off the exchange calendar.
+    DataError
+        The market lacks a contract the roll needs, a settlement, an FX or exposure price.
+    """
+    from cnfutures._kernels.settlement import DaySchedule, PathArrays
+
+    rb = book if book is not None else RuleBook.default()
+    p = product(policy.product)
+    fut = _product_futures(market, exposure, p)
+    days = _day_axis(p, fut, investor, start, end)
+    c = _route_costs(investor, p.code, days[0], costs)
+    # 1. which contract to hold; 2. contract × day matrices of the contracts it uses
+    sched = _hold_schedule(policy, p, days, fut, investor)
+    contracts, cells, kmap = _held_cells(sched, fut, p, days, policy.execution)
+    rules, limit_rate = _contract_rules(rb, p, fut, contracts, days, cells, investor, c)
+    settle, exec_px, lim_up, lim_dn = _path_arrays(cells, len(contracts), days.len(), policy.execution,
+                                                   limit_rate, p.tick)  # fmt: skip
+    target_k = (
+        sched.join(kmap, left_on="target", right_on="contract", how="left")["k"].to_numpy().astype(np.int64)
+    )
+    forced = sched["forced"].cast(pl.Int64).to_numpy()
+    # 3. FX, exposure price and quantity on the trading days (as-of, never ahead)
+    fx, px, qty, px_usd, expo = _exposure_series(market, exposure, days)
+    # 4. hedge ratio from past USD changes of the exposure price and the held contract
+    ratio, want = target_lots(policy, settle[0], target_k, fx, px_usd, qty, p.multiplier, exposure.sign)
+    dt_years = np.zeros(days.len())
+    dt_years[1:] = np.diff(days.to_physical().to_numpy()).astype(np.float64) / 365.0
+    haircut = _haircuts(c, investor, p, days)
+    market_arrays = PathArrays(
+        settle, exec_px, lim_up, lim_dn, want_lots=want.astype(np.float64)[None, :], fx=fx[None, :],
         expo_pnl=expo[None, :].copy(),
     )  # fmt: skip
-    scalars = booking_scalars(p, policy, c, float(haircut))
-    return Prepared(p, days, contracts, arrays, scalars, sched, ratio, qty, px)
+    inputs = BookInputs(
+        market_arrays,
+        rules,
+        DaySchedule(target_k=target_k, forced=forced, dt_years=dt_years, haircut=haircut),
+        booking_params(p, policy, c),
+    )
+    return Prepared(p, days, contracts, inputs, sched, ratio, qty, px)
 
 
-def booking_scalars(p: Product, policy: HedgePolicy, costs: Costs, haircut: float) -> dict[str, float]:
-    """The booking kernel's scalar arguments (see :data:`_SCALAR_ORDER`) for a policy and costs."""
-    return {
-        "multiplier": p.multiplier,
-        "slippage": policy.slippage_ticks * p.tick,
-        "band": float(policy.band),
-        "commission": costs.commission,
-        "fx_spread": costs.fx_spread,
-        "haircut": haircut,
-        "buffer": costs.margin_buffer,
-        "release_above": costs.release_above,
-        "funding_rate": costs.funding_rate,
-    }
+def booking_params(p: Product, policy: HedgePolicy, costs: Costs) -> BookParams:
+    """The booking kernel's scalar parameters for a product, a policy and costs."""
+    from cnfutures._kernels.settlement import BookParams
 
-
-_ARG_ORDER = (
-    "settle", "exec_px", "lim_up", "lim_dn", "margin_rate", "pos_limit", "open_limit", "fee_open_lot",
-    "fee_open_rate", "fee_close_lot", "fee_close_rate", "target_k", "forced", "want_lots", "fx", "dt_years",
-    "expo_pnl",
-)  # fmt: skip
-_SCALAR_ORDER = (
-    "multiplier",
-    "slippage",
-    "band",
-    "commission",
-    "fx_spread",
-    "haircut",
-    "buffer",
-    "release_above",
-    "funding_rate",
-)
+    return BookParams(
+        multiplier=float(p.multiplier),
+        slippage=float(policy.slippage_ticks * p.tick),
+        band=float(policy.band),
+        commission=float(costs.commission),
+        fx_spread=float(costs.fx_spread),
+        buffer=float(costs.margin_buffer),
+        release_above=float(costs.release_above),
+        funding_rate=float(costs.funding_rate),
+    )
 
 
 def book(
-    prep: Prepared, *, jit: bool = True, ledger: bool = True, track: np.ndarray | None = None
+    inputs: BookInputs, *, jit: bool = True, ledger: bool = True, track: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Run the booking kernel on prepared arrays; returns (ledger [N_LEDGER, D], summary [P, N]).
+    """Run the booking kernel on prepared inputs; returns (ledger [N_LEDGER, D], summary [P, N]).
 
     ``track``, if given, is filled with each path's daily cumulative P&L and USD sent
-    (``[P, N_TRACK, D]``, see :mod:`cnfutures._kernels.settlement`).
+    (``[P, N_TRACK, D]``, see :mod:`cnfutures._kernels.settlement`). The serial kernel books
+    a few paths, the multi-core one from ``PARALLEL_MIN_PATHS`` on; ``jit=False`` runs the
+    plain Python twin.
     """
     from cnfutures._kernels import settlement as k
 
-    a = prep.arrays
-    P, D = a["settle"].shape[0], a["settle"].shape[2]
-    led = np.zeros((k.N_LEDGER, D if ledger else 0))
-    summ = np.zeros((P, k.N_SUMMARY))
-    trk = track if track is not None else np.zeros((0, k.N_TRACK, 0))
+    P, D = inputs.market.settle.shape[0], inputs.market.settle.shape[2]
+    out = k.BookOutput(
+        ledger=np.zeros((k.N_LEDGER, D if ledger else 0)),
+        summary=np.zeros((P, k.N_SUMMARY)),
+        track=track if track is not None else np.zeros((0, k.N_TRACK, 0)),
+    )
     fn: Callable[..., None] = k.book_paths
     if jit:
         fn = k.book_paths_par_nb if P >= k.PARALLEL_MIN_PATHS else k.book_paths_nb
-    args = [np.ascontiguousarray(a[n]) for n in _ARG_ORDER]
-    fn(*args, *(float(prep.scalars[s]) for s in _SCALAR_ORDER), led, summ, trk)
-    return led, summ
+    m, r, sch = (type(b)(*(np.ascontiguousarray(x) for x in b)) for b in inputs[:3])
+    fn(m, r, sch, inputs.params, out)
+    return out.ledger, out.summary
 
 
 def run(
@@ -531,7 +622,7 @@ def run(
     from cnfutures.backtest.result import BacktestResult
 
     prep = prepare(market, exposure, policy, investor, costs, start=start, end=end, book=book_)
-    led, summ = book(prep)
+    led, summ = book(prep.inputs)
     return BacktestResult.from_arrays(prep, led, summ, market=market, policy=policy, investor=investor)
 
 

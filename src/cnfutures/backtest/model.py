@@ -13,12 +13,15 @@ from cnfutures._dates import DateLike, parse_date
 from cnfutures.errors import DataError, InputError
 from cnfutures.frames.roll import RollRule
 from cnfutures.frames.validate import check_settlements
-from cnfutures.validation import check_finite, check_fx, check_keys
+from cnfutures.validation import check_declared, check_finite, check_fx, check_keys
 
 if TYPE_CHECKING:  # pragma: no cover
     from cnfutures.simulate import Params as simulate_Params
 
-__all__ = ["RATIO_METHODS", "Costs", "Exposure", "HedgePolicy", "Market", "parse_ratio", "sample_params"]
+__all__ = [
+    "RATIO_METHODS", "Costs", "Exposure", "HedgePolicy", "Market", "declare_units", "parse_ratio",
+    "sample_params",
+]
 
 RATIO_METHODS: tuple[str, ...] = ("rolling", "ewma", "dcc")
 _EXECUTION = ("settle", "open", "close")
@@ -110,8 +113,27 @@ class Market:
             _check_frame(frame, f"Market.prices[{name!r}]", {"date": (pl.Date,), "price": _NUM})
             check_keys(frame, "date", name=f"Market.prices[{name!r}]")
             check_finite(frame["price"], f"Market.prices[{name!r}].price", what="a price [currency/unit]")
+            _declared_units(frame, f"Market.prices[{name!r}]")
         _check_frame(self.usd_cny, "Market.usd_cny", {"date": (pl.Date,), "usd_cny": _NUM})
         check_fx(self.usd_cny, name="Market.usd_cny", allow_null=True, sort=False)
+
+    def price_units(self, name: str) -> tuple[str, str] | None:
+        """``(currency, unit)`` a price series declares, or None when it declares none.
+
+        A series declares them with constant string columns ``currency`` (``"USD"`` or
+        ``"CNY"``) and ``unit`` (``"bbl"``, ``"t"``), as :func:`cnfutures.frames.io.read_spot`
+        and :meth:`Market.sample` write them.
+
+        Examples
+        --------
+        >>> Market.sample("i", "2025-05-06", "2025-06-06").price_units("spot")
+        ('CNY', 't')
+        """
+        if name not in self.prices:
+            raise InputError(
+                f"Market.prices has no series {name!r}; it holds {sorted(self.prices)}"
+            )
+        return _declared_units(self.prices[name], f"Market.prices[{name!r}]")
 
     @classmethod
     def sample(
@@ -121,6 +143,8 @@ class Market:
         end: DateLike = "2025-06-06",
         *,
         seed: int = 20260101,
+        params: simulate_Params | None = None,
+        label: str | None = None,
     ) -> Market:
         """The bundled sample market: real EIA Brent and FRED USD/CNY, SIMULATED contracts.
 
@@ -128,7 +152,21 @@ class Market:
         Brent ratio, see the data README) through :func:`cnfutures.simulate.market` with a
         mean-reverting basis; ``prices`` holds ``"brent"`` [USD/bbl]. For ``i``, ``nr``,
         ``ru`` (no shippable USD benchmark) the whole market is simulated and ``prices`` holds
-        ``"spot"``: the model's spot [CNY/unit].
+        ``"spot"``: the model's spot [CNY/unit]. The one builder of sample markets (a sweep's
+        :class:`~cnfutures.backtest.sweep.SimulatedMarket` builds through it too).
+
+        Parameters
+        ----------
+        product_code : str
+            ``sc``, ``i``, ``nr`` or ``ru``.
+        start, end : date or str
+            First and last calendar date.
+        seed : int
+            Seed of the simulated contracts.
+        params : simulate.Params, optional
+            Model parameters (default :func:`sample_params`).
+        label : str, optional
+            Market description (default: what was simulated and from which data).
 
         Examples
         --------
@@ -137,22 +175,60 @@ class Market:
         (True, ['brent'])
         """
         from cnfutures import simulate
+        from cnfutures.frames.datasets import load_brent, load_usdcny
         from cnfutures.market.products import product
 
         p = product(product_code)
-        fx = _load_usdcny()
+        prm = params if params is not None else sample_params(p.code)
+        # FRED DEXCHUS [CNY per USD], nulls kept; EIA Brent spot [USD/bbl] (both bundled)
+        fx = load_usdcny().select(pl.col("date"), pl.col("usd_cny").cast(pl.Float64))
         if p.code == "sc":
-            brent = _load_brent()
-            params = sample_params("sc")
-            fut = simulate.market("sc", start, end=end, seed=seed, params=params, benchmark=brent, usd_cny=fx)
-            prices = {"brent": brent}
-            label = "SIMULATED sc contracts driven by EIA Brent spot × FRED USD/CNY (seeded model)"
+            brent = load_brent().select(pl.col("date"), pl.col("price").cast(pl.Float64))
+            fut = simulate.market("sc", start, end=end, seed=seed, params=prm, benchmark=brent, usd_cny=fx)
+            prices = {"brent": declare_units(brent, "USD", "bbl")}
+            text = "SIMULATED sc contracts driven by EIA Brent spot × FRED USD/CNY (seeded model)"
         else:
-            fut = simulate.market(p.code, start, end=end, seed=seed)
+            fut = simulate.market(p.code, start, end=end, seed=seed, params=prm)
             spot = fut.group_by("trading_day").agg(pl.col("spot").first()).sort("trading_day")
-            prices = {"spot": spot.select(pl.col("trading_day").alias("date"), pl.col("spot").alias("price"))}
-            label = f"SIMULATED {p.code} contracts and spot (seeded two-factor model) with FRED USD/CNY"
-        return cls(futures=fut.drop("path"), prices=prices, usd_cny=fx, simulated=True, label=label)
+            prices = {"spot": declare_units(
+                spot.select(pl.col("trading_day").alias("date"), pl.col("spot").alias("price")),
+                "CNY", p.unit,
+            )}
+            text = f"SIMULATED {p.code} contracts and spot (seeded two-factor model) with FRED USD/CNY"
+        return cls(futures=fut.drop("path"), prices=prices, usd_cny=fx, simulated=True, label=label or text)
+
+
+def declare_units(frame: pl.DataFrame, currency: str, unit: str) -> pl.DataFrame:
+    """A price frame with its currency and unit declared as constant columns.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> f = declare_units(pl.DataFrame({"date": [dt.date(2025, 6, 3)], "price": [780.5]}), "cny", "t")
+    >>> f.columns, f.row(0)[2:]
+    (['date', 'price', 'currency', 'unit'], ('CNY', 't'))
+    """
+    currency, unit = check_declared(currency, unit, name="declare_units")
+    return frame.with_columns(currency=pl.lit(currency), unit=pl.lit(unit))
+
+
+def _declared_units(frame: pl.DataFrame, name: str) -> tuple[str, str] | None:
+    have = [c for c in ("currency", "unit") if c in frame.columns]
+    if not have:
+        return None
+    if len(have) == 1:
+        missing = "unit" if have == ["currency"] else "currency"
+        raise InputError(f"{name} has a {have[0]!r} column but no {missing!r}; declare both")
+    vals = []
+    for col in ("currency", "unit"):
+        uniq = frame[col].drop_nulls().unique().to_list()
+        if frame[col].null_count() or len(uniq) != 1:
+            raise InputError(
+                f"{name}.{col} must hold one value on every row (a series has one "
+                f"{col}); found {sorted(map(str, uniq))} and {frame[col].null_count()} nulls"
+            )
+        vals.append(uniq[0])
+    return check_declared(vals[0], vals[1], name=name)
 
 
 def parse_ratio(text: str) -> float | str:
@@ -181,14 +257,17 @@ def parse_ratio(text: str) -> float | str:
 def sample_params(product_code: str) -> simulate_Params:
     """Model parameters of :meth:`Market.sample` for a product.
 
-    For ``sc`` the contracts follow Brent × USD/CNY × 0.99 with a faster, calmer basis
-    (``kappa`` 3, ``sigma_chi`` 0.15); other products use
-    :func:`cnfutures.simulate.default_params`.
+    For ``sc`` the contracts follow Brent × USD/CNY × 0.99 with the Beijing/London timing
+    lag (``benchmark_lag`` 0.65: a day's SC move holds 35 % of Brent's move that day and
+    65 % of the previous day's) and a basis calibrated to the real 2018-2025 SC-Brent
+    co-movement (``kappa`` 1.5, ``sigma_chi`` 0.2, ``carry`` -0.07, ``close_sd`` 0.009;
+    the comparison table is in docs/simulate.md and tests/test_sample_calibration.py);
+    other products use :func:`cnfutures.simulate.default_params`.
 
     Examples
     --------
-    >>> sample_params("sc").basis
-    0.99
+    >>> sample_params("sc").basis, sample_params("sc").benchmark_lag
+    (0.99, 0.65)
     """
     from cnfutures import simulate
     from cnfutures.market.products import product
@@ -196,22 +275,10 @@ def sample_params(product_code: str) -> simulate_Params:
     code = product(product_code).code
     base = simulate.default_params(code)
     if code == "sc":
-        return simulate.with_params(base, basis=0.99, sigma_chi=0.15, kappa=3.0)
+        return simulate.with_params(
+            base, basis=0.99, sigma_chi=0.2, kappa=1.5, carry=-0.07, close_sd=0.009, benchmark_lag=0.65
+        )
     return base
-
-
-def _load_brent() -> pl.DataFrame:
-    """EIA Brent spot [USD/bbl] as ``date, price`` (bundled with the package)."""
-    from cnfutures.frames.datasets import load_brent
-
-    return load_brent().select(pl.col("date"), pl.col("price").cast(pl.Float64))
-
-
-def _load_usdcny() -> pl.DataFrame:
-    """FRED DEXCHUS [CNY per USD] as ``date, usd_cny`` (nulls kept; bundled with the package)."""
-    from cnfutures.frames.datasets import load_usdcny
-
-    return load_usdcny().select(pl.col("date"), pl.col("usd_cny").cast(pl.Float64))
 
 
 @dataclass(frozen=True)
@@ -228,25 +295,37 @@ class Exposure:
         loses when it rises (a buyer with unpriced purchases, e.g. a refiner's cargoes).
     price : str
         Name of the series in :attr:`Market.prices`.
-    currency : {"USD", "CNY"}
-        Currency of that series.
+    currency : {"USD", "CNY"}, optional
+        Currency of that series. Default None: taken from the series, which must then declare
+        it (constant ``currency``/``unit`` columns, see :meth:`Market.price_units`). Given
+        for a series that declares another currency, it is an error, not a conversion: a
+        CNY price booked as USD would overstate the exposure P&L about 7 times.
+    unit : str, optional
+        Unit of ``quantity`` (``"bbl"``, ``"t"``); when given it must equal the series' unit.
 
     Examples
     --------
     >>> Exposure(1_000_000, "short", price="brent").sign
     -1.0
+    >>> Exposure(200_000, "long", "spot").currency_in(Market.sample("i", "2025-05-06", "2025-06-06"))
+    'CNY'
     """
 
     quantity: float | pl.DataFrame
     side: Literal["long", "short"] = "long"
     price: str = "brent"
-    currency: Literal["USD", "CNY"] = "USD"
+    currency: Literal["USD", "CNY"] | None = None
+    unit: str | None = None
 
     def __post_init__(self) -> None:
         if self.side not in ("long", "short"):
             raise InputError(f"Exposure side={self.side!r}; accepted: 'long', 'short'")
-        if self.currency not in ("USD", "CNY"):
-            raise InputError(f"Exposure currency={self.currency!r}; accepted: 'USD', 'CNY'")
+        if self.currency is not None and self.currency not in ("USD", "CNY"):
+            raise InputError(
+                f"Exposure currency={self.currency!r}; accepted: 'USD', 'CNY' or None (from the series)"
+            )
+        if self.unit is not None and not isinstance(self.unit, str):
+            raise InputError(f"Exposure unit={self.unit!r} must be a unit such as 'bbl' or 't', or None")
         q = self.quantity
         if isinstance(q, pl.DataFrame):
             _check_frame(q, "Exposure.quantity", {"date": (pl.Date,), "quantity": _NUM})
@@ -258,6 +337,39 @@ class Exposure:
         """+1 for a long exposure, -1 for a short one."""
         return 1.0 if self.side == "long" else -1.0
 
+    def currency_in(self, market: Market) -> str:
+        """The currency of the exposure's price series in ``market``, checked.
+
+        Raises
+        ------
+        InputError
+            The series is not in the market; it declares no currency and the exposure
+            states none; the exposure's currency or unit differs from the series'.
+        """
+        declared = market.price_units(self.price)
+        where = f"Market.prices[{self.price!r}]"
+        if declared is None:
+            if self.currency is None:
+                raise InputError(
+                    f"{where} declares no currency: add constant columns currency and unit "
+                    "(cnfutures.backtest.model.declare_units(frame, 'CNY', 't'), or "
+                    "read_spot(..., currency=, unit=)), or pass Exposure(currency='USD'|'CNY')"
+                )
+            return self.currency
+        cur, unit = declared
+        if self.currency is not None and self.currency != cur:
+            raise InputError(
+                f"Exposure(currency={self.currency!r}) but {where} is in {cur}/{unit}; a price "
+                f"in {cur} read as {self.currency} gives a P&L off by the exchange rate. Drop "
+                "currency= (it is taken from the series) or convert the series"
+            )
+        if self.unit is not None and self.unit != unit:
+            raise InputError(
+                f"Exposure(unit={self.unit!r}) but {where} is priced per {unit!r}; convert the "
+                "quantity or the series so both use one unit"
+            )
+        return cur
+
     @classmethod
     def monthly_cargoes(
         cls,
@@ -267,7 +379,7 @@ class Exposure:
         *,
         side: Literal["long", "short"] = "short",
         price: str = "brent",
-        currency: Literal["USD", "CNY"] = "USD",
+        currency: Literal["USD", "CNY"] | None = None,
     ) -> Exposure:
         """A purchase (``side="short"``) or sale programme of one cargo a month.
 

@@ -40,6 +40,7 @@ from cnfutures.access.economics import LOT_ITEMS, RouteEconomics, route_economic
 from cnfutures.access.eligibility import first_allowed
 from cnfutures.access.investor import Investor, Route, parse_route
 from cnfutures.access.summary import tax_treatment
+from cnfutures.backtest.costs import costs_of, route_costs
 from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market
 from cnfutures.errors import AccessDenied, InputError
 from cnfutures.market.rules import RuleBook
@@ -49,7 +50,9 @@ __all__ = [
     "RouteComparison",
     "compare_routes",
     "compare_routes_risk",
+    "costs_of",
     "format_comparison",
+    "route_costs",
 ]
 
 #: Columns of :attr:`RouteComparison.table` and their units.
@@ -249,7 +252,7 @@ def compare_routes(
         if not econ.delivery:
             constraints.append("no delivery: the roll exits before the last trading day")
         inv = Investor(r, kind=inv0.kind, hedging_quota=quota)
-        costs = econ.costs(base)
+        costs = costs_of(econ, base)
         try:
             res = run(market, exposure, policy, inv, costs, start=start, end=end, book_=book)
         except AccessDenied as e:
@@ -305,7 +308,7 @@ def compare_routes_risk(
 ) -> pl.DataFrame:
     """The distribution of cost and USD posted per route over simulated paths.
 
-    Books the hedge through each route with :func:`cnfutures.hedge_risk` (the same seeded paths
+    Books the hedge through each route with :func:`cnfutures.backtest.risk.hedge_risk` (the same seeded paths
     for every route, so the differences are the routes', not the paths') and summarises each
     route's per-path ``costs_usd`` (fees, commission layers, FX spread, funding and custodian fee
     as booked by the kernel; not the FX on a QFI's CNY margin, see :func:`compare_routes`) and
@@ -326,7 +329,7 @@ def compare_routes_risk(
     (['osnbp', 'qfi'], [True, True])
     """
     from cnfutures._dates import parse_date
-    from cnfutures.risk import hedge_risk
+    from cnfutures.backtest.risk import hedge_risk
 
     if kind not in ("institution", "individual"):
         raise InputError(f"kind={kind!r}; accepted: institution, individual")
@@ -349,7 +352,7 @@ def compare_routes_risk(
         notes = ["hedging quota NOT applied: speculative trading codes only"] if skipped else []
         inv = Investor(r, kind=kind, hedging_quota=quota)  # type: ignore[arg-type]
         try:
-            hr = hedge_risk(exposure, policy, inv, econ.costs(base), start=start, n_days=n_days, end=end,
+            hr = hedge_risk(exposure, policy, inv, costs_of(econ, base), start=start, n_days=n_days, end=end,
                             n_paths=n_paths, seed=seed, fan=False, **risk_kwargs)  # fmt: skip
         except AccessDenied as e:
             out.append({**row, "reason": str(e)})

@@ -14,7 +14,6 @@ detected; or pass ``encoding=``), a header the mapping does not cover.
 from __future__ import annotations
 
 import gzip
-import io
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any, Literal
 import polars as pl
 
 from cnfutures.errors import DataError, InputError
+from cnfutures.frames._text import _decimal_commas, _decode, _read_text_csv, _sniff
 from cnfutures.frames.schema import (
     FUTURES_OPTIONAL,
     FUTURES_REQUIRED,
@@ -145,78 +145,6 @@ def _is_parquet(path: Path) -> bool:
         return True
     with path.open("rb") as fh:
         return fh.read(4) == b"PAR1"
-
-
-def _decode(raw: bytes, path: Path, encoding: str | None) -> str:
-    if encoding is not None:
-        try:
-            return raw.decode(encoding)
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise InputError(
-                f"file {str(path)!r} cannot be decoded as {encoding!r} ({exc}); try encoding='gbk' "
-                "(Chinese exchange exports) or 'utf-8'"
-            ) from None
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with a byte-order mark (Excel "Unicode text")
-        try:
-            return raw.decode("utf-16")
-        except UnicodeDecodeError:
-            pass
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise InputError(  # pragma: no cover - gb18030 decodes almost any byte string
-        f"file {str(path)!r} is neither UTF-8 nor GBK/GB18030; pass encoding= (e.g. 'big5')"
-    )
-
-
-def _read_text_csv(text: str, path: Path, separator: str | None, null_values: Sequence[str]) -> pl.DataFrame:
-    if not text.strip():
-        raise InputError(f"file {str(path)!r} is empty; expected a header line and data rows")
-    sep = separator or _sniff(text.split("\n", 1)[0])
-    try:
-        df = pl.read_csv(
-            io.StringIO(text).read().encode(),
-            separator=sep,
-            infer_schema=False,
-            null_values=list(null_values),
-            truncate_ragged_lines=False,
-        )
-    except pl.exceptions.PolarsError as exc:
-        raise InputError(
-            f"file {str(path)!r} is not a readable CSV ({exc}); check the separator (separator=)"
-        ) from None
-    out = _decimal_commas(df) if sep == ";" else df
-    assert isinstance(out, pl.DataFrame)
-    return out
-
-
-_DECIMAL_COMMA = r"^\s*[+-]?\d+,\d+\s*$"
-
-
-def _decimal_commas(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
-    """A ``;``-separated file writes numbers with a decimal comma (``496,1``): read them so.
-
-    Only cells that are digits, one comma, digits are changed (``496,1`` -> ``496.1``,
-    ``497,000`` -> ``497.000``); anything else (``1.234,5``) is left for the cast to report.
-    """
-    schema = frame.collect_schema()
-    exprs = [
-        pl.when(pl.col(c).str.contains(_DECIMAL_COMMA))
-        .then(pl.col(c).str.replace(",", ".", literal=True))
-        .otherwise(pl.col(c))
-        .alias(c)
-        for c, t in schema.items()
-        if t == pl.String
-    ]
-    return frame.with_columns(exprs) if exprs else frame
-
-
-def _sniff(header: str) -> str:
-    counts = {s: header.count(s) for s in (",", "\t", ";", "|")}
-    best = max(counts, key=lambda k: counts[k])
-    return best if counts[best] else ","
 
 
 def _read_raw(
@@ -434,7 +362,7 @@ def read_futures(
 
 def read_exchange_daily(
     path: str | Path,
-    exchange: Literal["INE", "SHFE", "DCE"] | str,
+    exchange: Literal["INE", "SHFE", "DCE"] | str | None,
     *,
     encoding: str | None = None,
     trading_day: str | None = None,
@@ -484,13 +412,46 @@ def read_exchange_daily(
     >>> read_exchange_daily(p, "INE", trading_day="2025-06-27")["turnover"][0]
     4961000.0
     """
+    from cnfutures.frames.exchange_files import date_in, infer_exchange, read_exchange_text
     from cnfutures.market.calendar import calendar
     from cnfutures.market.contracts import contract as parse_contract
 
-    ex = calendar(exchange).exchange
-    frame, name = _read_raw(path, encoding=encoding, separator=None, null_values=("", "-", "--"))
-    assert isinstance(frame, pl.DataFrame)
+    p = _path_of(path)
+    layout = "table"
+    if p is not None and p.is_file() and not _is_parquet(p):
+        frame, layout, skipped, title_day = read_exchange_text(p, encoding)
+        name = str(p)
+        if trading_day is None and "trading_day" not in frame.columns and not (
+            set(frame.columns) & {k for k, v in EXCHANGE_HEADERS.items() if v == "trading_day"}
+        ):
+            # the exchanges' daily files carry their date in the title line (DCE) or in the
+            # file name kx<YYYYMMDD>.dat (SHFE/INE); other names are not read for a date
+            trading_day = title_day or (date_in(p.name) if layout == "kx" else None)
+        if skipped:
+            warnings.warn(
+                f"{name}: left out {skipped} subtotal/total/EFP record(s) of o_curinstrument",
+                DataQualityWarning,
+                stacklevel=2,
+            )
+    else:
+        raw_frame, name = _read_raw(path, encoding=encoding, separator=None, null_values=("", "-", "--"))
+        assert isinstance(raw_frame, pl.DataFrame)
+        frame = raw_frame
     frame = frame.rename({c: c.strip() for c in frame.columns})
+    if exchange is None:
+        exchange = infer_exchange(frame, layout, name)
+    ex = calendar(exchange).exchange
+    if layout == "kx" and ex == "DCE":
+        raise InputError(
+            f"{name} is an SHFE/INE daily file (kx JSON, o_curinstrument), not a DCE export; "
+            "pass exchange='INE' or 'SHFE'"
+        )
+    if layout == "dce" and ex != "DCE":
+        raise InputError(
+            f"{name} is a DCE 日行情 export (column 商品名称), not an {ex} file; pass exchange='DCE'"
+        )
+    if layout == "dce":
+        frame = frame.drop("商品名称")
     drop = [c for c in frame.columns if c in _EXCHANGE_DERIVED]
     frame = frame.drop(drop)
     mapping = {c: EXCHANGE_HEADERS[c] for c in frame.columns if c in EXCHANGE_HEADERS}
@@ -748,6 +709,9 @@ def read_settlements(source: Source, *, encoding: str | None = None) -> pl.DataF
     """
     from cnfutures.frames.validate import check_settlements
 
+    path = _path_of(source)
+    if path is not None and path.is_dir():
+        return _read_settlement_dir(path, encoding)
     frame, name = _read_raw(source, encoding=encoding, separator=None)
     assert isinstance(frame, pl.DataFrame)
     frame = _rename(frame, None, _FUTURES_ALIASES, ["trading_day", "contract", "settle"], name, "settlements")
@@ -756,6 +720,40 @@ def read_settlements(source: Source, *, encoding: str | None = None) -> pl.DataF
         fix="fix or remove the rows listed (numbers with '.' as the decimal mark, ISO dates)"
     )
     return out.with_columns(pl.col("contract").str.strip_chars().str.to_lowercase())
+
+
+_SETTLEMENT_COLUMNS = ("trading_day", "contract", "settle", "prev_settle", "open", "high", "low", "close",
+                       "volume", "open_interest")
+
+
+def _read_settlement_dir(path: Path, encoding: str | None) -> pl.DataFrame:
+    """Every file of a directory: exchange daily files (SHFE/INE ``kx*.dat``, DCE 日行情
+    exports, Chinese-header tables) through :func:`read_exchange_daily`, other CSV/Parquet
+    files through :func:`read_settlements`; concatenated and validated together."""
+    from cnfutures.frames.exchange_files import read_exchange_text
+    from cnfutures.frames.validate import check_settlements
+
+    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise InputError(f"directory {str(path)!r} holds no files; put the daily files in it")
+    frames: list[pl.DataFrame] = []
+    for f in files:
+        exchange_file = False
+        if not _is_parquet(f):
+            head, layout, _n, _d = read_exchange_text(f, encoding)
+            cols = {c.strip().lower() for c in head.columns}
+            exchange_file = layout in ("kx", "dce") or bool(cols & set(EXCHANGE_HEADERS))
+        if exchange_file:
+            out = read_exchange_daily(f, None, encoding=encoding)
+            frames.append(out.select(c for c in _SETTLEMENT_COLUMNS if c in out.columns))
+        else:
+            frames.append(read_settlements(f, encoding=encoding))
+    common = [c for c in _SETTLEMENT_COLUMNS if all(c in fr.columns for fr in frames)]
+    both = pl.concat([fr.select(common) for fr in frames], how="vertical_relaxed")
+    both = both.sort("contract", "trading_day")
+    return check_settlements(both, name=str(path)).raise_if_errors(
+        fix="each (trading_day, contract) once across the directory's files"
+    )
 
 
 def write_parquet(df: pl.DataFrame, path: str | Path) -> Path:

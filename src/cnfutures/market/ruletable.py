@@ -53,8 +53,16 @@ from cnfutures.market.contracts import STAGES, Contract, contract
 from cnfutures.market.products import product
 
 __all__ = [
-    "FEE_FIELDS", "FEE_PARAMETERS", "PARAMETERS", "Cells", "Compiled", "Row", "RuleTable", "contract_month",
-]  # fmt: skip
+    "FEE_FIELDS",
+    "FEE_PARAMETERS",
+    "PARAMETERS",
+    "Cells",
+    "Compiled",
+    "Row",
+    "RuleTable",
+    "contract_month",
+    "reopening_day",
+]
 
 PARAMETERS: tuple[str, ...] = (
     "margin",
@@ -653,7 +661,7 @@ def _apply(cal: TradingCalendar, day: dt.date, timing: str, shift: int, what: st
     return (target - dt.date(1970, 1, 1)).days
 
 
-def _reopening(cal: TradingCalendar, after: dt.date) -> dt.date:
+def reopening_day(cal: TradingCalendar, after: dt.date) -> dt.date:
     """The first trading day after the first closure of a weekday that follows ``after``."""
     d = after
     while True:
@@ -672,7 +680,7 @@ def _reopen_stop(
     if locked.shape != d.shape:
         raise InputError(f"locked has {locked.shape[0]} days; days has {d.size}")
     shift = int(conv["settlement_shift"][r.parameter])
-    reopen = _reopening(cal, r.effective)
+    reopen = reopening_day(cal, r.effective)
     epoch = dt.date(1970, 1, 1)
     i = int(np.searchsorted(d, (reopen - epoch).days))
     while i < d.size and d[i] == (reopen - epoch).days and locked[i]:
@@ -715,7 +723,7 @@ def _normalise(parameter: str, raw: Any, conv: Mapping[str, Any], origin: str) -
     if until_raw is not None:
         if until_raw == "reopen":
             until, reopen = "reopen", True
-            r_day = _reopening(cal, effective)
+            r_day = reopening_day(cal, effective)
             stop = _apply(cal, r_day, "settlement", shift, origin)
         else:
             until = _as_date(until_raw, f"{origin}: until")

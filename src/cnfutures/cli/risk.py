@@ -66,9 +66,9 @@ def _run(args: argparse.Namespace) -> int:
     import cnfutures as cf
     from cnfutures import simulate
     from cnfutures.backtest.model import parse_ratio
+    from cnfutures.backtest.report import format_value
+    from cnfutures.backtest.risk import SIMULATED_PRICES
     from cnfutures.errors import InputError
-    from cnfutures.report import format_value
-    from cnfutures.risk import SIMULATED_PRICES
 
     # everything the user typed is checked before the (long) simulation
     ratio = parse_ratio(args.ratio)

@@ -1,8 +1,4 @@
-"""``cnfutures options``: the option grid listed on a day, and the value of option positions.
-
-Not yet registered in the ``cnfutures`` command (the CLI is moving into a package): add
-``"cnfutures.options_cli"`` to the list of sub-command modules, which calls :func:`register`.
-"""
+"""``cnfutures options``: the option grid listed on a day, and the value of option positions."""
 
 from __future__ import annotations
 

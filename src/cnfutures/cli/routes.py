@@ -1,9 +1,4 @@
-"""``cnfutures routes``: one hedge through every access route, side by side.
-
-Registration (the CLI is moving into a ``cli/`` package): add this module to the list of
-sub-command modules of ``cnfutures.cli`` (``"cnfutures.backtest.routes_cli"``); it exposes
-``register(subparsers)`` like the others.
-"""
+"""``cnfutures routes``: one hedge through every access route, side by side."""
 
 from __future__ import annotations
 

@@ -1,8 +1,10 @@
 """The ``cnfutures`` command line.
 
-Each area contributes its sub-commands through a ``register(subparsers)`` function in its
-own ``cli`` module (``cnfutures.market.cli``, ``cnfutures.access.cli``,
-``cnfutures.backtest.cli``, ...); this module only assembles them.
+One package, a module per area of sub-commands (``cnfutures.cli.market``: ``specs``,
+``calendar``, ``contracts``, ``rules``; ``cnfutures.cli.backtest``, ``.access``, ``.frames``,
+``.sweep``, ``.risk``, ``.warmup``, ``.options``, ``.routes``), each with a
+``register(subparsers)`` function; this module only assembles them. The library's packages
+keep functions, not argument parsing.
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ from cnfutures import __version__
 from cnfutures.errors import CnFuturesError
 
 COMMAND_MODULES: tuple[str, ...] = (
-    "cnfutures.backtest.cli",
-    "cnfutures.market.cli",
-    "cnfutures.access.cli",
-    "cnfutures.frames.cli",
-    "cnfutures.sweep_cli",
-    "cnfutures.risk_cli",
-    "cnfutures.warmup_cli",
-    "cnfutures.options_cli",
+    "cnfutures.cli.backtest",
+    "cnfutures.cli.market",
+    "cnfutures.cli.access",
+    "cnfutures.cli.frames",
+    "cnfutures.cli.sweep",
+    "cnfutures.cli.risk",
+    "cnfutures.cli.warmup",
+    "cnfutures.cli.options",
+    "cnfutures.cli.routes",
 )
 
 
@@ -83,7 +86,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = " ".join(str(exc).split())  # one line, even for multi-line validation reports
         print(f"cnfutures: error: {text} (--debug for the traceback)", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -121,9 +121,9 @@ def _run_inner(args: argparse.Namespace) -> int:
     from cnfutures.access import Investor
     from cnfutures.backtest import Costs, Exposure, HedgePolicy, Market, run
     from cnfutures.backtest.model import parse_ratio
+    from cnfutures.backtest.report import format_value
     from cnfutures.frames.io import read_fx, read_settlements, read_spot
     from cnfutures.frames.roll import RollRule
-    from cnfutures.report import format_value
 
     ratio = parse_ratio(args.ratio)
     t0 = time.perf_counter()
