@@ -38,6 +38,7 @@ COLS = (
     ("fx_collateral_usd", "FX on CNY margin"), ("funding_usd", "funding"), ("custodian_usd", "custodian"),
     ("total_cost_usd", "total cost"), ("peak_usd_posted", "peak USD posted"),
     ("margin_calls", "margin calls"), ("effectiveness_daily", "effectiveness (daily)"),
+    ("effectiveness_weekly", "effectiveness (weekly)"),
 )  # fmt: skip
 
 
