@@ -232,9 +232,14 @@ def week_sums(days: pl.Series, *xs: np.ndarray) -> list[np.ndarray]:
     return [np.add.reduceat(x, starts) for x in xs]
 
 
+def _var(x: np.ndarray) -> float:
+    """Sample variance; NaN (undefined, not 0) with fewer than two observations."""
+    return float(np.var(x, ddof=1)) if x.size > 1 else float("nan")
+
+
 def _var_reduction(expo: np.ndarray, net: np.ndarray) -> float:
-    v = float(np.var(expo, ddof=1)) if expo.size > 1 else 0.0
-    return float(1.0 - np.var(net, ddof=1) / v) if v > 0 else float("nan")
+    v = _var(expo)
+    return float(1.0 - _var(net) / v) if v > 0 else float("nan")
 
 
 def check_settled(prep: Prepared, led: np.ndarray) -> None:
@@ -316,10 +321,12 @@ def summary_metrics(
     out["trading_days"] = float(expo.size)
     out["effectiveness_daily"] = _var_reduction(expo[1:], net[1:])
     out["effectiveness_weekly"] = _var_reduction(we, wn)
-    out["vol_unhedged_usd"] = float(np.std(expo[1:], ddof=1)) * np.sqrt(TRADING_DAYS_PER_YEAR)
-    out["vol_hedged_usd"] = float(np.std(net[1:], ddof=1)) * np.sqrt(TRADING_DAYS_PER_YEAR)
-    out["hedged_variance"] = float(np.var(net[1:], ddof=1))
-    out["unhedged_variance"] = float(np.var(expo[1:], ddof=1))
+    # undefined (NaN) below two daily changes: a run of one or two trading days
+    ann = np.sqrt(TRADING_DAYS_PER_YEAR)
+    out["vol_unhedged_usd"] = float(np.std(expo[1:], ddof=1)) * ann if expo.size > 2 else float("nan")
+    out["vol_hedged_usd"] = float(np.std(net[1:], ddof=1)) * ann if net.size > 2 else float("nan")
+    out["hedged_variance"] = _var(net[1:])
+    out["unhedged_variance"] = _var(expo[1:])
     out["total_cost_usd"] = out["costs_usd"] + out["slippage_usd"]
     return out
 
