@@ -37,6 +37,7 @@ CLI: list[tuple[str, list[str]]] = [
             "sc2509C490=-10", "--sigma", "0.35",
         ],
     ),
+    ("cli routes", ["routes", "--product", "sc", "--quantity", "100000"]),
     ("cli access", ["access", "osbp_client", "--on", "2025-06-03", "--price", "sc=550", "--usd-cny", "7.18"]),
 ]
 

@@ -1,4 +1,7 @@
-"""Render the "Which route can trade what, since when" table into docs/access.md.
+"""Render the generated sections of docs/access.md from the access data.
+
+Sections: "Which route can trade what, since when" (``routes_markdown``) and "What each route
+costs" (``route_costs_markdown``, from ``access/data/route_costs.toml``).
 
 Usage: ``python scripts/gen_access_doc.py`` (rewrites the section between the markers);
 ``--check`` exits 1 when the committed page is out of date.
@@ -12,17 +15,25 @@ from pathlib import Path
 DOC = Path(__file__).resolve().parents[1] / "docs" / "access.md"
 BEGIN = "<!-- BEGIN GENERATED: access-routes (scripts/gen_access_doc.py) -->"
 END = "<!-- END GENERATED: access-routes -->"
+COST_BEGIN = "<!-- BEGIN GENERATED: route-economics (scripts/gen_access_doc.py) -->"
+COST_END = "<!-- END GENERATED: route-economics -->"
+
+
+def _replace(text: str, begin: str, end: str, body: str) -> str:
+    if begin not in text or end not in text:
+        raise SystemExit(f"{DOC}: markers {begin!r} / {end!r} not found")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{body}{end}{tail}"
 
 
 def render(text: str) -> str:
     """Return ``text`` with the generated section replaced by a fresh rendering of the data."""
+    from cnfutures.access.economics import route_costs_markdown
     from cnfutures.access.summary import routes_markdown
 
-    if BEGIN not in text or END not in text:
-        raise SystemExit(f"{DOC}: markers {BEGIN!r} / {END!r} not found")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n{routes_markdown()}{END}{tail}"
+    text = _replace(text, BEGIN, END, routes_markdown())
+    return _replace(text, COST_BEGIN, COST_END, route_costs_markdown())
 
 
 def main(argv: list[str]) -> int:

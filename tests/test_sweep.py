@@ -25,6 +25,7 @@ from cnfutures import simulate
 from cnfutures.access import Investor
 from cnfutures.backtest import Costs, Exposure, HedgePolicy, Market, run
 from cnfutures.backtest.grid import example_grid, load_grid
+from cnfutures.backtest.routes import route_costs
 from cnfutures.cli import main
 from cnfutures.errors import InputError
 from cnfutures.frames.roll import RollRule
@@ -44,6 +45,8 @@ EXPOSURE = Exposure(300_000, "short", "brent")  # 300 lots: inside the position 
 POLICY = HedgePolicy("sc", window=20, reestimate_every=10, slippage_ticks=1.0)
 INVESTOR = Investor("osbp_client")
 SPEC = SweepSpec(RECIPE, EXPOSURE, POLICY, INVESTOR)
+# what a sweep without costs books: the investor's route economics (access/economics.py)
+ROUTE_COSTS = route_costs(INVESTOR, "sc", "2025-01-02")
 # the metrics BacktestResult.summary also reports (the sweep adds variances and total cost)
 SUMMARY_METRICS = (
     "trading_days", "effectiveness_daily", "effectiveness_weekly", "vol_unhedged_usd", "vol_hedged_usd",
@@ -166,7 +169,7 @@ def test_every_point_equals_a_direct_backtest() -> None:
             POLICY, ratio=row["ratio"] if row["ratio"] == "ewma" else float(row["ratio"]),
             roll=RollRule(kind="calendar", days_before_ltd=row["roll_days"]), band=row["band"],
         )  # fmt: skip
-        _check_point(row, market, policy, Costs(commission=row["commission"]))
+        _check_point(row, market, policy, dataclasses.replace(ROUTE_COSTS, commission=row["commission"]))
     # the band and the commission change the numbers (the shared prepare does not freeze them)
     ewma = table.filter(pl.col("ratio") == "ewma", pl.col("roll_days") == 3, pl.col("commission") == 5.0)
     assert ewma["fees_usd"][0] != ewma["fees_usd"][1]  # band 0 trades more than band 30
@@ -183,7 +186,7 @@ def test_scenario_points_equal_direct_backtests() -> None:
         recipe = SimulatedMarket("sc", "2025-01-02", "2025-04-30", seed=row["seed"] + row["path"],
                                  params=dataclasses.replace(base, kappa=row["kappa"]))  # fmt: skip
         policy = dataclasses.replace(POLICY, slippage_ticks=row["slippage_ticks"])
-        _check_point(row, recipe.build(), policy, Costs())
+        _check_point(row, recipe.build(), policy, ROUTE_COSTS)
     # seeds and paths give different markets
     same_policy = table.filter(pl.col("kappa") == 1.0, pl.col("slippage_ticks") == 0.0)
     assert same_policy["hedge_pnl_usd"].n_unique() == 4
@@ -194,9 +197,11 @@ def test_named_scenarios() -> None:
     table = sweep(SPEC, {"scenario": scen, "ratio": [1.0]}, executor="serial")
     assert table["scenario"].to_list() == ["calm", "fixed"]
     _check_point(
-        table.row(0, named=True), scen["calm"].build(), dataclasses.replace(POLICY, ratio=1.0), Costs()
+        table.row(0, named=True), scen["calm"].build(), dataclasses.replace(POLICY, ratio=1.0), ROUTE_COSTS
     )
-    _check_point(table.row(1, named=True), RECIPE.build(), dataclasses.replace(POLICY, ratio=1.0), Costs())
+    _check_point(
+        table.row(1, named=True), RECIPE.build(), dataclasses.replace(POLICY, ratio=1.0), ROUTE_COSTS
+    )
 
 
 # ----------------------------------------------------------------------------- executors

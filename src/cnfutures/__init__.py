@@ -79,6 +79,8 @@ _LAZY: dict[str, str] = {
     "Account": "cnfutures.access.checks",
     "collateral_value_cny": "cnfutures.access.collateral",
     "margin_requirement": "cnfutures.access.collateral",
+    "route_economics": "cnfutures.access.economics",
+    "compare_routes": "cnfutures.backtest.routes",
     "hedge_risk": "cnfutures.backtest.risk",
     "HedgeRisk": "cnfutures.backtest.risk",
     "sweep": "cnfutures.backtest.sweep",
@@ -173,6 +175,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from cnfutures.access.checks import check_order as check_order
     from cnfutures.access.collateral import collateral_value_cny as collateral_value_cny
     from cnfutures.access.collateral import margin_requirement as margin_requirement
+    from cnfutures.access.economics import route_economics as route_economics
     from cnfutures.access.eligibility import contract_eligible as contract_eligible
     from cnfutures.access.eligibility import eligible as eligible
     from cnfutures.access.investor import Investor as Investor
@@ -184,6 +187,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from cnfutures.backtest import Market as Market
     from cnfutures.backtest.risk import HedgeRisk as HedgeRisk
     from cnfutures.backtest.risk import hedge_risk as hedge_risk
+    from cnfutures.backtest.routes import compare_routes as compare_routes
     from cnfutures.backtest.sweep import SimulatedMarket as SimulatedMarket
     from cnfutures.backtest.sweep import SweepError as SweepError
     from cnfutures.backtest.sweep import SweepSpec as SweepSpec

@@ -40,6 +40,19 @@ __all__ = [
 MAX_FX_AGE_DAYS = FX_MAX_AGE_DAYS  # an FX or exposure price older than this many calendar days: an error
 
 
+def _route_costs(investor: Investor, product_code: str, d0: dt.date, costs: Costs | None) -> Costs:
+    """Hook to the route's economics (access/economics.py): refuse what the route cannot do, and
+    without explicit ``costs`` book the route's commission layers, FX spread and custodian fee."""
+    from cnfutures.access.economics import check_route_policy
+    from cnfutures.backtest.costs import route_costs
+
+    check_route_policy(investor, product_code, d0)
+    if costs is not None:
+        return costs
+    out: Costs = route_costs(investor, product_code, d0)
+    return out
+
+
 def _exit_after(code: str, individual: bool) -> dt.date | None:
     """Last trading day a position in ``code`` may be held (before the LTD / the individuals' exit)."""
     con = contract(code)
@@ -475,11 +488,11 @@ def prepare(
     """
     from cnfutures._kernels.settlement import DaySchedule, PathArrays
 
-    c = costs if costs is not None else Costs()
     rb = book if book is not None else RuleBook.default()
     p = product(policy.product)
     fut = _product_futures(market, exposure, p)
     days = _day_axis(p, fut, investor, start, end)
+    c = _route_costs(investor, p.code, days[0], costs)
     # 1. which contract to hold; 2. contract × day matrices of the contracts it uses
     sched = _hold_schedule(policy, p, days, fut, investor)
     contracts, cells, kmap = _held_cells(sched, fut, p, days, policy.execution)

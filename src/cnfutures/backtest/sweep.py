@@ -295,6 +295,18 @@ def _market_of(spec: SweepSpec, axes: Sequence[_Axis], idx: Sequence[int]) -> Ma
     return market
 
 
+def _route_base_costs(spec: SweepSpec) -> Costs:
+    """Without explicit costs a sweep books the investor's route economics, as ``run`` does."""
+    from cnfutures.backtest.costs import route_costs
+
+    m = spec.market
+    on: Any = spec.start
+    if on is None:
+        on = m.futures["trading_day"].min() if isinstance(m, Market) else m.start
+    out: Costs = route_costs(spec.investor, spec.policy.product, on)
+    return out
+
+
 def _inputs(
     spec: SweepSpec, axes: Sequence[_Axis], idx: Sequence[int]
 ) -> tuple[Exposure, HedgePolicy, Costs]:
@@ -312,7 +324,7 @@ def _inputs(
             cst[ax.key] = v
         elif ax.key == "quantity":
             expo["quantity"] = v
-    base_costs = spec.costs if spec.costs is not None else Costs()
+    base_costs = spec.costs if spec.costs is not None else _route_base_costs(spec)
     return (
         dataclasses.replace(spec.exposure, **expo) if expo else spec.exposure,
         dataclasses.replace(spec.policy, **pol) if pol else spec.policy,

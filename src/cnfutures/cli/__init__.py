@@ -2,8 +2,9 @@
 
 One package, a module per area of sub-commands (``cnfutures.cli.market``: ``specs``,
 ``calendar``, ``contracts``, ``rules``; ``cnfutures.cli.backtest``, ``.access``, ``.frames``,
-``.sweep``, ``.risk``, ``.warmup``), each with a ``register(subparsers)`` function; this module
-only assembles them. The library's packages keep functions, not argument parsing.
+``.sweep``, ``.risk``, ``.warmup``, ``.options``, ``.routes``), each with a
+``register(subparsers)`` function; this module only assembles them. The library's packages
+keep functions, not argument parsing.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cnfutures.cli.risk",
     "cnfutures.cli.warmup",
     "cnfutures.cli.options",
+    "cnfutures.cli.routes",
 )
 
 

@@ -240,10 +240,7 @@ class DayRules:
     def dense(self, name: str) -> np.ndarray:
         """The ``[K, D]`` array of one field (NaN where the contract does not trade)."""
         v = self.per_cell[name]
-        fill: Any = False if v.dtype == bool else math.nan
-        out = np.full((len(self.cells.codes), self.cells.days.size), fill, dtype=v.dtype)
-        out[self.cells.k, self.cells.d] = v
-        return out
+        return self.cells.dense(v, False if v.dtype == bool else math.nan)
 
     def __getattr__(self, name: str) -> np.ndarray:
         if name in _DAY_FIELDS or name == "first_day":

@@ -217,9 +217,7 @@ class Compiled:
 
     def dense(self, per_cell: np.ndarray, fill: Any) -> np.ndarray:
         """A per-cell array laid out as ``[K, D]`` (``fill`` where a contract does not trade)."""
-        out = np.full((len(self.cells.codes), self.cells.days.size), fill, dtype=per_cell.dtype)
-        out[self.cells.k, self.cells.d] = per_cell
-        return out
+        return self.cells.dense(per_cell, fill)
 
     @functools.cached_property
     def cell_value(self) -> np.ndarray:
@@ -531,6 +529,19 @@ class Cells:
     month: np.ndarray
     stage: np.ndarray
     code_of: np.ndarray
+
+    def dense(self, per_cell: np.ndarray, fill: Any) -> np.ndarray:
+        """A per-cell array laid out as ``[contracts, days]`` (``fill`` where a contract does not trade).
+
+        Examples
+        --------
+        >>> c = Cells.build(["sc2505"], ["2025-04-30", "2025-05-06"])
+        >>> c.dense(np.array([0.1]), np.nan).tolist()
+        [[0.1, nan]]
+        """
+        out = np.full((len(self.codes), self.days.size), fill, dtype=per_cell.dtype)
+        out[self.k, self.d] = per_cell
+        return out
 
     @classmethod
     def build(cls, contracts: Sequence[str], days: Sequence[Any] | np.ndarray | pl.Series | None) -> Cells:

@@ -1,0 +1,430 @@
+"""Which route should I use? One hedge booked through every access route, side by side.
+
+:func:`compare_routes` books the same exposure and policy through each route with that route's
+economics (:mod:`cnfutures.access.economics`): commission layers, FX spread of its channel,
+custodian fee, collateral currency and haircut, and its constraints. Routes the investor
+cannot use (the product is not open to them, the route does not exist at the exchange, the
+investor's kind is excluded) are listed with the reason and its source instead of numbers.
+
+Cost components in the table [USD], each traceable to a row of ``access/data/route_costs.toml``:
+
+* ``<item>_usd`` for each per-lot item (``ff_commission``, ``oi_markup``, ``osbp_commission``,
+  ``clearing_fee``): ``Σ_days lots traded × value [CNY/lot] / usd_cny`` — exactly the part of
+  the ledger's ``fees_cny`` that the item adds;
+* ``exchange_fees_usd``: the rest of the ledger's fees (the exchange's dated fee rows, the
+  same on every route);
+* ``fx_spread_usd``: the ledger's FX conversion cost (the channel's spread on CNY shortfalls);
+* ``fx_collateral_usd``: for a route that may not post USD (QFI) the margin is bought in CNY
+  and sold back: ``fx_spread × (Σ USD posted as margin + Σ margin released)`` (the margin
+  released is ``Σ posted − the collateral left at the end``; the margin still held at the end
+  is not sold back, as no route's account is liquidated). The booking kernel does not book this
+  yet (it counts CNY margin bought at the fixing in full); it is computed from the ledger here
+  and included in ``total_cost_usd``;
+* ``custodian_usd`` and ``funding_usd``: the ledger's funding cost split in proportion to the
+  custodian fee and the base funding rate;
+* ``slippage_usd``: inside the hedge P&L (the same on every route).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from cnfutures._dates import DateLike
+from cnfutures.access.economics import LOT_ITEMS, RouteEconomics, route_economics
+from cnfutures.access.eligibility import first_allowed
+from cnfutures.access.investor import Investor, Route, parse_route
+from cnfutures.access.summary import tax_treatment
+from cnfutures.backtest.costs import costs_of, route_costs
+from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market
+from cnfutures.errors import AccessDenied, InputError
+from cnfutures.market.rules import RuleBook
+
+__all__ = [
+    "COMPARISON_COLUMNS",
+    "RouteComparison",
+    "compare_routes",
+    "compare_routes_risk",
+    "costs_of",
+    "format_comparison",
+    "route_costs",
+]
+
+#: Columns of :attr:`RouteComparison.table` and their units.
+COMPARISON_COLUMNS: tuple[tuple[str, pl.DataType | type[pl.DataType], str], ...] = (
+    ("route", pl.String, "access route"),
+    ("eligible", pl.Boolean, "the hedge could be booked through the route"),
+    ("eligible_from", pl.Date, "first day the route may trade the product (data)"),
+    ("reason", pl.String, "why not, with the rule's source (ineligible routes)"),
+    ("exchange_fees_usd", pl.Float64, "USD"),
+    ("ff_commission_usd", pl.Float64, "USD"),
+    ("oi_markup_usd", pl.Float64, "USD"),
+    ("osbp_commission_usd", pl.Float64, "USD"),
+    ("clearing_fee_usd", pl.Float64, "USD"),
+    ("fx_spread_usd", pl.Float64, "USD (booked: CNY shortfalls converted)"),
+    ("fx_collateral_usd", pl.Float64, "USD (computed: CNY margin bought and sold back)"),
+    ("funding_usd", pl.Float64, "USD (base funding rate)"),
+    ("custodian_usd", pl.Float64, "USD"),
+    ("slippage_usd", pl.Float64, "USD (inside the hedge P&L)"),
+    ("total_cost_usd", pl.Float64, "USD (all of the above)"),
+    ("lots_traded", pl.Float64, "lots (opening, closing and rolling)"),
+    ("peak_usd_posted", pl.Float64, "USD"),
+    ("margin_calls", pl.Float64, "count"),
+    ("effectiveness_daily", pl.Float64, "variance reduction of daily USD P&L"),
+    ("effectiveness_weekly", pl.Float64, "variance reduction of weekly USD P&L"),
+    ("net_pnl_usd", pl.Float64, "USD"),
+    ("collateral", pl.String, "what the route posts"),
+    ("fx_channel", pl.String, "who converts USD and CNY"),
+    ("constraints", pl.String, "what the route forbids or what bit"),
+    ("tax", pl.String, "tax treatment of trading income in force (access/data/tax.toml)"),
+    ("verified", pl.Boolean, "every item used rests on a verified source"),
+    ("unverified", pl.String, "items resting on commercial defaults or unverified facts"),
+)
+
+
+@dataclass(frozen=True)
+class RouteComparison:
+    """The same hedge through each route.
+
+    Attributes
+    ----------
+    table : polars.DataFrame
+        One row per route (:data:`COMPARISON_COLUMNS`).
+    results : dict of str to BacktestResult
+        The backtest of every eligible route (keyed by route value).
+    economics : dict of str to RouteEconomics
+        The route economics used (keyed by route value).
+    """
+
+    table: pl.DataFrame
+    results: dict[str, Any]
+    economics: dict[str, RouteEconomics]
+
+    def cheapest(self) -> str | None:
+        """The eligible route with the lowest ``total_cost_usd`` (None if none is eligible)."""
+        ok = self.table.filter(pl.col("eligible")).sort("total_cost_usd")
+        return str(ok["route"][0]) if ok.height else None
+
+
+def _components(res: Any, econ: RouteEconomics, costs: Costs) -> dict[str, float]:
+    led = res.ledger
+    lots = (led["trade_lots"].abs() + led["roll_lots"].abs()).to_numpy()
+    fx = led["usd_cny"].to_numpy()
+    out: dict[str, float] = {}
+    fees_usd = float(np.sum(led["fees_cny"].to_numpy() / fx))
+    layered = 0.0
+    for item in LOT_ITEMS:
+        v = float(np.sum(lots * econ.value(item) / fx))
+        out[f"{item}_usd"] = v
+        layered += v
+    out["exchange_fees_usd"] = fees_usd - layered
+    out["fx_spread_usd"] = float(led["fx_cost_usd"].sum())
+    if econ.usd_collateral:
+        out["fx_collateral_usd"] = 0.0
+    else:
+        # USD posted is bought into CNY on entry and the collateral released is sold back; the
+        # kernel's collateral changes by + call - collateral released, so Σ released = Σ calls -
+        # final collateral (CNY cash released is already converted, and charged, by the kernel)
+        posted = float(led["margin_call_usd"].sum())
+        released = posted - float(led["collateral_usd"][-1])
+        out["fx_collateral_usd"] = costs.fx_spread * (posted + released)
+    funding = float(led["funding_usd"].sum())
+    cust = econ.value("custodian_fee")
+    share = cust / costs.funding_rate if costs.funding_rate > 0 else 0.0
+    out["custodian_usd"] = funding * share
+    out["funding_usd"] = funding - out["custodian_usd"]
+    out["slippage_usd"] = res["slippage_usd"]
+    out["total_cost_usd"] = (
+        fees_usd + out["fx_spread_usd"] + out["fx_collateral_usd"] + funding + out["slippage_usd"]
+    )
+    out["lots_traded"] = float(lots.sum())
+    return out
+
+
+def _empty_row(route: Route) -> dict[str, Any]:
+    row: dict[str, Any] = {c: None for c, _, _ in COMPARISON_COLUMNS}
+    row["route"] = route.value
+    row["eligible"] = False
+    return row
+
+
+def compare_routes(
+    market: Market,
+    exposure: Exposure,
+    policy: HedgePolicy,
+    *,
+    kind: str = "institution",
+    hedging_quota: int | None = None,
+    routes: Sequence[Route | str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    base_costs: Costs | None = None,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+    book: RuleBook | None = None,
+) -> RouteComparison:
+    """Book one hedge through every access route and compare cost, USD posted and effectiveness.
+
+    Parameters
+    ----------
+    market, exposure, policy
+        As for :func:`cnfutures.backtest.run`.
+    kind : {"institution", "individual"}
+        The investor's legal kind (some routes are open to institutions only).
+    hedging_quota : int, optional
+        Approved hedging quota [lots]. Applied on routes that can hold a hedging code; on a
+        speculative-only route (QFI) the hedge is booked without it and the row says so.
+    routes : sequence of Route or str, optional
+        The routes to compare (default: all five).
+    overrides : mapping route -> (mapping item -> value), optional
+        Commercial inputs per route (:data:`cnfutures.access.economics.ITEMS`), e.g.
+        ``{"overseas_intermediary": {"oi_markup": 1.5}}``; a key ``"*"`` applies to every route
+        (a route's own key wins).
+    base_costs : Costs, optional
+        Funding rate, exchange-fee switch, margin buffer and release level shared by every
+        route (default :class:`Costs`); the commission, FX spread, add-on and custodian fee
+        come from each route's economics.
+    start, end : date or str, optional
+        First and last trading day.
+    book : RuleBook, optional
+        Market rules (default bundled).
+
+    Returns
+    -------
+    RouteComparison
+
+    Raises
+    ------
+    InputError
+        An unknown route, kind or override item, or an override in the wrong unit.
+    AccessDenied
+        No route can book the hedge (the message gives each route's reason and source).
+
+    Examples
+    --------
+    >>> m = Market.sample("sc", "2025-03-03", "2025-06-06")
+    >>> cmp = compare_routes(m, Exposure(500_000, "short", "brent"), HedgePolicy("sc"))
+    >>> cmp.table.select("route", "eligible").rows()[:2]
+    [('ff_client', True), ('overseas_intermediary', True)]
+    """
+    from cnfutures.backtest.engine import run
+
+    if kind not in ("institution", "individual"):
+        raise InputError(f"kind={kind!r}; accepted: institution, individual")
+    chosen = [parse_route(r) for r in routes] if routes is not None else list(Route)
+    if not chosen:
+        raise InputError("routes is empty; give at least one route")
+    ovr_all: dict[str, Mapping[str, Any]] = {}
+    for key, val in (overrides or {}).items():
+        k = "*" if key == "*" else parse_route(key).value
+        if not isinstance(val, Mapping):
+            raise InputError(f"overrides[{key!r}] must be a mapping item -> value, got {type(val).__name__}")
+        ovr_all[k] = val
+    base = base_costs if base_costs is not None else Costs()
+    if not isinstance(base, Costs):
+        raise InputError(f"base_costs={base_costs!r} must be a cnfutures Costs")
+    rows: list[dict[str, Any]] = []
+    results: dict[str, Any] = {}
+    econs: dict[str, RouteEconomics] = {}
+    for r in chosen:
+        row = _empty_row(r)
+        first, _, _ = first_allowed(r, policy.product)
+        row["eligible_from"] = first
+        try:
+            inv0 = Investor(r, kind=kind)  # type: ignore[arg-type]
+        except InputError as e:
+            row["reason"] = str(e)
+            rows.append(row)
+            continue
+        ovr = {**ovr_all.get("*", {}), **ovr_all.get(r.value, {})}
+        day0 = _first_day(market, policy, start)
+        econ = route_economics(r, policy.product, day0, ovr)
+        constraints: list[str] = []
+        quota = hedging_quota
+        if quota is not None and not econ.hedge_code:
+            flag = "" if econ.facts_verified else " [UNVERIFIED]"
+            constraints.append(f"hedging quota NOT applied: speculative trading codes only{flag}")
+            quota = None
+        if not econ.delivery:
+            constraints.append("no delivery: the roll exits before the last trading day")
+        inv = Investor(r, kind=inv0.kind, hedging_quota=quota)
+        costs = costs_of(econ, base)
+        try:
+            res = run(market, exposure, policy, inv, costs, start=start, end=end, book_=book)
+        except AccessDenied as e:
+            row["reason"] = str(e)
+            rows.append(row)
+            continue
+        comp = _components(res, econ, costs)
+        row.update(comp)
+        row["eligible"] = True
+        for m in ("peak_usd_posted", "margin_calls", "effectiveness_daily", "effectiveness_weekly",
+                  "net_pnl_usd"):  # fmt: skip
+            row[m] = res[m]
+        for m, what in (("limit_bound_days", "position/opening limit cut the target"),
+                        ("limit_locked_days", "limit-locked"), ("forced_rolls", "forced roll")):  # fmt: skip
+            if res[m] > 0:
+                constraints.append(f"{what}: {res[m]:g}")
+        row["collateral"] = econ.collateral
+        row["fx_channel"] = econ.fx_channel
+        row["constraints"] = "; ".join(constraints)
+        tax_text, _, tax_ok = tax_treatment(inv, day0)
+        row["tax"] = tax_text + ("" if tax_ok else " [UNVERIFIED]")
+        unv = [u.split(":", 1)[0] for u in econ.unverified] + ([] if tax_ok else ["tax"])
+        row["verified"] = not unv
+        row["unverified"] = ", ".join(unv)
+        rows.append(row)
+        results[r.value] = res
+        econs[r.value] = econ
+    if not results:
+        raise AccessDenied(
+            f"no route can book this {policy.product} hedge for a {kind}: "
+            + "; ".join(f"{r['route']}: {r['reason']}" for r in rows)
+        )
+    schema = {c: t for c, t, _ in COMPARISON_COLUMNS}
+    table = pl.DataFrame(rows, schema=schema)
+    return RouteComparison(table, results, econs)
+
+
+def compare_routes_risk(
+    exposure: Exposure,
+    policy: HedgePolicy,
+    *,
+    start: DateLike,
+    n_days: int | None = None,
+    end: DateLike | None = None,
+    n_paths: int = 200,
+    seed: int = 20260101,
+    kind: str = "institution",
+    hedging_quota: int | None = None,
+    routes: Sequence[Route | str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    base_costs: Costs | None = None,
+    **risk_kwargs: Any,
+) -> pl.DataFrame:
+    """The distribution of cost and USD posted per route over simulated paths.
+
+    Books the hedge through each route with :func:`cnfutures.backtest.risk.hedge_risk` (the same seeded paths
+    for every route, so the differences are the routes', not the paths') and summarises each
+    route's per-path ``costs_usd`` (fees, commission layers, FX spread, funding and custodian fee
+    as booked by the kernel; not the FX on a QFI's CNY margin, see :func:`compare_routes`) and
+    ``peak_usd_posted``.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``route``, ``eligible``, ``reason``, ``cost_p05_usd``, ``cost_p50_usd``,
+        ``cost_p95_usd``, ``peak_usd_p50``, ``peak_usd_p95``, ``effectiveness_p50``,
+        ``constraints``.
+
+    Examples
+    --------
+    >>> t = compare_routes_risk(Exposure(200_000, "short", "benchmark"), HedgePolicy("sc"),
+    ...                         start="2025-01-02", n_days=30, n_paths=8, routes=["osnbp", "qfi"])
+    >>> t["route"].to_list(), t["eligible"].to_list()
+    (['osnbp', 'qfi'], [True, True])
+    """
+    from cnfutures._dates import parse_date
+    from cnfutures.backtest.risk import hedge_risk
+
+    if kind not in ("institution", "individual"):
+        raise InputError(f"kind={kind!r}; accepted: institution, individual")
+    chosen = [parse_route(r) for r in routes] if routes is not None else list(Route)
+    ovr_all = {("*" if k == "*" else parse_route(k).value): v for k, v in (overrides or {}).items()}
+    base = base_costs if base_costs is not None else Costs()
+    day0 = parse_date(start, "start")
+    out: list[dict[str, Any]] = []
+    for r in chosen:
+        row: dict[str, Any] = {"route": r.value, "eligible": False, "reason": None, "constraints": ""}
+        try:
+            Investor(r, kind=kind)  # type: ignore[arg-type]
+        except InputError as e:
+            out.append({**row, "reason": str(e)})
+            continue
+        ovr = {**ovr_all.get("*", {}), **ovr_all.get(r.value, {})}
+        econ = route_economics(r, policy.product, day0, ovr)
+        quota = hedging_quota if econ.hedge_code else None
+        skipped = quota != hedging_quota
+        notes = ["hedging quota NOT applied: speculative trading codes only"] if skipped else []
+        inv = Investor(r, kind=kind, hedging_quota=quota)  # type: ignore[arg-type]
+        try:
+            hr = hedge_risk(exposure, policy, inv, costs_of(econ, base), start=start, n_days=n_days, end=end,
+                            n_paths=n_paths, seed=seed, fan=False, **risk_kwargs)  # fmt: skip
+        except AccessDenied as e:
+            out.append({**row, "reason": str(e)})
+            continue
+        p = hr.paths
+        row.update(
+            eligible=True,
+            cost_p05_usd=float(p["costs_usd"].quantile(0.05) or 0.0),
+            cost_p50_usd=float(p["costs_usd"].quantile(0.5) or 0.0),
+            cost_p95_usd=float(p["costs_usd"].quantile(0.95) or 0.0),
+            peak_usd_p50=float(p["peak_usd_posted"].quantile(0.5) or 0.0),
+            peak_usd_p95=float(p["peak_usd_posted"].quantile(0.95) or 0.0),
+            effectiveness_p50=float(p["effectiveness_daily"].quantile(0.5) or 0.0),
+            constraints="; ".join(notes),
+        )
+        out.append(row)
+    schema = {
+        "route": pl.String, "eligible": pl.Boolean, "reason": pl.String, "cost_p05_usd": pl.Float64,
+        "cost_p50_usd": pl.Float64, "cost_p95_usd": pl.Float64, "peak_usd_p50": pl.Float64,
+        "peak_usd_p95": pl.Float64, "effectiveness_p50": pl.Float64, "constraints": pl.String,
+    }  # fmt: skip
+    return pl.DataFrame(out, schema=schema)
+
+
+def _first_day(market: Market, policy: HedgePolicy, start: DateLike | None) -> dt.date:
+    from cnfutures._dates import parse_date
+    from cnfutures.market.products import product
+
+    if start is not None:
+        return parse_date(start, "start")
+    code = product(policy.product).code
+    fut = market.futures.filter(pl.col("contract").str.starts_with(code))
+    d = fut["trading_day"].min()
+    if not isinstance(d, dt.date):
+        raise InputError(f"Market.futures has no {code} contract")
+    return d
+
+
+def format_comparison(cmp: RouteComparison) -> str:
+    """The comparison as an aligned text table (costs in USD), with the ineligible routes and why."""
+    t = cmp.table
+    cols = [
+        ("route", "route"), ("exchange_fees_usd", "exch fees"), ("ff_commission_usd", "FF comm"),
+        ("oi_markup_usd", "OI mkup"), ("osbp_commission_usd", "OSBP comm"), ("clearing_fee_usd", "clearing"),
+        ("fx_spread_usd", "FX spread"), ("fx_collateral_usd", "FX collat"), ("funding_usd", "funding"),
+        ("custodian_usd", "custody"), ("slippage_usd", "slippage"), ("total_cost_usd", "TOTAL"),
+        ("peak_usd_posted", "peak USD"), ("effectiveness_daily", "eff d"),
+    ]  # fmt: skip
+    ok = t.filter(pl.col("eligible"))
+    lines = []
+    if ok.height:
+        cells = [[h for _, h in cols]]
+        for rec in ok.iter_rows(named=True):
+            line = []
+            for c, _ in cols:
+                v = rec[c]
+                if isinstance(v, float):
+                    line.append(f"{v:.3f}" if c.startswith("effectiveness") else f"{v:,.0f}")
+                else:
+                    line.append(str(v))
+            cells.append(line)
+        w = [max(len(row[i]) for row in cells) for i in range(len(cols))]
+        for row in cells:
+            lines.append("  ".join(s.ljust(w[0]) if i == 0 else s.rjust(w[i]) for i, s in enumerate(row)))
+        lines.append("")
+        for rec in ok.iter_rows(named=True):
+            lines.append(f"{rec['route']}: collateral {rec['collateral']}; FX {rec['fx_channel']}")
+            if rec["constraints"]:
+                lines.append(f"    constraints: {rec['constraints']}")
+            lines.append(f"    tax: {rec['tax']}")
+            if rec["unverified"]:
+                lines.append(f"    unverified / commercial defaults: {rec['unverified']}")
+    for rec in t.filter(~pl.col("eligible")).iter_rows(named=True):
+        lines.append(f"{rec['route']}: NOT ELIGIBLE: {rec['reason']}")
+    return "\n".join(lines)
