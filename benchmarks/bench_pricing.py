@@ -66,7 +66,11 @@ def _ndtr() -> Any:
 def test_black76_price_ours(benchmark: Any, book: dict[str, np.ndarray]) -> None:
     b = book
     tag(
-        benchmark, role="ours", name="cnfutures", n=N, goals={"numpy+scipy": 0.3, "py_vollib_vectorized": 0.1}
+        benchmark, role="ours", name="cnfutures", n=N,
+        goals={"numpy+scipy": 0.3, "py_vollib_vectorized": 0.1},
+        # issue 20's goal (0.3) is reported met/MISSED; the hard failure stays where it was for
+        # the old 0.6 goal (3.0): the two-thread kernel slows 2-3x when the machine is shared
+        fail_at={"numpy+scipy": 10.0},
     )
     _run(benchmark, lambda: pricing.black76(b["F"], b["K"], b["T"], b["r"], b["sigma"], b["w"]))
 
@@ -143,6 +147,7 @@ def test_black76_greeks_ours(benchmark: Any, book: dict[str, np.ndarray]) -> Non
         name="cnfutures",
         n=N,
         goals={"numpy+scipy": 0.4, "py_vollib_vectorized": 0.03},
+        fail_at={"numpy+scipy": 7.5},  # hard failure at 3.0 as for the old 0.6 goal (see the price row)
     )
     _run(benchmark, lambda: pricing.black76_greeks(b["F"], b["K"], b["T"], b["r"], b["sigma"], b["w"]))
 

@@ -28,7 +28,7 @@ def tag(
     name: str,
     n: int,
     goals: dict[str, float] | None = None,
-    fail_at: float = 5.0,
+    fail_at: float | dict[str, float] = 5.0,
     max_ms: float | None = None,
 ) -> None:
     """Record what a benchmark measures.
@@ -44,9 +44,10 @@ def tag(
         Number of items processed per call (options, rows, path-days), for per-item times.
     goals : dict, optional
         For ``role="ours"``: peer name -> goal ratio (our time / peer time must be at most).
-    fail_at : float
+    fail_at : float or dict
         The run fails only when a ratio exceeds ``fail_at`` × its goal (noise margin: parallel
-        kernels on a shared 2-core machine swing by 2-3x under load).
+        kernels on a shared 2-core machine swing by 2-3x under load); a dict gives it per peer
+        (peers not named: 5).
     max_ms : float, optional
         An absolute goal for the median time of one call [ms], where no peer does the same job.
     """

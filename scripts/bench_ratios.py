@@ -16,6 +16,12 @@ import sys
 from collections import defaultdict
 
 
+def _fail_at(info: dict, peer: str) -> float:
+    """The noise margin of one goal: ``fail_at`` is a number, or a dict peer -> number (default 5)."""
+    f = info.get("fail_at", 5.0)
+    return float(f.get(peer, 5.0)) if isinstance(f, dict) else float(f)
+
+
 def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__)
@@ -42,7 +48,7 @@ def main(argv: list[str]) -> int:
                 ms = t_o * 1e3
                 if ms <= max_ms:
                     verdict = "met"
-                elif ms <= max_ms * float(info.get("fail_at", 5.0)):
+                elif ms <= max_ms * _fail_at(info, ""):
                     verdict = "MISSED (within noise margin)"
                 else:
                     verdict = "FAILED"
@@ -57,7 +63,7 @@ def main(argv: list[str]) -> int:
                     verdict = "(no goal)"
                 elif ratio <= goal:
                     verdict = "met"
-                elif ratio <= goal * float(info.get("fail_at", 5.0)):
+                elif ratio <= goal * _fail_at(info, peer_name):
                     verdict = "MISSED (within noise margin)"
                 else:
                     verdict = "FAILED"
