@@ -24,7 +24,7 @@ from pathlib import Path
 
 # bottom first; a module is in the first layer whose prefix matches its dotted name
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("base", ("cnfutures.errors", "cnfutures._dates", "cnfutures.validation")),
+    ("base", ("cnfutures.errors", "cnfutures._dates", "cnfutures._text", "cnfutures.validation")),
     ("kernels", ("cnfutures._cache", "cnfutures._kernels")),
     ("market", ("cnfutures.market",)),
     ("frames", ("cnfutures.frames",)),

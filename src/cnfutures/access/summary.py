@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 
 from cnfutures._dates import DateLike, parse_date
+from cnfutures._text import frame_text
 from cnfutures.access.collateral import haircut_rule
 from cnfutures.access.eligibility import contract_eligible, eligible, first_allowed, individual_exit_rule
 from cnfutures.access.investor import Investor, Route, load_access_toml
@@ -255,15 +256,7 @@ def format_access_summary(investor: Investor, on: DateLike, **kwargs: Any) -> st
     head = (
         f"Access for {investor} on {d} (USD collateral at {h} of the CFETS central parity; settlement in CNY)"
     )
-    with pl.Config(
-        tbl_rows=-1,
-        tbl_cols=-1,
-        tbl_width_chars=250,
-        fmt_str_lengths=120,
-        tbl_hide_dataframe_shape=True,
-        tbl_hide_column_data_types=True,
-    ):
-        return head + "\n" + str(df)
+    return head + "\n" + frame_text(df, width=250, str_len=120)
 
 
 def routes_since(product_codes: Sequence[str] | None = None) -> pl.DataFrame:

@@ -8,6 +8,7 @@ from typing import Any
 
 import polars as pl
 
+from cnfutures._text import frame_text
 from cnfutures.market import rules
 from cnfutures.market.calendar import calendar
 from cnfutures.market.contracts import listed_contracts
@@ -45,18 +46,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r.add_argument("--on", required=True, help="trading day (YYYY-MM-DD)")
     r.add_argument("--rules", metavar="TOML", help="your own rule rows layered over the bundled ones")
     r.set_defaults(func=_rules)
-
-
-def _table(df: pl.DataFrame) -> str:
-    with pl.Config(
-        tbl_rows=-1,
-        tbl_cols=-1,
-        tbl_width_chars=200,
-        fmt_str_lengths=60,
-        tbl_hide_dataframe_shape=True,
-        tbl_hide_column_data_types=True,
-    ):
-        return str(df)
 
 
 def _specs(args: argparse.Namespace) -> int:
@@ -100,7 +89,7 @@ def _specs(args: argparse.Namespace) -> int:
                 "verified": "yes" if p.verified else f"no: {', '.join(p.unverified)}",
             }
         )
-    print(_table(pl.DataFrame(rows)))
+    print(frame_text(pl.DataFrame(rows)))
     return 0
 
 
@@ -130,7 +119,7 @@ def _calendar(args: argparse.Namespace) -> int:
                 ),
             }
         )
-    print(_table(pl.DataFrame(rows)))
+    print(frame_text(pl.DataFrame(rows)))
     return 0
 
 
@@ -153,7 +142,7 @@ def _contracts(args: argparse.Namespace) -> int:
             }
         )
     print(f"{p.code} contracts listed on {day}: {len(rows)}")
-    print(_table(pl.DataFrame(rows)))
+    print(frame_text(pl.DataFrame(rows)))
     return 0
 
 

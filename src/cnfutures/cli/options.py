@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import polars as pl
-
+from cnfutures._text import frame_text
 from cnfutures.errors import InputError
 
 __all__ = ["register"]
@@ -62,17 +61,15 @@ def _run(args: argparse.Namespace) -> int:
     from cnfutures.valuation import value_options
 
     settles = _pairs(args.settle, "--settle")
-    cfg = pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, tbl_hide_dataframe_shape=True,
-                    tbl_hide_column_data_types=True, float_precision=4)  # fmt: skip
-    with cfg:
-        if args.value:
-            if args.sigma is None:
-                raise InputError("--value needs --sigma (the volatility to price with)")
-            f = value_options(_pairs(args.value, "--value"), args.on, settles, r=args.r, sigma=args.sigma)
-            print(f.select("option", "lots", "expiry", "t", "price", "value", "delta_lots", "vega_cny",
-                           "theta_cny", "margin"))  # fmt: skip
-            return 0
-        f = listed_options(args.product, args.on, settles)
-        print(f"{args.product} options listed on {args.on}: {f.height}")
-        print(f.select("option", "underlying", "kind", "strike", "expiry"))
+    if args.value:
+        if args.sigma is None:
+            raise InputError("--value needs --sigma (the volatility to price with)")
+        f = value_options(_pairs(args.value, "--value"), args.on, settles, r=args.r, sigma=args.sigma)
+        cols = ("option", "lots", "expiry", "t", "price", "value", "delta_lots", "vega_cny", "theta_cny",
+                "margin")  # fmt: skip
+        print(frame_text(f.select(cols), float_precision=4))
+        return 0
+    f = listed_options(args.product, args.on, settles)
+    print(f"{args.product} options listed on {args.on}: {f.height}")
+    print(frame_text(f.select("option", "underlying", "kind", "strike", "expiry"), float_precision=4))
     return 0
