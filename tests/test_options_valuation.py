@@ -21,26 +21,14 @@ from cnfutures.errors import InputError, PricingError, UnknownContract
 from cnfutures.market import options as mo
 from cnfutures.market.options import option, option_margin
 from cnfutures.valuation import american_greeks, implied_vol_american, time_to_expiry, value_options
+from tests.quantlib_ref import ql_american
 
 ON = "2025-06-03"
 F = {"sc2509": 480.3}
 
 
 def _ql_baw(F: float, K: float, days: int, r: float, s: float, w: int) -> float:
-    ql = pytest.importorskip("QuantLib")
-    today = ql.Date(3, 6, 2025)
-    ql.Settings.instance().evaluationDate = today
-    dc = ql.Actual365Fixed()
-    spot = ql.QuoteHandle(ql.SimpleQuote(F))
-    rts = ql.YieldTermStructureHandle(ql.FlatForward(today, r, dc))
-    vts = ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), s, dc))
-    proc = ql.BlackScholesMertonProcess(spot, rts, rts, vts)  # dividend yield = r: b = 0
-    opt = ql.VanillaOption(
-        ql.PlainVanillaPayoff(ql.Option.Call if w > 0 else ql.Option.Put, K),
-        ql.AmericanExercise(today, today + int(days)),
-    )
-    opt.setPricingEngine(ql.BaroneAdesiWhaleyApproximationEngine(proc))
-    return float(opt.NPV())
+    return float(ql_american(pytest.importorskip("QuantLib"), F, K, days, r, s, w, "baw"))
 
 
 def test_time_to_expiry_act365_on_the_exchange_calendar() -> None:

@@ -19,6 +19,7 @@ from cnfutures._kernels import american as ak
 from cnfutures._kernels import carry as ck
 from cnfutures.errors import PricingError
 from tests import naive
+from tests.quantlib_ref import ql_american
 
 
 def _options(n: int, seed: int) -> tuple[np.ndarray, ...]:
@@ -30,32 +31,6 @@ def _options(n: int, seed: int) -> tuple[np.ndarray, ...]:
     s = rng.uniform(0.05, 0.8, n)
     w = np.where(rng.random(n) < 0.5, 1.0, -1.0)
     return F, K, days, r, s, w
-
-
-def _ql_american(ql, F, K, days, r, s, w, engine, steps=0):  # type: ignore[no-untyped-def]
-    today = ql.Date(2, 1, 2025)
-    ql.Settings.instance().evaluationDate = today
-    dc = ql.Actual365Fixed()
-    spot = ql.QuoteHandle(ql.SimpleQuote(F))
-    rts = ql.YieldTermStructureHandle(ql.FlatForward(today, r, dc))
-    vts = ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), s, dc))
-    proc = ql.BlackScholesMertonProcess(spot, rts, rts, vts)  # dividend yield = r: b = 0
-    opt = ql.VanillaOption(
-        ql.PlainVanillaPayoff(ql.Option.Call if w > 0 else ql.Option.Put, K),
-        ql.AmericanExercise(today, today + int(days)),
-    )
-    if engine == "baw":
-        e = ql.BaroneAdesiWhaleyApproximationEngine(proc)
-    elif engine == "bjs":
-        e = ql.BjerksundStenslandApproximationEngine(proc)
-    elif engine == "fd":
-        e = ql.FdBlackScholesVanillaEngine(proc, 800, 800)
-    elif engine == "qdfp":  # Andersen-Lake-Offengenden fixed-point method, ~1e-10 accurate
-        e = ql.QdFpAmericanEngine(proc, ql.QdFpAmericanEngine.highPrecisionScheme())
-    else:
-        e = ql.BinomialVanillaEngine(proc, engine, steps)
-    opt.setPricingEngine(e)
-    return opt.NPV()
 
 
 def test_american_twins() -> None:
@@ -88,7 +63,7 @@ def test_approximations_match_quantlib(engine: str) -> None:
     ql = pytest.importorskip("QuantLib")
     F, K, days, r, s, w = _options(300, 2)
     ours = pricing.american(F, K, days / 365.0, r, s, w, method=engine)
-    ref = np.array([_ql_american(ql, F[i], K[i], days[i], r[i], s[i], w[i], engine) for i in range(300)])
+    ref = np.array([ql_american(ql, F[i], K[i], days[i], r[i], s[i], w[i], engine) for i in range(300)])
     np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-8)  # measured max: 1.5e-13
 
 
@@ -106,7 +81,7 @@ def test_crr_matches_quantlib_and_naive() -> None:
     T = days / 365.0
     ours = pricing.american(F, K, T, r, s, w, method="crr", steps=steps)
     ref = np.array(
-        [_ql_american(ql, F[i], K[i], days[i], r[i], s[i], w[i], "crr", steps) for i in range(150)]
+        [ql_american(ql, F[i], K[i], days[i], r[i], s[i], w[i], "crr", steps) for i in range(150)]
     )
     dropped = _ql_drops_payoff(T, steps)
     assert 0 < dropped.sum() < 40  # 8 % of this sample
@@ -128,7 +103,7 @@ def test_leisen_reimer_matches_quantlib() -> None:
     F, K, days, r, s, w = _options(100, 4)
     T = days / 365.0
     ours = pricing.american(F, K, T, r, s, w, method="lr", steps=steps)
-    ref = np.array([_ql_american(ql, F[i], K[i], days[i], r[i], s[i], w[i], "lr", steps) for i in range(100)])
+    ref = np.array([ql_american(ql, F[i], K[i], days[i], r[i], s[i], w[i], "lr", steps) for i in range(100)])
     dropped = _ql_drops_payoff(T, steps)
     np.testing.assert_allclose(ours[~dropped], ref[~dropped], rtol=0, atol=1e-9)
 
@@ -136,7 +111,7 @@ def test_leisen_reimer_matches_quantlib() -> None:
 def test_trees_converge_to_quantlib_fd() -> None:
     ql = pytest.importorskip("QuantLib")
     F, K, days, r, s, w = 100.0, 105.0, 365.0, 0.08, 0.3, -1.0
-    fd = _ql_american(ql, F, K, days, r, s, w, "fd")
+    fd = ql_american(ql, F, K, days, r, s, w, "fd")
     errs = [abs(pricing.american(F, K, 1.0, r, s, "put", method="crr", steps=n) - fd) for n in (50, 200, 800)]
     assert errs[2] < errs[0] and errs[2] < 5e-3
     lr = pricing.american(F, K, 1.0, r, s, "put", method="lr", steps=401)
@@ -261,7 +236,7 @@ def test_bjs2002_bounds_against_quantlib_american() -> None:
     T = days / 365.0
     v02 = pricing.american(F, K, T, r, s, w, method="bjs2002")
     v93 = pricing.american(F, K, T, r, s, w, method="bjs1993")
-    ref = np.array([_ql_american(ql, F[i], K[i], days[i], r[i], s[i], w[i], "qdfp") for i in range(150)])
+    ref = np.array([ql_american(ql, F[i], K[i], days[i], r[i], s[i], w[i], "qdfp") for i in range(150)])
     # a fixed two-step exercise strategy: never above the true American value
     assert np.all(v02 <= ref + 1e-9)
     # error against QuantLib's QdFp American engine: 2.3 % at worst here (in the money,
