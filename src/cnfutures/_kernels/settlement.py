@@ -10,7 +10,8 @@ wanted lots, FX and exposure P&L per path), :class:`ContractRules` (``[K, D]``),
 ``book_paths(...)`` is the plain Python twin; ``book_paths_nb`` the compiled kernel and
 ``book_paths_par_nb`` the same kernel with the paths spread over all cores (``prange``; each
 path is independent, so the results are identical). Pass an empty ledger for a summary-only
-run over many paths. The booking rules are documented in ``docs/backtest.md`` and in :func:`book_paths`.
+run over many paths. Option legs are booked from the same day loop by
+:func:`cnfutures._kernels.optlegs.option_day` (skipped when the policy has none). The booking rules are documented in ``docs/backtest.md`` and in :func:`book_paths`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
+
+from cnfutures._kernels.optlegs import (
+    N_OPT, O_CASH, O_DELTA, O_EXERCISE, O_FEES, O_GAMMA, O_LOTS, O_PNL, O_PREMIUM, O_REQ, O_VALUE, O_VEGA,
+    OptionArrays, no_options, option_day,
+)
 
 # ledger rows (first axis of ``ledger``)
 L_CONTRACT = 0  # index of the contract held at the end of the day (-1: none)
@@ -51,7 +57,19 @@ L_MCALL = 24  # 1 on a margin call (posting while a position was open)
 L_DELAYED = 25  # 1 when a scheduled roll was delayed
 L_EQUITY = 26  # account equity: cash + collateral × haircut × FX [CNY]
 L_TARGET = 27  # target lots after the position / opening limits [lots]
-N_LEDGER = 28
+# option legs (0 for a futures-only policy; see cnfutures._kernels.optlegs)
+L_OPT_LOTS = 28  # signed option lots held at the day's end (all legs) [lots]
+L_OPT_PREMIUM = 29  # premium of the options opened that day, + paid / - received [CNY]
+L_OPT_PNL = 30  # option P&L, marked to the option settlement or the model [CNY]
+L_OPT_EXERCISE = 31  # exercise payoff received (+) / paid (-) [CNY]
+L_OPT_FEES = 32  # option fees + commission, incl. closing the exercised futures [CNY]
+L_OPT_MARGIN = 33  # short-option margin inside the requirement [CNY]
+L_OPT_VALUE = 34  # value of the options held [CNY]
+L_OPT_CASH = 35  # option cash flow of the day (premium, exercise, close) [CNY]
+L_DELTA = 36  # book delta: futures lots × size + option delta [unit]
+L_GAMMA = 37  # book gamma of the options [unit per CNY/unit]
+L_VEGA = 38  # book vega of the options [CNY per 1.00 of vol]
+N_LEDGER = 39
 
 # summary columns (second axis of ``summary``)
 S_EXPO = 0
@@ -73,7 +91,12 @@ S_DD_EXPO = 15  # worst drawdown of cumulative exposure P&L [USD] (<= 0)
 S_DD_NET = 16  # worst drawdown of cumulative hedged P&L [USD] (<= 0)
 S_FORCED = 17
 S_BOUND = 18  # days the position or opening limit cut the target
-N_SUMMARY = 19
+S_OPT_PNL = 19  # option P&L [USD]
+S_OPT_PREMIUM = 20  # premium paid (+) / received (-) [USD]
+S_OPT_EXERCISE = 21  # exercise payoff [USD]
+S_OPT_FEES = 22  # option fees [USD] (inside S_FEES)
+S_OPT_PEAK_MARGIN = 23  # largest short-option margin [CNY]
+N_SUMMARY = 24
 
 # daily per-path tracks (second axis of ``track``)
 T_CUM_EXPO = 0  # cumulative exposure P&L [USD]
@@ -202,8 +225,10 @@ class BookOutput(NamedTuple):
     track: np.ndarray
 
 
-def book_paths(m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParams, out: BookOutput) -> None:
-    """Book a futures hedge day by day on every path.
+def book_paths(
+    m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParams, out: BookOutput, o: OptionArrays
+) -> None:
+    """Book a futures hedge, and its option legs if any, day by day on every path.
 
     Parameters
     ----------
@@ -218,6 +243,9 @@ def book_paths(m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParam
         spread, margin buffers [fraction], funding rate [1/year].
     out : BookOutput
         Ledger of path 0, per-path summary and daily tracks (filled in place).
+    o : OptionArrays
+        Option legs (:mod:`cnfutures._kernels.optlegs`); no leg (:func:`no_options`) for a
+        futures-only policy, whose booking is then exactly the futures one.
     """
     settle, exec_px, lim_up, lim_dn = m.settle, m.exec_px, m.lim_up, m.lim_dn
     want_lots, fx, expo_pnl = m.want_lots, m.fx, m.expo_pnl
@@ -234,6 +262,8 @@ def book_paths(m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParam
     keep_track = track.shape[0] == n_paths and track.shape[2] == n_days
     fx_rows = fx.shape[0]
     want_rows = want_lots.shape[0]
+    n_legs = o.w.shape[0]
+    has_opt = n_legs > 0
     for p in prange(n_paths):
         # index arithmetic, not ``p if ... else 0``: under ``prange`` the loop index is unsigned
         # and unifying it with an int literal types the index as float64 (a TypingError on a
@@ -267,6 +297,18 @@ def book_paths(m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParam
         n_delayed = 0.0
         n_forced = 0.0
         n_bound = 0.0
+        # option-leg state (one entry per leg) and the day's option totals
+        o_n = np.zeros(n_legs)
+        o_k = np.zeros(n_legs, np.int64)
+        o_strike = np.zeros(n_legs)
+        o_v = np.zeros(n_legs)
+        o_exp = np.zeros(n_legs)
+        od = np.zeros(N_OPT)
+        t_opnl = 0.0
+        t_oprem = 0.0
+        t_oex = 0.0
+        t_ofee = 0.0
+        o_peak = 0.0
         for d in range(n_days):
             f = fx[pf, d]
             haircut = haircut_d[d]
@@ -364,9 +406,24 @@ def book_paths(m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParam
             # 4. margin requirement at today's settlement
             s_held = settle[p, k, d] if k >= 0 else math.nan
             req = abs(lots) * s_held * multiplier * margin_rate[k, d] if lots != 0.0 else 0.0
+            # 4b. option legs: premium, marks, exercise, fees, short margin
+            o_cash = 0.0
+            o_pnl = 0.0
+            if has_opt:
+                option_day(
+                    o, p, d, settle, margin_rate, fee_close_lot, fee_close_rate, multiplier, commission,
+                    o_n, o_strike, o_k, o_v, o_exp, od, keep and p == 0,
+                )  # fmt: skip
+                o_cash = od[O_CASH]
+                o_pnl = od[O_PNL]
+                fees += od[O_FEES]
+                req += od[O_REQ]
+                o_peak = max(o_peak, od[O_REQ])
             # 5. cash, conversions, collateral
             fund = max(funded, 0.0) * funding_rate * dt_years[d]
             cash += vm - fees
+            if has_opt:
+                cash += o_cash
             # negative cash is covered by converting USD (0 when cash >= 0; branch-free)
             convert = max(-cash, 0.0) / (f * (1.0 - fx_spread))
             fxcost = convert * fx_spread
@@ -401,6 +458,13 @@ def book_paths(m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParam
             costs = fees_usd + fxcost + fund
             e = expo_pnl[p, d]
             net = e + hedge - costs
+            if has_opt:
+                o_usd = o_pnl / f
+                net += o_usd
+                t_opnl += o_usd
+                t_oprem += od[O_PREMIUM] / f
+                t_oex += od[O_EXERCISE] / f
+                t_ofee += od[O_FEES] / f
             # 6. totals
             t_expo += e
             t_hedge += hedge
@@ -456,10 +520,29 @@ def book_paths(m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParam
                 ledger[L_DELAYED, d] = delayed
                 ledger[L_EQUITY, d] = equity
                 ledger[L_TARGET, d] = tgt
+                if has_opt:
+                    ledger[L_OPT_LOTS, d] = od[O_LOTS]
+                    ledger[L_OPT_PREMIUM, d] = od[O_PREMIUM]
+                    ledger[L_OPT_PNL, d] = o_pnl
+                    ledger[L_OPT_EXERCISE, d] = od[O_EXERCISE]
+                    ledger[L_OPT_FEES, d] = od[O_FEES]
+                    ledger[L_OPT_MARGIN, d] = od[O_REQ]
+                    ledger[L_OPT_VALUE, d] = od[O_VALUE]
+                    ledger[L_OPT_CASH, d] = o_cash
+                    ledger[L_DELTA, d] = lots * multiplier + od[O_DELTA]
+                    ledger[L_GAMMA, d] = od[O_GAMMA]
+                    ledger[L_VEGA, d] = od[O_VEGA]
         summary[p, S_EXPO] = t_expo
         summary[p, S_HEDGE] = t_hedge
         summary[p, S_COSTS] = t_costs
         summary[p, S_NET] = t_expo + t_hedge - t_costs
+        if has_opt:
+            summary[p, S_NET] += t_opnl
+            summary[p, S_OPT_PNL] = t_opnl
+            summary[p, S_OPT_PREMIUM] = t_oprem
+            summary[p, S_OPT_EXERCISE] = t_oex
+            summary[p, S_OPT_FEES] = t_ofee
+            summary[p, S_OPT_PEAK_MARGIN] = o_peak
         summary[p, S_FEES] = t_fees
         summary[p, S_SLIP] = t_slip
         summary[p, S_FXCOST] = t_fxc
@@ -509,4 +592,5 @@ def _warmup() -> None:
             s,
             c,
             BookOutput(np.zeros((N_LEDGER, D)), np.zeros((P, N_SUMMARY)), np.zeros((P, N_TRACK, D))),
+            no_options(D),
         )

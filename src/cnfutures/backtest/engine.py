@@ -24,6 +24,7 @@ from cnfutures.market.rules import RuleBook, limit_band
 from cnfutures.validation import FX_MAX_AGE_DAYS, check_fx_fresh
 
 if TYPE_CHECKING:  # pragma: no cover  (the kernel module imports numba: loaded when booking)
+    from cnfutures._kernels.optlegs import OptionArrays
     from cnfutures._kernels.settlement import BookParams, ContractRules, DaySchedule, PathArrays
 
 __all__ = [
@@ -128,6 +129,7 @@ class BookInputs(NamedTuple):
     rules: ContractRules
     schedule: DaySchedule
     params: BookParams
+    options: OptionArrays | None = None
 
 
 @dataclass(frozen=True)
@@ -561,7 +563,8 @@ def book(
     if jit:
         fn = k.book_paths_par_nb if P >= k.PARALLEL_MIN_PATHS else k.book_paths_nb
     m, r, sch = (type(b)(*(np.ascontiguousarray(x) for x in b)) for b in inputs[:3])
-    fn(m, r, sch, inputs.params, out)
+    o = inputs.options if inputs.options is not None else k.no_options(D)
+    fn(m, r, sch, inputs.params, out, o)
     return out.ledger, out.summary
 
 
