@@ -138,7 +138,7 @@ def snap_strike(target: float, bound: np.ndarray, step: np.ndarray) -> float:
     nb = bound.shape[0]
     lo_step = step[0]
     if target <= lo_step:
-        return lo_step
+        return float(lo_step)
     # the interval at or just below the target, and the one just above the lower strike
     s_dn = step[nb - 1]
     for b in range(nb):
@@ -147,14 +147,14 @@ def snap_strike(target: float, bound: np.ndarray, step: np.ndarray) -> float:
             break
     lo = math.floor(target / s_dn + 1e-9) * s_dn
     if abs(lo - target) < 1e-9:
-        return lo
+        return float(lo)
     s_up = step[nb - 1]
     for b in range(nb):
         if lo < bound[b]:
             s_up = step[b]
             break
     hi = lo + s_up
-    return hi if (hi - target) <= (target - lo) else lo
+    return float(hi if (hi - target) <= (target - lo) else lo)
 
 
 @register_jitable
@@ -168,7 +168,9 @@ def model_price(F: float, K: float, T: float, r: float, sigma: float, w: float, 
 
 
 @register_jitable
-def _greeks(F: float, K: float, T: float, r: float, s: float, w: float, am: float) -> tuple[float, float, float]:
+def _greeks(
+    F: float, K: float, T: float, r: float, s: float, w: float, am: float
+) -> tuple[float, float, float]:
     """Delta, gamma, vega of the same model by central differences (``cnfutures.valuation``'s bumps)."""
     if T <= 0.0:
         return (w if w * (F - K) > 0.0 else 0.0), 0.0, 0.0
@@ -243,7 +245,7 @@ def option_day(
             k = o.k_open[leg, d]
             F = settle[p, k, d]
             K = o.strike[leg, d]
-            if not K == K:
+            if K != K:  # NaN: the strike rule
                 K = snap_strike(o.moneyness[leg] * F, o.grid_bound[d], o.grid_step[d])
             T = (o.expiry_ord[leg, d] - day) / 365.0
             px = o.price[leg, d]

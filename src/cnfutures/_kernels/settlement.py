@@ -11,7 +11,8 @@ wanted lots, FX and exposure P&L per path), :class:`ContractRules` (``[K, D]``),
 ``book_paths_par_nb`` the same kernel with the paths spread over all cores (``prange``; each
 path is independent, so the results are identical). Pass an empty ledger for a summary-only
 run over many paths. Option legs are booked from the same day loop by
-:func:`cnfutures._kernels.optlegs.option_day` (skipped when the policy has none). The booking rules are documented in ``docs/backtest.md`` and in :func:`book_paths`.
+:func:`cnfutures._kernels.optlegs.option_day` (skipped when the policy has none). The booking
+rules are documented in ``docs/backtest.md`` and in :func:`book_paths`.
 """
 
 from __future__ import annotations
@@ -24,8 +25,21 @@ import numpy as np
 from numba import njit, prange
 
 from cnfutures._kernels.optlegs import (
-    N_OPT, O_CASH, O_DELTA, O_EXERCISE, O_FEES, O_GAMMA, O_LOTS, O_PNL, O_PREMIUM, O_REQ, O_VALUE, O_VEGA,
-    OptionArrays, no_options, option_day,
+    N_OPT,
+    O_CASH,
+    O_DELTA,
+    O_EXERCISE,
+    O_FEES,
+    O_GAMMA,
+    O_LOTS,
+    O_PNL,
+    O_PREMIUM,
+    O_REQ,
+    O_VALUE,
+    O_VEGA,
+    OptionArrays,
+    no_options,
+    option_day,
 )
 
 # ledger rows (first axis of ``ledger``)

@@ -15,10 +15,12 @@ import polars as pl
 from cnfutures._dates import DateLike
 from cnfutures.access import Investor, eligible, individual_exit_start
 from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market
+from cnfutures.backtest.optlegs import Series, option_arrays, plan_series
 from cnfutures.errors import DataError, InputError
 from cnfutures.frames.roll import RollRule, roll_schedule
 from cnfutures.market.calendar import calendar
 from cnfutures.market.contracts import contract
+from cnfutures.market.options import option_product
 from cnfutures.market.products import Product, product
 from cnfutures.market.rules import RuleBook, limit_band
 from cnfutures.validation import FX_MAX_AGE_DAYS, check_fx_fresh
@@ -136,7 +138,8 @@ class BookInputs(NamedTuple):
 class Prepared:
     """Kernel inputs of one backtest (typed bundles) and the frames behind them.
 
-    ``contracts`` names the contract axis ``K`` of ``inputs``; ``days`` the day axis ``D``.
+    ``contracts`` names the contract axis ``K`` of ``inputs``; ``days`` the day axis ``D``;
+    ``option_series`` the option series the legs hold (None without option legs).
     """
 
     product: Product
@@ -147,6 +150,12 @@ class Prepared:
     ratio: np.ndarray
     quantity: np.ndarray
     expo_price: np.ndarray
+    option_series: pl.DataFrame | None = None
+
+    @property
+    def has_options(self) -> bool:
+        """True when the policy has option legs (the ledger and summary then carry option columns)."""
+        return self.inputs.options is not None
 
     @property
     def arrays(self) -> dict[str, np.ndarray]:
@@ -318,9 +327,13 @@ def _hold_schedule(
 
 
 def _held_cells(
-    sched: pl.DataFrame, fut: pl.DataFrame, p: Product, days: pl.Series, exec_col: str
+    sched: pl.DataFrame, fut: pl.DataFrame, p: Product, days: pl.Series, exec_col: str,
+    series: list[Series] | None = None,
 ) -> tuple[list[str], pl.DataFrame, pl.DataFrame]:
     """The contracts held (axis ``K``), the market cells with their ``k``/``d`` indices, and ``k`` by code.
+
+    The underlyings of option series (``series``) follow the futures held on the contract axis;
+    their settlement is needed on every day a series is held.
 
     Raises
     ------
@@ -328,6 +341,8 @@ def _held_cells(
         A held contract of another size, no execution column, a missing settlement the roll needs.
     """
     contracts = sched["target"].unique(maintain_order=True).to_list()
+    if series:
+        contracts += [x for x in dict.fromkeys(s.underlying for s in series) if x not in contracts]
     sizes = {x: contract(x).multiplier for x in contracts}
     odd = {x: m for x, m in sizes.items() if m != p.multiplier}
     if odd:
@@ -347,6 +362,11 @@ def _held_cells(
             .select("trading_day", pl.col("p").alias("contract")),
         ]
     )  # fmt: skip
+    if series:
+        dl = days.to_list()
+        held = [(dl[d], s.underlying) for s in series for d in range(s.d_open, s.d_end + 1)]
+        more = pl.DataFrame(held, schema=need.schema, orient="row")
+        need = pl.concat([need, more]).unique(maintain_order=True)
     if exec_col not in fut.columns:
         raise DataError(f"execution={exec_col!r} needs a {exec_col!r} column in Market.futures")
     chk = need.join(fut, on=["trading_day", "contract"], how="left")
@@ -497,7 +517,8 @@ def prepare(
     c = _route_costs(investor, p.code, days[0], costs)
     # 1. which contract to hold; 2. contract × day matrices of the contracts it uses
     sched = _hold_schedule(policy, p, days, fut, investor)
-    contracts, cells, kmap = _held_cells(sched, fut, p, days, policy.execution)
+    series = plan_series(policy.options, option_product(p.code), days, fut) if policy.options else None
+    contracts, cells, kmap = _held_cells(sched, fut, p, days, policy.execution, series)
     rules, limit_rate = _contract_rules(rb, p, fut, contracts, days, cells, investor, c)
     settle, exec_px, lim_up, lim_dn = _path_arrays(cells, len(contracts), days.len(), policy.execution,
                                                    limit_rate, p.tick)  # fmt: skip
@@ -512,6 +533,14 @@ def prepare(
     dt_years = np.zeros(days.len())
     dt_years[1:] = np.diff(days.to_physical().to_numpy()).astype(np.float64) / 365.0
     haircut = _haircuts(c, investor, p, days)
+    opt_arrays, opt_series = None, None
+    if series is not None:
+        prev = np.full((len(contracts), days.len()), np.nan)
+        prev[cells["k"].to_numpy(), cells["d"].to_numpy()] = cells["prev_settle"].cast(pl.Float64).to_numpy()
+        opt_arrays, opt_series = option_arrays(
+            policy, p, market, investor, days, series, contracts, settle[0], prev, qty, rb, _asof,
+            fees=c.exchange_fees,
+        )  # fmt: skip
     market_arrays = PathArrays(
         settle, exec_px, lim_up, lim_dn, want_lots=want.astype(np.float64)[None, :], fx=fx[None, :],
         expo_pnl=expo[None, :].copy(),
@@ -521,8 +550,9 @@ def prepare(
         rules,
         DaySchedule(target_k=target_k, forced=forced, dt_years=dt_years, haircut=haircut),
         booking_params(p, policy, c),
+        opt_arrays,
     )
-    return Prepared(p, days, contracts, inputs, sched, ratio, qty, px)
+    return Prepared(p, days, contracts, inputs, sched, ratio, qty, px, opt_series)
 
 
 def booking_params(p: Product, policy: HedgePolicy, costs: Costs) -> BookParams:
@@ -552,6 +582,7 @@ def book(
     plain Python twin.
     """
     from cnfutures._kernels import settlement as k
+    from cnfutures._kernels.optlegs import no_options
 
     P, D = inputs.market.settle.shape[0], inputs.market.settle.shape[2]
     out = k.BookOutput(
@@ -563,7 +594,7 @@ def book(
     if jit:
         fn = k.book_paths_par_nb if P >= k.PARALLEL_MIN_PATHS else k.book_paths_nb
     m, r, sch = (type(b)(*(np.ascontiguousarray(x) for x in b)) for b in inputs[:3])
-    o = inputs.options if inputs.options is not None else k.no_options(D)
+    o = inputs.options if inputs.options is not None else no_options(D)
     fn(m, r, sch, inputs.params, out, o)
     return out.ledger, out.summary
 

@@ -63,7 +63,7 @@ class BacktestResult:
         """Wrap the kernel output (ledger rows of path 0, summary) into polars."""
         metrics = point_metrics(prep, led, summ)
         ledger = ledger_frame(prep, led)
-        units = metric_units("backtest")
+        units = metric_units("backtest", options=prep.has_options)
         summary = pl.DataFrame(
             [(name, metrics[name], unit) for name, unit in units],
             schema={"metric": pl.String, "value": pl.Float64, "unit": pl.String},
@@ -75,7 +75,12 @@ class BacktestResult:
             f"route {investor.route.value} "
             f"({investor.kind}), {prep.days[0]} to {prep.days[-1]}"
         )
-        return cls(ledger, summary, bool(market.simulated), market.label, title)
+        meta: dict[str, Any] = {}
+        if prep.option_series is not None:
+            legs = ", ".join(f"{x.side} {x.kind} {x.moneyness:g}" for x in policy.options)
+            title += f", options: {legs}"
+            meta["option_series"] = prep.option_series
+        return cls(ledger, summary, bool(market.simulated), market.label, title, meta)
 
     def plot(self, path: str | Path) -> list[Path]:
         """Write the figures as PNG files into directory ``path`` (needs ``cnfutures[report]``).
