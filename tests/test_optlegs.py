@@ -223,3 +223,36 @@ def test_exercise_after_expiry_and_expiry_after_underlying() -> None:
 def test_option_leg_rejects_bad_fields(kw: dict[str, object], msg: str) -> None:
     with pytest.raises(InputError, match=msg):
         OptionLeg(**kw)  # type: ignore[arg-type]
+
+
+# ---- Monte Carlo: option legs on simulated paths ----------------------------------------------
+def test_hedge_risk_books_a_collar_per_path() -> None:
+    from cnfutures.backtest.risk import hedge_risk
+
+    policy = HedgePolicy("sc", ratio=0.0, options=collar(1.05, 0.95))
+    args = (Exposure(QTY, "short", "benchmark"), policy, Investor("qfi"))
+    r = hedge_risk(*args, start="2025-01-02", n_days=120, n_paths=40, seed=5, fan=False)
+    p = r.paths
+    assert {"option_pnl_usd", "cost_of_protection_usd", "peak_option_margin_cny"} <= set(p.columns)
+    assert (p["peak_option_margin_cny"] > 0).all()  # the short put is margined on every path
+    assert p["option_premium_usd"].n_unique() > 1  # strikes and prices differ by path
+    # a path is the same whatever the number of paths it is drawn with (vol process included)
+    one = hedge_risk(*args, start="2025-01-02", n_days=120, n_paths=1, seed=5, fan=False).paths
+    assert one.drop("path").row(0) == p.drop("path").row(0)
+    assert "option_pnl_usd" in r.summary(q=(0.5,))["metric"].to_list()
+
+
+def test_implied_vol_process_is_seeded_and_centred_on_the_model_vol() -> None:
+    from cnfutures import simulate
+
+    su = simulate.setup("sc", "2025-01-02", n_days=244)
+    chi = simulate.draw(su, 3, 0, 400)["chi"].copy()
+    v = simulate.implied_vol(su.params, chi, 3, 0, tau=0.1)
+    base = simulate.model_vol(su.params, 0.1)
+    assert (v[:, 0] == base * math.exp(-0.6**2 / 16)).all()  # x_0 = 0
+    # stationary E[exp(x - eta^2/(4 kappa))] = 1: the year's average vol within 5 % of the model's
+    assert abs(v[:, 120:].mean() / base - 1.0) < 0.05
+    assert (simulate.implied_vol(su.params, chi, 3, 0, tau=0.1) == v).all()
+    # negative rho_v: vol rises when the short-term factor falls
+    dchi, dlv = np.diff(chi, axis=1).ravel(), np.diff(np.log(v), axis=1).ravel()
+    assert np.corrcoef(dchi, dlv)[0, 1] < -0.3
