@@ -42,7 +42,7 @@ def _book(a: dict[str, np.ndarray]) -> np.ndarray:
         *(b(**{f: a[f] for f in b._fields}) for b in (k.PathArrays, k.ContractRules, k.DaySchedule)),
         k.BookParams(1000.0, 0.1, 0.0, 2.0, 0.0005, 0.2, 0.5, 0.05),
         k.BookOutput(np.zeros((k.N_LEDGER, 0)), summ, np.zeros((0, k.N_TRACK, 0))),
-        k.no_options(a["target_k"].shape[0]),
+        None,
     )  # fmt: skip
     return summ
 

@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
+from numba.extending import register_jitable
 
 from cnfutures._kernels.optlegs import (
     N_OPT,
@@ -239,8 +240,17 @@ class BookOutput(NamedTuple):
     track: np.ndarray
 
 
+@register_jitable
+def _n_legs(o: OptionArrays | None) -> int:
+    """Number of option legs (0 for ``None``; the test is pruned at compile time)."""
+    if o is None:
+        return 0
+    return int(o.w.shape[0])
+
+
 def book_paths(
-    m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParams, out: BookOutput, o: OptionArrays
+    m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParams, out: BookOutput,
+    o: OptionArrays | None = None,
 ) -> None:
     """Book a futures hedge, and its option legs if any, day by day on every path.
 
@@ -257,9 +267,9 @@ def book_paths(
         spread, margin buffers [fraction], funding rate [1/year].
     out : BookOutput
         Ledger of path 0, per-path summary and daily tracks (filled in place).
-    o : OptionArrays
-        Option legs (:mod:`cnfutures._kernels.optlegs`); no leg (:func:`no_options`) for a
-        futures-only policy, whose booking is then exactly the futures one.
+    o : OptionArrays or None
+        Option legs (:mod:`cnfutures._kernels.optlegs`); None for a futures-only policy (a
+        separate compiled specialisation without the option code: the futures loop as it was).
     """
     settle, exec_px, lim_up, lim_dn = m.settle, m.exec_px, m.lim_up, m.lim_dn
     want_lots, fx, expo_pnl = m.want_lots, m.fx, m.expo_pnl
@@ -276,8 +286,17 @@ def book_paths(
     keep_track = track.shape[0] == n_paths and track.shape[2] == n_days
     fx_rows = fx.shape[0]
     want_rows = want_lots.shape[0]
-    n_legs = o.w.shape[0]
-    has_opt = n_legs > 0
+    # option-leg state (per path and leg: lots, strike, last mark, expiry; the underlying's index)
+    # and each path's option totals of the day, allocated here, not inside the parallel loop
+    # (numba may hoist a loop-invariant allocation out of ``prange``: one array for all threads).
+    # Every use of ``o`` is under ``if o is not None``, which numba prunes at compile time: a
+    # futures-only call (``o=None``) compiles to the futures loop alone.
+    # (A variable a ``prange`` body may use without defining it in that iteration is shared by all
+    # threads: the state is defined unconditionally, for ``o=None`` with no leg.)
+    n_legs = _n_legs(o)
+    o_state = np.zeros((n_paths, 4, n_legs))
+    o_kk = np.zeros((n_paths, n_legs), np.int64)
+    o_day = np.zeros((n_paths, N_OPT))
     for p in prange(n_paths):
         # index arithmetic, not ``p if ... else 0``: under ``prange`` the loop index is unsigned
         # and unifying it with an int literal types the index as float64 (a TypingError on a
@@ -311,13 +330,12 @@ def book_paths(
         n_delayed = 0.0
         n_forced = 0.0
         n_bound = 0.0
-        # option-leg state (one entry per leg) and the day's option totals
-        o_n = np.zeros(n_legs)
-        o_k = np.zeros(n_legs, np.int64)
-        o_strike = np.zeros(n_legs)
-        o_v = np.zeros(n_legs)
-        o_exp = np.zeros(n_legs)
-        od = np.zeros(N_OPT)
+        o_n = o_state[p, 0]  # this path's rows of the option-leg state
+        o_strike = o_state[p, 1]
+        o_v = o_state[p, 2]
+        o_exp = o_state[p, 3]
+        o_k = o_kk[p]
+        od = o_day[p]
         t_opnl = 0.0
         t_oprem = 0.0
         t_oex = 0.0
@@ -423,7 +441,7 @@ def book_paths(
             # 4b. option legs: premium, marks, exercise, fees, short margin
             o_cash = 0.0
             o_pnl = 0.0
-            if has_opt:
+            if o is not None:
                 option_day(
                     o, p, d, settle, margin_rate, fee_close_lot, fee_close_rate, multiplier, commission,
                     o_n, o_strike, o_k, o_v, o_exp, od, keep and p == 0,
@@ -436,7 +454,7 @@ def book_paths(
             # 5. cash, conversions, collateral
             fund = max(funded, 0.0) * funding_rate * dt_years[d]
             cash += vm - fees
-            if has_opt:
+            if o is not None:
                 cash += o_cash
             # negative cash is covered by converting USD (0 when cash >= 0; branch-free)
             convert = max(-cash, 0.0) / (f * (1.0 - fx_spread))
@@ -472,7 +490,7 @@ def book_paths(
             costs = fees_usd + fxcost + fund
             e = expo_pnl[p, d]
             net = e + hedge - costs
-            if has_opt:
+            if o is not None:
                 o_usd = o_pnl / f
                 net += o_usd
                 t_opnl += o_usd
@@ -534,7 +552,7 @@ def book_paths(
                 ledger[L_DELAYED, d] = delayed
                 ledger[L_EQUITY, d] = equity
                 ledger[L_TARGET, d] = tgt
-                if has_opt:
+                if o is not None:
                     ledger[L_OPT_LOTS, d] = od[O_LOTS]
                     ledger[L_OPT_PREMIUM, d] = od[O_PREMIUM]
                     ledger[L_OPT_PNL, d] = o_pnl
@@ -550,7 +568,7 @@ def book_paths(
         summary[p, S_HEDGE] = t_hedge
         summary[p, S_COSTS] = t_costs
         summary[p, S_NET] = t_expo + t_hedge - t_costs
-        if has_opt:
+        if o is not None:
             summary[p, S_NET] += t_opnl
             summary[p, S_OPT_PNL] = t_opnl
             summary[p, S_OPT_PREMIUM] = t_oprem
@@ -587,6 +605,19 @@ book_paths_par_nb = njit(cache=True, error_model="numpy", parallel=True)(_book_p
 PARALLEL_MIN_PATHS = 16  # from this many paths on, book on all cores
 
 
+def _one_idle_leg(n_days: int) -> OptionArrays:
+    """An option bundle of one leg that never opens (compiles the option specialisation)."""
+    z = no_options(n_days)
+    one = np.zeros(1)
+    row = np.zeros((1, n_days))
+    return z._replace(
+        w=one + 1.0, moneyness=one + 1.0, american=one + 1.0, action=np.zeros((1, n_days), np.int64),
+        k_open=np.full((1, n_days), -1, np.int64), expiry_ord=row, lots=row.copy(), strike=row.copy(),
+        price=row.copy(), fee_open=row.copy(), fee_close=row.copy(), fee_exercise=row.copy(),
+        floor=row.copy(),
+    )  # fmt: skip
+
+
 def _warmup() -> None:
     """Compile (or load from cache) the booking kernel on a two-day, one-contract market."""
     P, K, D = 1, 1, 2
@@ -606,5 +637,13 @@ def _warmup() -> None:
             s,
             c,
             BookOutput(np.zeros((N_LEDGER, D)), np.zeros((P, N_SUMMARY)), np.zeros((P, N_TRACK, D))),
-            no_options(D),
+            None,
+        )
+        fn(  # the specialisation with option legs (one leg, never opened)
+            m,
+            r,
+            s,
+            c,
+            BookOutput(np.zeros((N_LEDGER, D)), np.zeros((P, N_SUMMARY)), np.zeros((P, N_TRACK, D))),
+            _one_idle_leg(D),
         )

@@ -582,7 +582,6 @@ def book(
     plain Python twin.
     """
     from cnfutures._kernels import settlement as k
-    from cnfutures._kernels.optlegs import no_options
 
     P, D = inputs.market.settle.shape[0], inputs.market.settle.shape[2]
     out = k.BookOutput(
@@ -594,7 +593,9 @@ def book(
     if jit:
         fn = k.book_paths_par_nb if P >= k.PARALLEL_MIN_PATHS else k.book_paths_nb
     m, r, sch = (type(b)(*(np.ascontiguousarray(x) for x in b)) for b in inputs[:3])
-    o = inputs.options if inputs.options is not None else no_options(D)
+    o = inputs.options  # None: the futures-only specialisation of the kernel
+    if o is not None:
+        o = type(o)(*(np.ascontiguousarray(x) if isinstance(x, np.ndarray) else x for x in o))
     fn(m, r, sch, inputs.params, out, o)
     return out.ledger, out.summary
 
