@@ -595,7 +595,10 @@ def book(
     m, r, sch = (type(b)(*(np.ascontiguousarray(x) for x in b)) for b in inputs[:3])
     o = inputs.options  # None: the futures-only specialisation of the kernel
     if o is not None:
-        o = type(o)(*(np.ascontiguousarray(x) if isinstance(x, np.ndarray) else x for x in o))
+        arrays: dict[str, Any] = {
+            n: np.ascontiguousarray(x) for n, x in o._asdict().items() if isinstance(x, np.ndarray)
+        }
+        o = o._replace(**arrays)
     fn(m, r, sch, inputs.params, out, o)
     return out.ledger, out.summary
 
