@@ -256,3 +256,18 @@ def test_implied_vol_process_is_seeded_and_centred_on_the_model_vol() -> None:
     # negative rho_v: vol rises when the short-term factor falls
     dchi, dlv = np.diff(chi, axis=1).ravel(), np.diff(np.log(v), axis=1).ravel()
     assert np.corrcoef(dchi, dlv)[0, 1] < -0.3
+
+
+def test_options_hedging_page_is_up_to_date() -> None:
+    """Every number of docs/options-hedging.md comes from scripts/options_hedging.py."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "options_hedging.py"
+    spec = importlib.util.spec_from_file_location("options_hedging", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    text = mod.DOC.read_text(encoding="utf-8")
+    stale = "docs/options-hedging.md is out of date: run python scripts/options_hedging.py"
+    assert mod.render(text) == text, stale
