@@ -1,0 +1,73 @@
+"""Route economics in the booking: the command line, prepare-once comparison, the QFI's CNY
+margin, margin flows and the report section (issue 17, second part).
+
+Reference values are the rows of ``src/cnfutures/access/data/route_costs.toml`` (cited per test)
+or a standalone ``run()`` of the same route.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from cnfutures.access import Investor
+from cnfutures.backtest import Costs, Exposure, HedgePolicy, Market, run
+from cnfutures.backtest.costs import route_costs
+from cnfutures.frames.roll import RollRule
+
+START, END = "2025-03-03", "2025-06-06"
+EXPO = Exposure(500_000, "short", "brent")
+POLICY = HedgePolicy("sc")
+# the command line's defaults (cli/backtest.py)
+CLI_POLICY = HedgePolicy(
+    "sc",
+    roll=RollRule(kind="calendar", days_before_ltd=5, before_stage="month_before_delivery"),
+    slippage_ticks=1.0,
+)
+
+
+@functools.cache
+def _market() -> Market:
+    return Market.sample("sc", START, END)
+
+
+# ----------------------------------------------------------------------------- 1. the command line
+
+
+def _cli_summary(capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, str]:
+    from cnfutures.cli import main
+
+    args = ["backtest", "--no-report", "--start", START, "--end", END, "--quantity", "500000", *extra]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line.startswith("  ")]
+    return {r[0]: r[1] for r in rows}
+
+
+def test_cli_backtest_books_the_route_economics(capsys: pytest.CaptureFixture[str]) -> None:
+    """No cost flag: the OSBP client's rows (osbp_commission 3 + clearing_fee 1 CNY/lot, fx_spread 10 bp)."""
+    got = _cli_summary(capsys)
+    want = run(_market(), EXPO, CLI_POLICY, Investor("osbp_client"))
+    assert got["fees_usd"] == f"{want['fees_usd']:,.0f}"
+    assert got["fx_cost_usd"] == f"{want['fx_cost_usd']:,.0f}"
+    old = run(_market(), EXPO, CLI_POLICY, Investor("osbp_client"), Costs())  # the former CLI default
+    assert want["fees_usd"] > old["fees_usd"] and want["fx_cost_usd"] > old["fx_cost_usd"]
+
+
+def test_cli_backtest_cost_flags_override_the_route(capsys: pytest.CaptureFixture[str]) -> None:
+    got = _cli_summary(capsys, "--route", "qfi", "--commission", "1.5", "--funding-rate", "0.03")
+    base = route_costs(Investor("qfi"), "sc", START, base=Costs(funding_rate=0.03))
+    assert base.funding_rate == pytest.approx(0.03 + 0.001)  # + qfi custodian_fee 0.001/year
+    c = Costs(commission=1.5, fx_spread=base.fx_spread, funding_rate=base.funding_rate)
+    want = run(_market(), EXPO, CLI_POLICY, Investor("qfi"), c)
+    for m in ("fees_usd", "funding_usd", "fx_cost_usd", "net_pnl_usd"):
+        assert got[m] == f"{want[m]:,.0f}", m
+
+
+def test_cli_backtest_bad_cost_flag_is_a_typed_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from cnfutures.cli import main
+
+    rc = main(["backtest", "--no-report", "--start", START, "--end", END, "--fx-spread", "-1"])
+    assert rc == 2
+    assert "Costs.fx_spread=-1.0" in capsys.readouterr().err
