@@ -71,3 +71,38 @@ def test_cli_backtest_bad_cost_flag_is_a_typed_error(capsys: pytest.CaptureFixtu
     rc = main(["backtest", "--no-report", "--start", START, "--end", END, "--fx-spread", "-1"])
     assert rc == 2
     assert "Costs.fx_spread=-1.0" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- 2. prepare once, book N
+
+
+def test_compare_routes_equals_standalone_runs_exactly() -> None:
+    """Prepared once and booked per route: every route's ledger and summary are a standalone run's."""
+    from polars.testing import assert_frame_equal
+
+    from cnfutures.backtest.routes import compare_routes
+
+    cmp = compare_routes(
+        _market(), EXPO, POLICY, hedging_quota=2_000, overrides={"*": {"broker_addon": 0.02}}
+    )
+    assert set(cmp.results) == {"ff_client", "overseas_intermediary", "osbp_client", "osnbp", "qfi"}
+    for route, res in cmp.results.items():
+        quota = None if route == "qfi" else 2_000  # QFI: speculative codes only, the quota is dropped
+        from cnfutures.backtest.costs import costs_of
+
+        costs = costs_of(cmp.economics[route])
+        alone = run(_market(), EXPO, POLICY, Investor(route, hedging_quota=quota), costs)
+        assert_frame_equal(res.ledger, alone.ledger, check_exact=True)
+        assert_frame_equal(res.summary, alone.summary, check_exact=True)
+        assert res.title == alone.title
+
+
+def test_market_prep_refuses_another_kind() -> None:
+    from cnfutures.backtest.engine import prepare_market
+    from cnfutures.errors import InputError
+
+    mp = prepare_market(_market(), EXPO, POLICY, kind="institution")
+    with pytest.raises(InputError, match="investor kind 'individual' differs"):
+        mp.for_route(Investor("ff_client", kind="individual"))
+    with pytest.raises(InputError, match="kind='firm'; accepted"):
+        prepare_market(_market(), EXPO, POLICY, kind="firm")

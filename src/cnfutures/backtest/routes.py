@@ -27,7 +27,6 @@ Cost components in the table [USD], each traceable to a row of ``access/data/rou
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -111,7 +110,7 @@ class RouteComparison:
         return str(ok["route"][0]) if ok.height else None
 
 
-def _components(res: Any, econ: RouteEconomics, costs: Costs) -> dict[str, float]:
+def _components(res: Any, econ: RouteEconomics, costs: Costs, slippage_usd: float) -> dict[str, float]:
     led = res.ledger
     lots = (led["trade_lots"].abs() + led["roll_lots"].abs()).to_numpy()
     fx = led["usd_cny"].to_numpy()
@@ -138,7 +137,7 @@ def _components(res: Any, econ: RouteEconomics, costs: Costs) -> dict[str, float
     share = cust / costs.funding_rate if costs.funding_rate > 0 else 0.0
     out["custodian_usd"] = funding * share
     out["funding_usd"] = funding - out["custodian_usd"]
-    out["slippage_usd"] = res["slippage_usd"]
+    out["slippage_usd"] = slippage_usd
     out["total_cost_usd"] = (
         fees_usd + out["fx_spread_usd"] + out["fx_collateral_usd"] + funding + out["slippage_usd"]
     )
@@ -211,7 +210,9 @@ def compare_routes(
     >>> cmp.table.select("route", "eligible").rows()[:2]
     [('ff_client', True), ('overseas_intermediary', True)]
     """
-    from cnfutures.backtest.engine import run
+    from cnfutures.backtest.engine import book as book_inputs
+    from cnfutures.backtest.engine import prepare_market
+    from cnfutures.backtest.result import BacktestResult
 
     if kind not in ("institution", "individual"):
         raise InputError(f"kind={kind!r}; accepted: institution, individual")
@@ -230,6 +231,9 @@ def compare_routes(
     rows: list[dict[str, Any]] = []
     results: dict[str, Any] = {}
     econs: dict[str, RouteEconomics] = {}
+    # prepare once (market frames, day axis, held cells, rule arrays), book each route
+    shared = prepare_market(market, exposure, policy, kind=kind, start=start, end=end, book=book)
+    day0 = shared.days[0]
     for r in chosen:
         row = _empty_row(r)
         first, _, _ = first_allowed(r, policy.product)
@@ -241,7 +245,6 @@ def compare_routes(
             rows.append(row)
             continue
         ovr = {**ovr_all.get("*", {}), **ovr_all.get(r.value, {})}
-        day0 = _first_day(market, policy, start)
         econ = route_economics(r, policy.product, day0, ovr)
         constraints: list[str] = []
         quota = hedging_quota
@@ -254,21 +257,24 @@ def compare_routes(
         inv = Investor(r, kind=inv0.kind, hedging_quota=quota)
         costs = costs_of(econ, base)
         try:
-            res = run(market, exposure, policy, inv, costs, start=start, end=end, book_=book)
+            prep = shared.for_route(inv, costs)
         except AccessDenied as e:
             row["reason"] = str(e)
             rows.append(row)
             continue
-        comp = _components(res, econ, costs)
+        led, summ = book_inputs(prep.inputs)
+        res = BacktestResult.from_arrays(prep, led, summ, market=market, policy=policy, investor=inv)
+        metric = dict(zip(res.summary["metric"].to_list(), res.summary["value"].to_list(), strict=True))
+        comp = _components(res, econ, costs, metric["slippage_usd"])
         row.update(comp)
         row["eligible"] = True
         for m in ("peak_usd_posted", "margin_calls", "effectiveness_daily", "effectiveness_weekly",
                   "net_pnl_usd"):  # fmt: skip
-            row[m] = res[m]
+            row[m] = metric[m]
         for m, what in (("limit_bound_days", "position/opening limit cut the target"),
                         ("limit_locked_days", "limit-locked"), ("forced_rolls", "forced roll")):  # fmt: skip
-            if res[m] > 0:
-                constraints.append(f"{what}: {res[m]:g}")
+            if metric[m] > 0:
+                constraints.append(f"{what}: {metric[m]:g}")
         row["collateral"] = econ.collateral
         row["fx_channel"] = econ.fx_channel
         row["constraints"] = "; ".join(constraints)
@@ -375,20 +381,6 @@ def compare_routes_risk(
         "peak_usd_p95": pl.Float64, "effectiveness_p50": pl.Float64, "constraints": pl.String,
     }  # fmt: skip
     return pl.DataFrame(out, schema=schema)
-
-
-def _first_day(market: Market, policy: HedgePolicy, start: DateLike | None) -> dt.date:
-    from cnfutures._dates import parse_date
-    from cnfutures.market.products import product
-
-    if start is not None:
-        return parse_date(start, "start")
-    code = product(policy.product).code
-    fut = market.futures.filter(pl.col("contract").str.starts_with(code))
-    d = fut["trading_day"].min()
-    if not isinstance(d, dt.date):
-        raise InputError(f"Market.futures has no {code} contract")
-    return d
 
 
 def format_comparison(cmp: RouteComparison) -> str:
