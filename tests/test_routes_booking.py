@@ -106,3 +106,50 @@ def test_market_prep_refuses_another_kind() -> None:
         mp.for_route(Investor("ff_client", kind="individual"))
     with pytest.raises(InputError, match="kind='firm'; accepted"):
         prepare_market(_market(), EXPO, POLICY, kind="firm")
+
+
+# ----------------------------------------------------------------------------- 3. the QFI's CNY margin
+
+
+def test_qfi_cny_margin_fx_is_booked_day_by_day() -> None:
+    """QFI (no USD collateral, money.toml): fx_spread 0.0005 (route_costs.toml qfi row) on each USD
+    bought into CNY margin and on each margin release, booked by the kernel; the cash, equity,
+    requirement and calls are untouched, the USD sent (and so the funding) carries the spread."""
+    import dataclasses
+
+    import numpy as np
+
+    from cnfutures.backtest.engine import book, prepare
+    from cnfutures.backtest.result import BacktestResult
+
+    prep = prepare(_market(), EXPO, POLICY, Investor("qfi"))
+    spread = 0.0005
+    np.testing.assert_array_equal(prep.inputs.schedule.collateral_fx, np.full(prep.days.len(), spread))
+    # the same inputs without the collateral leg: the kernel as it booked before
+    bare = dataclasses.replace(
+        prep, inputs=prep.inputs._replace(schedule=prep.inputs.schedule._replace(collateral_fx=np.zeros(0)))
+    )
+    got, ref = (
+        BacktestResult.from_arrays(
+            p, *book(p.inputs), market=_market(), policy=POLICY, investor=Investor("qfi")
+        ).ledger
+        for p in (prep, bare)
+    )
+    for col in (
+        "cash_cny",
+        "collateral_usd",
+        "margin_call_usd",
+        "release_usd",
+        "equity_cny",
+        "margin_required_cny",
+    ):
+        np.testing.assert_array_equal(got[col], ref[col], err_msg=col)
+    call = ref["margin_call_usd"].to_numpy()
+    coll = ref["collateral_usd"].to_numpy()
+    released = np.concatenate([[0.0], coll[:-1]]) + call - coll  # collateral sold back that day
+    cfx = spread * (call + released)
+    assert cfx.sum() > 0
+    np.testing.assert_allclose(got["fx_cost_usd"] - ref["fx_cost_usd"], cfx, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(got["usd_posted"] - ref["usd_posted"], np.cumsum(cfx), rtol=0, atol=1e-6)
+    # a route posting USD books no collateral leg: its schedule carries none
+    assert prepare(_market(), EXPO, POLICY, Investor("osnbp")).inputs.schedule.collateral_fx.size == 0

@@ -143,12 +143,17 @@ class DaySchedule(NamedTuple):
         Years since the previous trading day (ACT/365) [year].
     haircut : ndarray [D] float64
         USD collateral counts as ``haircut × FX`` CNY on that day [fraction].
+    collateral_fx : ndarray [D] float64, optional
+        Spread paid on the USD bought into CNY margin and on the CNY margin sold back [fraction]
+        (a route that may not post USD, e.g. QFI: its channel's spread; 0 elsewhere). Empty
+        (the default): 0 on every day.
     """
 
     target_k: np.ndarray
     forced: np.ndarray
     dt_years: np.ndarray
     haircut: np.ndarray
+    collateral_fx: np.ndarray = np.zeros(0)
 
 
 class BookParams(NamedTuple):
@@ -232,6 +237,8 @@ def book_paths(m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParam
     n_days = settle.shape[2]
     keep = ledger.shape[1] == n_days
     keep_track = track.shape[0] == n_paths and track.shape[2] == n_days
+    coll_fx = sched.collateral_fx
+    has_coll_fx = coll_fx.shape[0] == n_days
     fx_rows = fx.shape[0]
     want_rows = want_lots.shape[0]
     for p in prange(n_paths):
@@ -392,6 +399,13 @@ def book_paths(m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParam
             release = rel_c + back
             coll = coll + call - rel_c
             funded = funded + call - release
+            # CNY margin (a route without USD collateral): the channel's spread on the USD bought
+            # into CNY (call) and on the margin sold back (rel_c), paid in USD on top: a cost and
+            # USD sent; it does not change the CNY cash, the equity or the calls
+            if has_coll_fx:
+                cfx = (call + rel_c) * coll_fx[d]
+                fxcost += cfx
+                funded += cfx
             equity = cash + coll * haircut * f
             mcall = 1.0 if is_call & (lots_start != 0.0) else 0.0
             if funded > peak:

@@ -569,14 +569,33 @@ class MarketPrep:
             expo_pnl=self.expo_pnl.copy(),
         )  # fmt: skip
         haircut = _haircuts(c, investor, p, days)
+        sched = DaySchedule(
+            target_k=self.target_k, forced=self.forced, dt_years=self.dt_years, haircut=haircut,
+            collateral_fx=_collateral_fx(c, investor, days),
+        )  # fmt: skip
         inputs = BookInputs(
             market_arrays,
             rules,
-            DaySchedule(target_k=self.target_k, forced=self.forced, dt_years=self.dt_years, haircut=haircut),
+            sched,
             booking_params(p, self.policy, c),
         )
         return Prepared(p, days, self.contracts, inputs, self.schedule, self.ratio, self.quantity,
                         self.expo_price)  # fmt: skip
+
+
+def _collateral_fx(c: Costs, investor: Investor, days: pl.Series) -> np.ndarray:
+    """Spread on the CNY margin bought with USD and sold back, per day [fraction].
+
+    A route that may not post USD (QFI) buys its margin in CNY through its FX channel and sells
+    it back on release: ``Costs.fx_spread`` on each of those conversions, booked by the kernel
+    as an FX cost in USD on top (it does not change the CNY cash, the equity or the calls; it is
+    USD sent, so it is funded). Routes posting USD: empty (nothing booked).
+    """
+    from cnfutures.access.collateral import usd_collateral_allowed
+
+    if usd_collateral_allowed(investor)[0] or c.fx_spread == 0.0:
+        return np.zeros(0)
+    return np.full(days.len(), float(c.fx_spread))
 
 
 def prepare_market(

@@ -13,13 +13,12 @@ Cost components in the table [USD], each traceable to a row of ``access/data/rou
   the ledger's ``fees_cny`` that the item adds;
 * ``exchange_fees_usd``: the rest of the ledger's fees (the exchange's dated fee rows, the
   same on every route);
-* ``fx_spread_usd``: the ledger's FX conversion cost (the channel's spread on CNY shortfalls);
+* ``fx_spread_usd``: the ledger's FX conversion cost on CNY shortfalls and cash released
+  (the channel's spread), i.e. the ledger's ``fx_cost_usd`` less ``fx_collateral_usd``;
 * ``fx_collateral_usd``: for a route that may not post USD (QFI) the margin is bought in CNY
-  and sold back: ``fx_spread × (Σ USD posted as margin + Σ margin released)`` (the margin
-  released is ``Σ posted − the collateral left at the end``; the margin still held at the end
-  is not sold back, as no route's account is liquidated). The booking kernel does not book this
-  yet (it counts CNY margin bought at the fixing in full); it is computed from the ledger here
-  and included in ``total_cost_usd``;
+  and sold back: ``fx_spread × (Σ USD posted as margin + Σ margin released)``, booked day by
+  day by the kernel (``DaySchedule.collateral_fx``) inside the ledger's ``fx_cost_usd``; the
+  margin still held at the end is not sold back, as no route's account is liquidated;
 * ``custodian_usd`` and ``funding_usd``: the ledger's funding cost split in proportion to the
   custodian fee and the base funding rate;
 * ``slippage_usd``: inside the hedge P&L (the same on every route).
@@ -65,8 +64,8 @@ COMPARISON_COLUMNS: tuple[tuple[str, pl.DataType | type[pl.DataType], str], ...]
     ("oi_markup_usd", pl.Float64, "USD"),
     ("osbp_commission_usd", pl.Float64, "USD"),
     ("clearing_fee_usd", pl.Float64, "USD"),
-    ("fx_spread_usd", pl.Float64, "USD (booked: CNY shortfalls converted)"),
-    ("fx_collateral_usd", pl.Float64, "USD (computed: CNY margin bought and sold back)"),
+    ("fx_spread_usd", pl.Float64, "USD (booked: CNY shortfalls and cash released converted)"),
+    ("fx_collateral_usd", pl.Float64, "USD (booked: CNY margin bought and sold back)"),
     ("funding_usd", pl.Float64, "USD (base funding rate)"),
     ("custodian_usd", pl.Float64, "USD"),
     ("slippage_usd", pl.Float64, "USD (inside the hedge P&L)"),
@@ -122,25 +121,23 @@ def _components(res: Any, econ: RouteEconomics, costs: Costs, slippage_usd: floa
         out[f"{item}_usd"] = v
         layered += v
     out["exchange_fees_usd"] = fees_usd - layered
-    out["fx_spread_usd"] = float(led["fx_cost_usd"].sum())
+    fx_booked = float(led["fx_cost_usd"].sum())
     if econ.usd_collateral:
         out["fx_collateral_usd"] = 0.0
     else:
-        # USD posted is bought into CNY on entry and the collateral released is sold back; the
-        # kernel's collateral changes by + call - collateral released, so Σ released = Σ calls -
-        # final collateral (CNY cash released is already converted, and charged, by the kernel)
+        # the kernel books fx_spread on each USD posted into CNY margin and on the collateral
+        # released; the collateral changes by + call - released, so Σ released = Σ calls - final
         posted = float(led["margin_call_usd"].sum())
         released = posted - float(led["collateral_usd"][-1])
         out["fx_collateral_usd"] = costs.fx_spread * (posted + released)
+    out["fx_spread_usd"] = fx_booked - out["fx_collateral_usd"]
     funding = float(led["funding_usd"].sum())
     cust = econ.value("custodian_fee")
     share = cust / costs.funding_rate if costs.funding_rate > 0 else 0.0
     out["custodian_usd"] = funding * share
     out["funding_usd"] = funding - out["custodian_usd"]
     out["slippage_usd"] = slippage_usd
-    out["total_cost_usd"] = (
-        fees_usd + out["fx_spread_usd"] + out["fx_collateral_usd"] + funding + out["slippage_usd"]
-    )
+    out["total_cost_usd"] = fees_usd + fx_booked + funding + out["slippage_usd"]
     out["lots_traded"] = float(lots.sum())
     return out
 
@@ -317,7 +314,7 @@ def compare_routes_risk(
     Books the hedge through each route with :func:`cnfutures.backtest.risk.hedge_risk` (the same seeded paths
     for every route, so the differences are the routes', not the paths') and summarises each
     route's per-path ``costs_usd`` (fees, commission layers, FX spread, funding and custodian fee
-    as booked by the kernel; not the FX on a QFI's CNY margin, see :func:`compare_routes`) and
+    as booked by the kernel, including the FX on a QFI's CNY margin) and
     ``peak_usd_posted``.
 
     Returns
