@@ -153,3 +153,45 @@ def test_qfi_cny_margin_fx_is_booked_day_by_day() -> None:
     np.testing.assert_allclose(got["usd_posted"] - ref["usd_posted"], np.cumsum(cfx), rtol=0, atol=1e-6)
     # a route posting USD books no collateral leg: its schedule carries none
     assert prepare(_market(), EXPO, POLICY, Investor("osnbp")).inputs.schedule.collateral_fx.size == 0
+
+
+# ----------------------------------------------------------------------------- 4. margin flows
+
+
+def test_broker_addon_changes_the_requirement_and_usd_posted_only() -> None:
+    """An OI's add-on of 5 points (override of the route_costs.toml broker_addon row, default 0):
+    the requirement rises by |lots| x settle x 1000 bbl/lot x 0.05; the trades do not change."""
+    import numpy as np
+    from polars.testing import assert_frame_equal
+
+    from cnfutures.access.economics import route_economics
+    from cnfutures.backtest.costs import costs_of
+
+    e0 = route_economics("overseas_intermediary", "sc", START)
+    assert e0.value("broker_addon") == 0.0 and e0.items["broker_addon"].kind == "commercial"
+    e1 = route_economics("overseas_intermediary", "sc", START, {"broker_addon": "500 bp"})
+    inv = Investor("overseas_intermediary")
+    a = run(_market(), EXPO, POLICY, inv, costs_of(e0)).ledger
+    b = run(_market(), EXPO, POLICY, inv, costs_of(e1)).ledger
+    extra = (a["lots"].abs() * a["settle"].fill_null(0.0) * 1000.0 * 0.05).to_numpy()
+    np.testing.assert_allclose(
+        b["margin_required_cny"] - a["margin_required_cny"], extra, rtol=1e-12, atol=1e-6
+    )
+    cols = ["lots", "trade_lots", "roll_lots", "variation_margin_cny", "fees_cny"]
+    assert_frame_equal(a.select(cols), b.select(cols), check_exact=True)
+    assert b["usd_posted"].max() > a["usd_posted"].max()
+
+
+def test_margin_call_deadline_is_route_data_with_source() -> None:
+    from cnfutures.access.economics import route_economics
+    from cnfutures.backtest.routes import compare_routes
+
+    for route in ("ff_client", "overseas_intermediary", "osbp_client", "osnbp", "qfi"):
+        e = route_economics(route, "sc", "2025-06-03")
+        # route_costs.toml [margin_call.*]: before the next trading day's open (INE Risk Mgmt Rules copy)
+        assert e.call_deadline_days == 1 and "next trading day's open" in e.call_deadline_source
+        assert not e.call_deadline_verified and any(
+            u.startswith("margin-call deadline") for u in e.unverified
+        )
+    t = compare_routes(_market(), EXPO, POLICY, routes=["ff_client", "qfi"]).table
+    assert t["call_deadline_days"].to_list() == [1, 1]

@@ -67,11 +67,6 @@ LOT_ITEMS: tuple[str, ...] = ("ff_commission", "oi_markup", "osbp_commission", "
 # upper bounds that catch a value given in the wrong unit (bp or percent for a fraction)
 _MAX = {"CNY/lot": 1000.0, "fraction": 0.05, "1/year": 0.05}
 _MAX_ADDON = 0.5
-_ADDON_SOURCE = (
-    "commercial input, default 0: the futures firm's / OI's / OSBP's margin add-on above the exchange "
-    "rate (route-economics §2: one OSBP's SC schedule 10 %, 20 % from the 2nd trading day before the LTD, "
-    "undated, low confidence); pass overrides={'broker_addon': ...}"
-)
 
 
 @dataclass(frozen=True)
@@ -131,6 +126,11 @@ class RouteEconomics:
         Whether the route may take part in delivery.
     facts_source : str
     facts_verified : bool
+    call_deadline_days : int
+        Trading days after a margin call (made at the day's settlement) by which it must be met
+        (1 = before the next trading day's open, what the daily booking does).
+    call_deadline_source : str
+    call_deadline_verified : bool
     """
 
     route: Route
@@ -149,6 +149,9 @@ class RouteEconomics:
     delivery: bool
     facts_source: str
     facts_verified: bool
+    call_deadline_days: int
+    call_deadline_source: str
+    call_deadline_verified: bool
 
     def value(self, item: str) -> float:
         """The value of ``item`` in its unit (:data:`ITEMS`)."""
@@ -176,6 +179,8 @@ class RouteEconomics:
             out.append(f"collateral: {self.collateral_source}")
         if not self.facts_verified:
             out.append(f"route facts: {self.facts_source}")
+        if not self.call_deadline_verified:
+            out.append(f"margin-call deadline: {self.call_deadline_source}")
         return tuple(out)
 
     def cost_fields(self) -> dict[str, float]:
@@ -330,16 +335,14 @@ def route_economics(
                     f"no {item} row for route {r.value} at {ex} on {d}; the first is in force from {first} "
                     "(access/data/route_costs.toml); pass overrides={...} to supply one"
                 )
-            if item == "broker_addon":  # a commercial input every route may charge; no shipped value
-                items[item] = RouteItem(item, 0.0, unit, "commercial", _ADDON_SOURCE, False, None)
-            else:
-                items[item] = RouteItem(item, 0.0, unit, "n/a", "not charged on this route", True, None)
+            items[item] = RouteItem(item, 0.0, unit, "n/a", "not charged on this route", True, None)
             continue
         if row["unit"] != unit:  # a data error: the table and the code disagree
             raise InputError(f"route_costs.toml: {r.value} {item} is in {row['unit']!r}, expected {unit!r}")
         items[item] = RouteItem(item, float(row["value"]), unit, str(row["kind"]), str(row["source"]),
                                 bool(row["verified"]), row["effective"])  # fmt: skip
     facts = data["route"][r.value]
+    call = data["margin_call"][r.value]
     inv = Investor(r)
     allowed, c_source, c_ok = usd_collateral_allowed(inv)
     if allowed:
@@ -353,6 +356,8 @@ def route_economics(
         margin_held=str(facts["margin_held"]), commission_layers=str(facts["commission_layers"]),
         hedge_code=bool(facts["hedge_code"]), delivery=bool(facts["delivery"]),
         facts_source=str(facts["source"]), facts_verified=bool(facts["verified"]),
+        call_deadline_days=int(call["deadline_days"]), call_deadline_source=str(call["source"]),
+        call_deadline_verified=bool(call["verified"]),
     )  # fmt: skip
 
 
@@ -428,6 +433,17 @@ def route_costs_markdown() -> str:
             f"| {route.value} | {f['commission_layers']} | {coll} {ref(c_source)} | {f['fx_channel']} | "
             f"{f['margin_held']} | {yn['hedge_code']} | {yn['delivery']} | {yn['verified']} | "
             f"{ref(f['source'])} |"
+        )
+    lines += [
+        "",
+        "| route | margin-call deadline [trading days] | verified | source |",
+        "|---|---|---|---|",
+    ]
+    for route in Route:
+        mc = data["margin_call"][route.value]
+        lines.append(
+            f"| {route.value} | {mc['deadline_days']} | {'yes' if mc['verified'] else 'no'} | "
+            f"{ref(mc['source'])} |"
         )
     lines += ["", "Sources:", ""]
     lines += [f"{n}. {s}" for s, n in notes.items()]

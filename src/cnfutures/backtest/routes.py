@@ -73,6 +73,7 @@ COMPARISON_COLUMNS: tuple[tuple[str, pl.DataType | type[pl.DataType], str], ...]
     ("lots_traded", pl.Float64, "lots (opening, closing and rolling)"),
     ("peak_usd_posted", pl.Float64, "USD"),
     ("margin_calls", pl.Float64, "count"),
+    ("call_deadline_days", pl.Int64, "trading days to meet a margin call (route data)"),
     ("effectiveness_daily", pl.Float64, "variance reduction of daily USD P&L"),
     ("effectiveness_weekly", pl.Float64, "variance reduction of weekly USD P&L"),
     ("net_pnl_usd", pl.Float64, "USD"),
@@ -272,6 +273,7 @@ def compare_routes(
                         ("limit_locked_days", "limit-locked"), ("forced_rolls", "forced roll")):  # fmt: skip
             if metric[m] > 0:
                 constraints.append(f"{what}: {metric[m]:g}")
+        row["call_deadline_days"] = econ.call_deadline_days
         row["collateral"] = econ.collateral
         row["fx_channel"] = econ.fx_channel
         row["constraints"] = "; ".join(constraints)
