@@ -195,3 +195,45 @@ def test_margin_call_deadline_is_route_data_with_source() -> None:
         )
     t = compare_routes(_market(), EXPO, POLICY, routes=["ff_client", "qfi"]).table
     assert t["call_deadline_days"].to_list() == [1, 1]
+
+
+# ----------------------------------------------------------------------------- 5. report section
+
+
+def test_routes_section_names_the_cheapest_and_the_drivers() -> None:
+    import polars as pl
+
+    from cnfutures.backtest.routes import RouteComparison, compare_routes, routes_section
+
+    cmp = compare_routes(_market(), EXPO, POLICY, hedging_quota=2_000)
+    t = cmp.table
+    ok = t.filter(pl.col("eligible")).sort("total_cost_usd")
+    cheap, dear = ok.row(0, named=True), ok.row(-1, named=True)
+    sec = routes_section(cmp)
+    assert sec.startswith('<section class="routes">') and sec.endswith("</section>")
+    assert (
+        f"Cheapest eligible route: <b>{cheap['route']}</b>, total cost USD {cheap['total_cost_usd']:,.0f}"
+        in sec
+    )
+    gap = dear["total_cost_usd"] - cheap["total_cost_usd"]
+    assert f"<b>{dear['route']}</b>, USD {dear['total_cost_usd']:,.0f} (+USD {gap:,.0f})" in sec
+    # the largest driver of the gap, computed here from the table
+    comps = {
+        "FX on CNY margin": "fx_collateral_usd", "funding": "funding_usd", "FX spread": "fx_spread_usd",
+        "custodian fee": "custodian_usd", "OI mark-up": "oi_markup_usd", "exchange fees": "exchange_fees_usd",
+        "FF commission": "ff_commission_usd", "OSBP commission": "osbp_commission_usd",
+        "clearing fee": "clearing_fee_usd", "slippage": "slippage_usd",
+    }  # fmt: skip
+    top = max(comps, key=lambda w: dear[comps[w]] - cheap[comps[w]])
+    assert f"the gap is mostly {top} +USD {dear[comps[top]] - cheap[comps[top]]:,.0f}" in sec
+    assert sec.count("<tr>") == 1 + ok.height  # header + one row per eligible route
+    # every value is escaped
+    evil = RouteComparison(
+        t.with_columns(
+            pl.when(pl.col("route") == "qfi").then(pl.lit("<script>x</script>"))
+            .otherwise(pl.col("fx_channel")).alias("fx_channel")
+        ),
+        cmp.results, cmp.economics,
+    )  # fmt: skip
+    out = routes_section(evil)
+    assert "<script>" not in out and "&lt;script&gt;x&lt;/script&gt;" in out

@@ -26,6 +26,7 @@ Cost components in the table [USD], each traceable to a row of ``access/data/rou
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,7 @@ __all__ = [
     "costs_of",
     "format_comparison",
     "route_costs",
+    "routes_section",
 ]
 
 #: Columns of :attr:`RouteComparison.table` and their units.
@@ -419,3 +421,104 @@ def format_comparison(cmp: RouteComparison) -> str:
     for rec in t.filter(~pl.col("eligible")).iter_rows(named=True):
         lines.append(f"{rec['route']}: NOT ELIGIBLE: {rec['reason']}")
     return "\n".join(lines)
+
+
+# the cost components of the table: column, words
+_COMPONENTS: tuple[tuple[str, str], ...] = (
+    ("exchange_fees_usd", "exchange fees"), ("ff_commission_usd", "FF commission"),
+    ("oi_markup_usd", "OI mark-up"), ("osbp_commission_usd", "OSBP commission"),
+    ("clearing_fee_usd", "clearing fee"), ("fx_spread_usd", "FX spread"),
+    ("fx_collateral_usd", "FX on CNY margin"), ("funding_usd", "funding"), ("custodian_usd", "custodian fee"),
+    ("slippage_usd", "slippage"),
+)  # fmt: skip
+
+
+def _drivers(cheap: Mapping[str, Any], dear: Mapping[str, Any]) -> list[tuple[str, float]]:
+    """The cost components by how much more the dearer route pays, largest first (> 0 only)."""
+    gaps = [(words, float(dear[c] or 0.0) - float(cheap[c] or 0.0)) for c, words in _COMPONENTS]
+    return sorted((g for g in gaps if g[1] > 0.005), key=lambda g: -g[1])
+
+
+def routes_section(cmp: RouteComparison) -> str:
+    """The comparison as an HTML report section: a short generated text and the table.
+
+    The text names the cheapest eligible route, the dearest, the gap and the cost components
+    that drive it (largest first), the range of peak USD posted, and every route that is not
+    open with its reason. Every value is escaped.
+
+    Returns
+    -------
+    str
+        One ``<section class="routes">`` element (no page around it).
+
+    Examples
+    --------
+    >>> m = Market.sample("sc", "2025-03-03", "2025-06-06")
+    >>> cmp = compare_routes(m, Exposure(500_000, "short", "brent"), HedgePolicy("sc"),
+    ...                      routes=["osnbp", "qfi"])
+    >>> sec = routes_section(cmp)
+    >>> sec.startswith('<section class="routes">'), "Cheapest eligible route: <b>osnbp</b>" in sec
+    (True, True)
+    """
+    t = cmp.table
+    ok = t.filter(pl.col("eligible")).sort("total_cost_usd")
+    esc = html.escape
+    text: list[str] = []
+    if ok.height:
+        recs = list(ok.iter_rows(named=True))
+        cheap, dear = recs[0], recs[-1]
+        text.append(
+            f"Cheapest eligible route: <b>{esc(cheap['route'])}</b>, total cost USD "
+            f"{cheap['total_cost_usd']:,.0f}."
+        )
+        if len(recs) > 1:
+            gap = dear["total_cost_usd"] - cheap["total_cost_usd"]
+            drivers = _drivers(cheap, dear)
+            why = ", ".join(f"{esc(w)} +USD {v:,.0f}" for w, v in drivers[:3])
+            text.append(
+                f"Dearest: <b>{esc(dear['route'])}</b>, USD {dear['total_cost_usd']:,.0f} "
+                f"(+USD {gap:,.0f})" + (f"; the gap is mostly {why}." if why else ".")
+            )
+            peaks = [r["peak_usd_posted"] for r in recs]
+            lo = min(recs, key=lambda r: r["peak_usd_posted"])
+            hi = max(recs, key=lambda r: r["peak_usd_posted"])
+            text.append(
+                f"Peak USD posted ranges from USD {min(peaks):,.0f} ({esc(lo['route'])}) to USD "
+                f"{max(peaks):,.0f} ({esc(hi['route'])})."
+            )
+        for rec in recs:
+            if rec["constraints"]:
+                text.append(f"{esc(rec['route'])}: {esc(rec['constraints'])}.")
+        unv = sorted({u.strip() for r in recs for u in (r["unverified"] or "").split(",") if u.strip()})
+        if unv:
+            text.append(
+                "Commercial defaults or unverified facts used (replace them with your own): "
+                f"{esc(', '.join(unv))}."
+            )
+    for rec in t.filter(~pl.col("eligible")).iter_rows(named=True):
+        text.append(f"{esc(rec['route'])}: not eligible: {esc(str(rec['reason']))}")
+    cols = [("route", "route"), *_COMPONENTS, ("total_cost_usd", "total cost"),
+            ("peak_usd_posted", "peak USD posted"), ("margin_calls", "margin calls"),
+            ("effectiveness_daily", "effectiveness (daily)"),
+            ("effectiveness_weekly", "effectiveness (weekly)"),
+            ("collateral", "collateral"), ("fx_channel", "FX channel")]  # fmt: skip
+    head = "".join(f"<th>{esc(h)}</th>" for _, h in cols)
+    body = []
+    for rec in ok.iter_rows(named=True):
+        cells = []
+        for c, _ in cols:
+            v = rec[c]
+            if isinstance(v, float):
+                cells.append(f'<td class="num">{v:.3f}</td>' if c.startswith("effectiveness")
+                             else f'<td class="num">{v:,.0f}</td>')  # fmt: skip
+            else:
+                cells.append(f"<td>{esc('' if v is None else str(v))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    paras = "".join(f"<p>{x}</p>" for x in text)
+    return (
+        '<section class="routes"><h2>Access routes side by side</h2>'
+        f"{paras}<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        "<p>Costs in USD over the backtest; slippage is inside the hedge P&amp;L and the same on every "
+        "route. Commissions, mark-ups, clearing fees and spreads are commercial defaults "
+        "(access/data/route_costs.toml).</p></section>"
+    )
