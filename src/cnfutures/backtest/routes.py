@@ -49,6 +49,7 @@ __all__ = [
     "RouteComparison",
     "compare_routes",
     "compare_routes_risk",
+    "comparison_text",
     "costs_of",
     "format_comparison",
     "route_costs",
@@ -434,17 +435,77 @@ _COMPONENTS: tuple[tuple[str, str], ...] = (
 
 
 def _drivers(cheap: Mapping[str, Any], dear: Mapping[str, Any]) -> list[tuple[str, float]]:
-    """The cost components by how much more the dearer route pays, largest first (> 0 only)."""
+    """The cost components by how much the dearer route pays more (or less), largest first."""
     gaps = [(words, float(dear[c] or 0.0) - float(cheap[c] or 0.0)) for c, words in _COMPONENTS]
-    return sorted((g for g in gaps if g[1] > 0.005), key=lambda g: -g[1])
+    return sorted((g for g in gaps if abs(g[1]) >= 0.5), key=lambda g: -abs(g[1]))
+
+
+def comparison_text(cmp: RouteComparison) -> list[str]:
+    """Plain sentences reading the comparison: cheapest and dearest route, what drives the gap.
+
+    The cheapest eligible route and its total cost, the dearest and the gap with the cost
+    components driving it (largest first, at most three), the range of peak USD posted, the
+    constraints that bit, the commercial defaults or unverified facts used, and every route that
+    is not open with its reason.
+
+    Examples
+    --------
+    >>> m = Market.sample("sc", "2025-03-03", "2025-06-06")
+    >>> cmp = compare_routes(m, Exposure(500_000, "short", "brent"), HedgePolicy("sc"),
+    ...                      routes=["osnbp", "qfi"])
+    >>> comparison_text(cmp)[0].startswith("Cheapest eligible route: osnbp, total cost USD ")
+    True
+    """
+    t = cmp.table
+    ok = t.filter(pl.col("eligible")).sort("total_cost_usd")
+    text: list[str] = []
+    if ok.height:
+        recs = list(ok.iter_rows(named=True))
+        cheap, dear = recs[0], recs[-1]
+        text.append(
+            f"Cheapest eligible route: {cheap['route']}, total cost USD {cheap['total_cost_usd']:,.0f}."
+        )
+        if len(recs) > 1:
+            gap = dear["total_cost_usd"] - cheap["total_cost_usd"]
+            top = _drivers(cheap, dear)[:3]
+            more = [f"{w} (+USD {v:,.0f})" for w, v in top if v > 0]
+            less = [f"{w} (-USD {-v:,.0f})" for w, v in top if v < 0]
+            why = " and ".join(
+                x
+                for x in (
+                    f"more for {', '.join(more)}" if more else "",
+                    f"less for {', '.join(less)}" if less else "",
+                )
+                if x
+            )
+            text.append(
+                f"Dearest: {dear['route']}, USD {dear['total_cost_usd']:,.0f} (+USD {gap:,.0f})"
+                + (f"; it pays {why}." if why else ".")
+            )
+            lo = min(recs, key=lambda r: r["peak_usd_posted"])
+            hi = max(recs, key=lambda r: r["peak_usd_posted"])
+            text.append(
+                f"Peak USD posted ranges from USD {lo['peak_usd_posted']:,.0f} ({lo['route']}) to USD "
+                f"{hi['peak_usd_posted']:,.0f} ({hi['route']})."
+            )
+        for rec in recs:
+            if rec["constraints"]:
+                text.append(f"{rec['route']}: {rec['constraints']}.")
+        unv = sorted({u.strip() for r in recs for u in (r["unverified"] or "").split(",") if u.strip()})
+        if unv:
+            text.append(
+                "Commercial defaults or unverified facts used (replace them with your own): "
+                f"{', '.join(unv)}."
+            )
+    for rec in t.filter(~pl.col("eligible")).iter_rows(named=True):
+        text.append(f"{rec['route']}: not eligible: {rec['reason']}")
+    return text
 
 
 def routes_section(cmp: RouteComparison) -> str:
-    """The comparison as an HTML report section: a short generated text and the table.
+    """The comparison as an HTML report section: the sentences of :func:`comparison_text` and the table.
 
-    The text names the cheapest eligible route, the dearest, the gap and the cost components
-    that drive it (largest first), the range of peak USD posted, and every route that is not
-    open with its reason. Every value is escaped.
+    Every value is escaped.
 
     Returns
     -------
@@ -457,46 +518,12 @@ def routes_section(cmp: RouteComparison) -> str:
     >>> cmp = compare_routes(m, Exposure(500_000, "short", "brent"), HedgePolicy("sc"),
     ...                      routes=["osnbp", "qfi"])
     >>> sec = routes_section(cmp)
-    >>> sec.startswith('<section class="routes">'), "Cheapest eligible route: <b>osnbp</b>" in sec
+    >>> sec.startswith('<section class="routes">'), "Cheapest eligible route: osnbp" in sec
     (True, True)
     """
-    t = cmp.table
-    ok = t.filter(pl.col("eligible")).sort("total_cost_usd")
     esc = html.escape
-    text: list[str] = []
-    if ok.height:
-        recs = list(ok.iter_rows(named=True))
-        cheap, dear = recs[0], recs[-1]
-        text.append(
-            f"Cheapest eligible route: <b>{esc(cheap['route'])}</b>, total cost USD "
-            f"{cheap['total_cost_usd']:,.0f}."
-        )
-        if len(recs) > 1:
-            gap = dear["total_cost_usd"] - cheap["total_cost_usd"]
-            drivers = _drivers(cheap, dear)
-            why = ", ".join(f"{esc(w)} +USD {v:,.0f}" for w, v in drivers[:3])
-            text.append(
-                f"Dearest: <b>{esc(dear['route'])}</b>, USD {dear['total_cost_usd']:,.0f} "
-                f"(+USD {gap:,.0f})" + (f"; the gap is mostly {why}." if why else ".")
-            )
-            peaks = [r["peak_usd_posted"] for r in recs]
-            lo = min(recs, key=lambda r: r["peak_usd_posted"])
-            hi = max(recs, key=lambda r: r["peak_usd_posted"])
-            text.append(
-                f"Peak USD posted ranges from USD {min(peaks):,.0f} ({esc(lo['route'])}) to USD "
-                f"{max(peaks):,.0f} ({esc(hi['route'])})."
-            )
-        for rec in recs:
-            if rec["constraints"]:
-                text.append(f"{esc(rec['route'])}: {esc(rec['constraints'])}.")
-        unv = sorted({u.strip() for r in recs for u in (r["unverified"] or "").split(",") if u.strip()})
-        if unv:
-            text.append(
-                "Commercial defaults or unverified facts used (replace them with your own): "
-                f"{esc(', '.join(unv))}."
-            )
-    for rec in t.filter(~pl.col("eligible")).iter_rows(named=True):
-        text.append(f"{esc(rec['route'])}: not eligible: {esc(str(rec['reason']))}")
+    ok = cmp.table.filter(pl.col("eligible")).sort("total_cost_usd")
+    text = [esc(x) for x in comparison_text(cmp)]
     cols = [("route", "route"), *_COMPONENTS, ("total_cost_usd", "total cost"),
             ("peak_usd_posted", "peak USD posted"), ("margin_calls", "margin calls"),
             ("effectiveness_daily", "effectiveness (daily)"),
