@@ -235,3 +235,39 @@ def test_routes_section_names_the_cheapest_and_the_drivers() -> None:
     )  # fmt: skip
     out = routes_section(evil)
     assert "<script>" not in out and "&lt;script&gt;x&lt;/script&gt;" in out
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def test_route_unknown_to_the_exchange_is_refused_with_rule_and_source() -> None:
+    """An OSBP at DCE (routes.toml availability row: DCE has no OSP category, mondovisione DCE)."""
+    from cnfutures.access.economics import route_economics
+    from cnfutures.errors import AccessDenied
+
+    with pytest.raises(
+        AccessDenied, match=r"route='osbp_client'.*rule route_at_exchange, source: .*mondovisione"
+    ):
+        route_economics("osbp_client", "i", "2025-06-03")
+    with pytest.raises(AccessDenied, match=r"route_at_exchange.*mondovisione"):
+        route_costs(Investor("osnbp"), "i", "2025-06-03")
+
+
+def test_profile_fitting_no_route_and_wrong_unit_are_typed_errors() -> None:
+    from cnfutures.backtest.routes import compare_routes
+    from cnfutures.errors import AccessDenied, InputError
+
+    m = Market.sample("i", START, END)
+    expo = Exposure(50_000, "short", "spot", "CNY")
+    # an individual on the DCE routes that exist for i: FF client and OI are open to individuals,
+    # so ask for the routes an individual cannot use
+    with pytest.raises(
+        AccessDenied, match=r"no route can book this i hedge for a individual.*osbp_client: .*DCE"
+    ):
+        compare_routes(m, expo, HedgePolicy("i"), kind="individual", routes=["osbp_client", "osnbp", "qfi"])
+    with pytest.raises(
+        InputError, match=r"overrides\['ff_commission'\]='2 bp' is in 'bp'; ff_commission is in CNY/lot"
+    ):
+        compare_routes(m, expo, HedgePolicy("i"), overrides={"*": {"ff_commission": "2 bp"}})
+    with pytest.raises(InputError, match=r"overrides\['fx_spread'\]=5.*accepted: fraction in \[0, 0.05\]"):
+        route_costs(Investor("ff_client"), "i", START, overrides={"fx_spread": 5})

@@ -296,6 +296,9 @@ def route_economics(
 
     Raises
     ------
+    AccessDenied
+        The route does not exist at the product's exchange on ``on`` (an OSBP at DCE); the
+        message gives the rule and its source.
     InputError
         An unknown item, or an override in the wrong unit or out of range (the message names
         the item and its unit).
@@ -311,9 +314,23 @@ def route_economics(
     >>> q.value("fx_spread"), q.haircut, q.hedge_code
     (0.0003, 1.0, False)
     """
+    from cnfutures.access.eligibility import route_at_exchange
+
     r = route.route_ if isinstance(route, Investor) else parse_route(route)
     p = _product(product)
     d = parse_date(on, "on")
+    recorded = any(
+        r.value in a["routes"]
+        for a in load_access_toml("routes.toml")["availability"]
+        if a["exchange"] == p.exchange
+    )  # routes.toml records the exchanges' participant routes (a-d); the QFI's access is its product list
+    where = route_at_exchange(r, p.exchange, d)
+    if recorded and not where.ok:  # a route the exchange does not have (an OSBP at DCE): no economics there
+        flag = "" if where.verified else " [UNVERIFIED]"
+        raise AccessDenied(
+            f"route={r.value!r} for {p.code} on {d}: {where.text} "
+            f"(rule {where.rule}, source: {where.source}){flag}"
+        )
     ovr = dict(overrides or {})
     bad = sorted(set(ovr) - set(ITEMS))
     if bad:

@@ -246,7 +246,12 @@ def compare_routes(
             rows.append(row)
             continue
         ovr = {**ovr_all.get("*", {}), **ovr_all.get(r.value, {})}
-        econ = route_economics(r, policy.product, day0, ovr)
+        try:
+            econ = route_economics(r, policy.product, day0, ovr)
+        except AccessDenied as e:  # the route does not exist at the exchange
+            row["reason"] = str(e)
+            rows.append(row)
+            continue
         constraints: list[str] = []
         quota = hedging_quota
         if quota is not None and not econ.hedge_code:
@@ -354,7 +359,11 @@ def compare_routes_risk(
             out.append({**row, "reason": str(e)})
             continue
         ovr = {**ovr_all.get("*", {}), **ovr_all.get(r.value, {})}
-        econ = route_economics(r, policy.product, day0, ovr)
+        try:
+            econ = route_economics(r, policy.product, day0, ovr)
+        except AccessDenied as e:  # the route does not exist at the exchange
+            out.append({**row, "reason": str(e)})
+            continue
         quota = hedging_quota if econ.hedge_code else None
         skipped = quota != hedging_quota
         notes = ["hedging quota NOT applied: speculative trading codes only"] if skipped else []
