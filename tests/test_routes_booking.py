@@ -271,3 +271,57 @@ def test_profile_fitting_no_route_and_wrong_unit_are_typed_errors() -> None:
         compare_routes(m, expo, HedgePolicy("i"), overrides={"*": {"ff_commission": "2 bp"}})
     with pytest.raises(InputError, match=r"overrides\['fx_spread'\]=5.*accepted: fraction in \[0, 0.05\]"):
         route_costs(Investor("ff_client"), "i", START, overrides={"fx_spread": 5})
+
+
+def _cnh(scale: float):  # type: ignore[no-untyped-def]
+    import polars as pl
+
+    fx = _market().usd_cny
+    return fx.select("date", (pl.col("usd_cny") * scale).alias("usd_cnh"))
+
+
+def test_cnh_channel_converts_at_the_offshore_rate() -> None:
+    """OI (route_costs.toml [cnh_channel]): with USD/CNH = fixing x 1.002 every USD converted buys
+    0.2 % more CNY, so fx_cost = converted x (1 - 1.002 x (1 - fx_spread 0.001)) on days with no
+    release; a route converting onshore (FF client) ignores the series bit for bit."""
+    import numpy as np
+    import polars as pl
+    from polars.testing import assert_frame_equal
+
+    from cnfutures.access.economics import cnh_channel
+
+    assert cnh_channel("overseas_intermediary")[0] and not cnh_channel("ff_client")[0]
+    ff = Investor("ff_client")
+    assert_frame_equal(
+        run(_market(), EXPO, POLICY, ff, usd_cnh=_cnh(1.002)).ledger, run(_market(), EXPO, POLICY, ff).ledger,
+        check_exact=True,
+    )  # fmt: skip
+    oi = Investor("overseas_intermediary")
+    led = run(_market(), EXPO, POLICY, oi, usd_cnh=_cnh(1.002)).ledger
+    base = run(_market(), EXPO, POLICY, oi).ledger
+    days = led.filter((pl.col("release_usd") == 0) & (pl.col("converted_usd") > 0))
+    assert days.height >= 5
+    np.testing.assert_allclose(
+        days["fx_cost_usd"], days["converted_usd"] * (1.0 - 1.002 * (1.0 - 0.001)), rtol=1e-9, atol=1e-9
+    )
+    assert (days["fx_cost_usd"] < 0).all()  # buying CNY offshore at +0.2 % beats the 0.1 % spread
+    # the trades and the margin do not depend on the channel
+    cols = ["lots", "variation_margin_cny", "fees_cny", "margin_required_cny"]
+    assert_frame_equal(led.select(cols), base.select(cols), check_exact=True)
+    # CNH equal to the fixing: the booking at the fixing (up to rounding of the two cost formulas)
+    same = run(_market(), EXPO, POLICY, oi, usd_cnh=_cnh(1.0)).ledger
+    np.testing.assert_allclose(same["fx_cost_usd"], base["fx_cost_usd"], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(same["usd_posted"], base["usd_posted"], rtol=1e-12, atol=1e-6)
+
+
+def test_cnh_series_bad_input_is_typed() -> None:
+    import polars as pl
+
+    from cnfutures.errors import DataError, InputError
+
+    with pytest.raises(InputError, match="usd_cnh must be a polars DataFrame"):
+        run(_market(), EXPO, POLICY, Investor("overseas_intermediary"), usd_cnh={"date": 1})  # type: ignore[arg-type]
+    bad = _cnh(1.0).with_columns(pl.when(pl.col("date") == pl.col("date").max()).then(-1.0)
+                                 .otherwise(pl.col("usd_cnh")).alias("usd_cnh"))  # fmt: skip
+    with pytest.raises((InputError, DataError), match="usd_cnh"):
+        run(_market(), EXPO, POLICY, Investor("overseas_intermediary"), usd_cnh=bad)

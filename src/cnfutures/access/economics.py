@@ -48,6 +48,7 @@ __all__ = [
     "RouteEconomics",
     "RouteItem",
     "check_route_policy",
+    "cnh_channel",
     "route_costs_markdown",
     "route_economics",
 ]
@@ -462,6 +463,25 @@ def route_costs_markdown() -> str:
             f"| {route.value} | {mc['deadline_days']} | {'yes' if mc['verified'] else 'no'} | "
             f"{ref(mc['source'])} |"
         )
+    cnh = data["cnh_channel"]
+    lines += [
+        "",
+        f"Offshore CNH channel (converts at a USD/CNH series when one is given): {', '.join(cnh['routes'])} "
+        f"(verified: {'yes' if cnh['verified'] else 'no'}) {ref(cnh['source'])}",
+    ]
     lines += ["", "Sources:", ""]
     lines += [f"{n}. {s}" for s, n in notes.items()]
     return "\n".join(lines) + "\n"
+
+
+def cnh_channel(route: Investor | Route | str) -> tuple[bool, str, bool]:
+    """Whether the route's FX channel converts offshore in CNH: (offshore, source, verified).
+
+    Examples
+    --------
+    >>> cnh_channel("overseas_intermediary")[0], cnh_channel("ff_client")[0]
+    (True, False)
+    """
+    r = route.route_ if isinstance(route, Investor) else parse_route(route)
+    c = load_access_toml("route_costs.toml")["cnh_channel"]
+    return r.value in c["routes"], str(c["source"]), bool(c["verified"])

@@ -513,6 +513,7 @@ class MarketPrep:
     quantity: np.ndarray
     expo_price: np.ndarray
     policy: HedgePolicy
+    cnh_basis: np.ndarray | None = None
     _rules: dict[tuple[bool, bool], tuple[DayRules, np.ndarray, np.ndarray]] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -572,6 +573,7 @@ class MarketPrep:
         sched = DaySchedule(
             target_k=self.target_k, forced=self.forced, dt_years=self.dt_years, haircut=haircut,
             collateral_fx=_collateral_fx(c, investor, days),
+            conversion_basis=_conversion_basis(self.cnh_basis, investor),
         )  # fmt: skip
         inputs = BookInputs(
             market_arrays,
@@ -598,6 +600,29 @@ def _collateral_fx(c: Costs, investor: Investor, days: pl.Series) -> np.ndarray:
     return np.full(days.len(), float(c.fx_spread))
 
 
+def _conversion_basis(cnh_basis: np.ndarray | None, investor: Investor) -> np.ndarray:
+    """USD/CNH ÷ USD/CNY per day for a route whose channel converts offshore (else empty: the fixing)."""
+    from cnfutures.access.economics import cnh_channel
+
+    if cnh_basis is None or not cnh_channel(investor)[0]:
+        return np.zeros(0)
+    return cnh_basis
+
+
+def _cnh_basis(usd_cnh: pl.DataFrame | None, days: pl.Series, fx: np.ndarray) -> np.ndarray | None:
+    """The user's USD/CNH as of each trading day over the USD/CNY fixing (None without a series)."""
+    if usd_cnh is None:
+        return None
+    if not isinstance(usd_cnh, pl.DataFrame):
+        raise InputError(
+            f"usd_cnh must be a polars DataFrame (date, usd_cnh [CNY per USD]), got {type(usd_cnh).__name__}"
+        )
+    from cnfutures.validation import check_fx
+
+    cnh = check_fx(usd_cnh, name="usd_cnh", column="usd_cnh", allow_null=True)  # as Market.usd_cny: as-of
+    return np.ascontiguousarray(_asof(cnh, "usd_cnh", days, "usd_cnh") / fx)
+
+
 def prepare_market(
     market: Market,
     exposure: Exposure,
@@ -608,11 +633,14 @@ def prepare_market(
     end: DateLike | None = None,
     book: RuleBook | None = None,
     investor: Investor | None = None,
+    usd_cnh: pl.DataFrame | None = None,
 ) -> MarketPrep:
     """Validate the market and precompute every route-independent kernel input, once.
 
     ``investor``, if given, is checked (eligibility, route policy) right after the day axis,
-    before the data checks, as :func:`prepare` does.
+    before the data checks, as :func:`prepare` does. ``usd_cnh`` (``date``, ``usd_cnh`` [CNY per
+    USD]), if given, is the offshore rate at which routes with an offshore CNH channel
+    (:func:`cnfutures.access.economics.cnh_channel`) convert; other routes convert at the fixing.
 
     Raises
     ------
@@ -653,7 +681,7 @@ def prepare_market(
         product=p, kind=kind, book=rb, cells=cells, days=days, schedule=sched, contracts=contracts,
         locked=locked, settle=settle, exec_px=exec_px, prev_settle=prev, target_k=target_k, forced=forced,
         dt_years=dt_years, fx=fx[None, :], expo_pnl=expo[None, :], want=want.astype(np.float64)[None, :],
-        ratio=ratio, quantity=qty, expo_price=px, policy=policy,
+        ratio=ratio, quantity=qty, expo_price=px, policy=policy, cnh_basis=_cnh_basis(usd_cnh, days, fx),
     )  # fmt: skip
 
 
@@ -667,6 +695,7 @@ def prepare(
     start: DateLike | None = None,
     end: DateLike | None = None,
     book: RuleBook | None = None,
+    usd_cnh: pl.DataFrame | None = None,
 ) -> Prepared:
     """Validate the inputs and precompute every kernel input (no booking yet).
 
@@ -683,7 +712,7 @@ def prepare(
         The market lacks a contract the roll needs, a settlement, an FX or exposure price.
     """
     mp = prepare_market(market, exposure, policy, kind=investor.kind, start=start, end=end, book=book,
-                        investor=investor)  # fmt: skip
+                        investor=investor, usd_cnh=usd_cnh)  # fmt: skip
     return mp.for_route(investor, costs, checked=True)
 
 
@@ -739,6 +768,7 @@ def run(
     start: DateLike | None = None,
     end: DateLike | None = None,
     book_: RuleBook | None = None,
+    usd_cnh: pl.DataFrame | None = None,
 ) -> Any:
     """Replay a futures hedge day by day as the exchange and the futures firm would book it.
 
@@ -760,6 +790,10 @@ def run(
         First and last trading day (default: the market's range).
     book_ : RuleBook, optional
         Rules (default: bundled; pass overrides for a broker's own margins).
+    usd_cnh : polars.DataFrame, optional
+        ``date``, ``usd_cnh`` [CNY per USD]: the offshore rate at which a route with an offshore
+        CNH channel (overseas intermediary, OSBP client) converts; without it, and on other
+        routes, conversions are at the fixing plus the route's spread.
 
     Returns
     -------
@@ -785,7 +819,9 @@ def run(
     """
     from cnfutures.backtest.result import BacktestResult
 
-    prep = prepare(market, exposure, policy, investor, costs, start=start, end=end, book=book_)
+    prep = prepare(
+        market, exposure, policy, investor, costs, start=start, end=end, book=book_, usd_cnh=usd_cnh
+    )
     led, summ = book(prep.inputs)
     return BacktestResult.from_arrays(prep, led, summ, market=market, policy=policy, investor=investor)
 

@@ -166,6 +166,7 @@ def compare_routes(
     start: DateLike | None = None,
     end: DateLike | None = None,
     book: RuleBook | None = None,
+    usd_cnh: pl.DataFrame | None = None,
 ) -> RouteComparison:
     """Book one hedge through every access route and compare cost, USD posted and effectiveness.
 
@@ -192,6 +193,9 @@ def compare_routes(
         First and last trading day.
     book : RuleBook, optional
         Market rules (default bundled).
+    usd_cnh : polars.DataFrame, optional
+        ``date``, ``usd_cnh`` [CNY per USD]: routes with an offshore CNH channel convert at it
+        (see :func:`cnfutures.backtest.run`); the others at the fixing.
 
     Returns
     -------
@@ -233,7 +237,9 @@ def compare_routes(
     results: dict[str, Any] = {}
     econs: dict[str, RouteEconomics] = {}
     # prepare once (market frames, day axis, held cells, rule arrays), book each route
-    shared = prepare_market(market, exposure, policy, kind=kind, start=start, end=end, book=book)
+    shared = prepare_market(
+        market, exposure, policy, kind=kind, start=start, end=end, book=book, usd_cnh=usd_cnh
+    )
     day0 = shared.days[0]
     for r in chosen:
         row = _empty_row(r)
