@@ -325,3 +325,47 @@ def test_cnh_series_bad_input_is_typed() -> None:
                                  .otherwise(pl.col("usd_cnh")).alias("usd_cnh"))  # fmt: skip
     with pytest.raises((InputError, DataError), match="usd_cnh"):
         run(_market(), EXPO, POLICY, Investor("overseas_intermediary"), usd_cnh=bad)
+
+
+# ----------------------------------------------------------------------------- sweeps over routes
+
+
+def test_sweep_over_routes_and_policies_equals_direct_runs() -> None:
+    """A ``route`` grid axis: each point books that route's economics (no ``costs`` in the spec),
+    exactly as ``run`` does; a QFI with a hedging quota is refused on its own row with the source."""
+    import dataclasses
+
+    import polars as pl
+
+    from cnfutures.backtest.sweep import SweepSpec, sweep
+
+    inv = Investor("ff_client", hedging_quota=2_000)
+    spec = SweepSpec(_market(), EXPO, POLICY, inv, start=START, end=END)
+    grid = {"route": ["ff_client", "overseas_intermediary", "qfi"], "ratio": [0.5, 1.0]}
+    t = sweep(spec, grid, executor="serial")
+    assert t.height == 6
+    for row in t.iter_rows(named=True):
+        who = dataclasses.replace(inv, route=row["route"])
+        if row["route"] == "qfi":
+            assert "speculative trading codes only" in row["error"] and "fangquant.com/t/1355" in row["error"]
+            continue
+        r = run(_market(), EXPO, dataclasses.replace(POLICY, ratio=row["ratio"]), who, start=START, end=END)
+        for m in ("fees_usd", "fx_cost_usd", "funding_usd", "net_pnl_usd", "peak_usd_posted"):
+            assert row[m] == r[m], (row["route"], row["ratio"], m)
+    ff = t.filter(pl.col("route") == "ff_client", pl.col("ratio") == 1.0)["fees_usd"][0]
+    oi = t.filter(pl.col("route") == "overseas_intermediary", pl.col("ratio") == 1.0)["fees_usd"][0]
+    assert oi > ff  # oi_markup 3 CNY/lot
+
+
+def test_sweep_route_axis_bad_values() -> None:
+    from cnfutures.backtest.sweep import SweepSpec, sweep
+    from cnfutures.errors import InputError
+
+    spec = SweepSpec(_market(), EXPO, POLICY, Investor("ff_client"), start=START, end=END)
+    with pytest.raises(InputError, match="unknown route"):
+        sweep(spec, {"route": ["osbp"]}, executor="serial")
+    m = Market.sample("i", START, END)
+    spec_i = SweepSpec(m, Exposure(50_000, "short", "spot", "CNY"), HedgePolicy("i"), Investor("ff_client"))
+    t = sweep(spec_i, {"route": ["ff_client", "osnbp"]}, executor="serial")  # OSNBP: no such route at DCE
+    assert t["error"][0] is None
+    assert t["error"][1].startswith("AccessDenied: route='osnbp'") and "route_at_exchange" in t["error"][1]
