@@ -1514,9 +1514,11 @@ def _hedge_ratio_fused(
         from numba import get_num_threads, parallel_chunksize
 
         recompute = max(_RECOMPUTE_MIN, 64 * (warm + 1))
-        with parallel_chunksize(1):  # blocks handed out one by one: a busy core slows less
+        # small blocks handed out one by one: a core taken by another process (or a thread
+        # descheduled mid-block) holds the call up by one small block, not by half the rows
+        with parallel_chunksize(1):
             n_odd = _k.rolling_hedge_ratio_par_nb(
-                s, f, warm + 1, recompute, ratio, status, 4 * get_num_threads()
+                s, f, warm + 1, recompute, ratio, status, 16 * get_num_threads()
             )
     else:
         n_odd = _k.ewma_hedge_ratio_nb(s, f, float(lam), warm + 1, ratio, status)
