@@ -1,0 +1,27 @@
+"""Allocate, not only hedge: indices of rolled long positions in China's commodity futures.
+
+:func:`build_index` builds excess- and total-return levels in CNY and USD (docs/allocation.md);
+:mod:`cnfutures.allocation.analytics` reports return, risk and roll yield.
+"""
+
+from __future__ import annotations
+
+from cnfutures.allocation.index import (
+    DEFAULT_ROLL,
+    LEVEL_COLUMNS,
+    REBALANCE,
+    WEIGHTINGS,
+    AllocationIndex,
+    build_index,
+    default_roll,
+)
+
+__all__ = [
+    "DEFAULT_ROLL",
+    "LEVEL_COLUMNS",
+    "REBALANCE",
+    "WEIGHTINGS",
+    "AllocationIndex",
+    "build_index",
+    "default_roll",
+]
