@@ -517,7 +517,7 @@ def build_index(
     days: pl.Series | None = None
     for k in names:
         d = frames[k]["trading_day"].cast(pl.Date).unique()
-        days = d if days is None else days.filter(days.is_in(d))
+        days = d if days is None else days.filter(days.is_in(d.implode()))
     assert days is not None
     days = days.sort()
     if start is not None:
