@@ -124,7 +124,8 @@ def _product_of(frame: pl.DataFrame, name: str) -> str:
         raise InputError(
             f"futures[{name!r}] lacks column(s) {missing}; it needs trading_day, contract, settle"
         )
-    codes = frame["contract"].str.to_lowercase().str.extract(r"^([a-z]+)", 1).unique().drop_nulls().to_list()
+    uniq = frame["contract"].unique()
+    codes = uniq.str.to_lowercase().str.extract(r"^([a-z]+)", 1).unique().drop_nulls().to_list()
     if len(codes) != 1:
         raise InputError(f"futures[{name!r}] holds products {sorted(codes)}; a sleeve holds one product")
     return get_product(str(codes[0])).code
@@ -171,21 +172,20 @@ def _sleeve(
         prev_end = k
     contracts = sorted(set(old) | set(new))
     col = {c: i for i, c in enumerate(contracts)}
-    px = (
-        frame.select(pl.col("trading_day").cast(pl.Date), pl.col("contract").str.to_lowercase(),
-                     pl.col("settle").cast(pl.Float64))
-        .filter(pl.col("contract").is_in(contracts))
-    )  # fmt: skip
+    raw = frame["contract"].unique().to_list()
+    keep = [c for c in raw if c.lower() in col]  # contracts as the frame spells them
+    px = frame.select(
+        pl.col("trading_day").cast(pl.Date), pl.col("contract"), pl.col("settle").cast(pl.Float64)
+    ).filter(pl.col("contract").is_in(keep))
     dup = px.select("trading_day", "contract").is_duplicated()
     if dup.any():
         r = px.filter(dup).row(0)
         raise DataError(f"futures[{name!r}] has duplicate rows for {r[1]} on {r[0]}", [f"{r[0]} {r[1]}"])
-    idx = pl.DataFrame({"trading_day": days, "_i": np.arange(n, dtype=np.int64)})
-    px = px.join(idx, on="trading_day", how="inner")
+    di = _day_index(days, px["trading_day"])
+    ok = di >= 0
+    ci = px["contract"].replace_strict({c: col[c.lower()] for c in keep}, return_dtype=pl.Int64).to_numpy()
     P = np.full((n, len(contracts)), np.nan)
-    P[px["_i"].to_numpy(), np.array([col[c] for c in px["contract"].to_list()], dtype=np.int64)] = px[
-        "settle"
-    ].to_numpy()
+    P[di[ok], ci[ok]] = px["settle"].to_numpy()[ok]
     io = np.array([col[c] for c in old], dtype=np.int64)
     iN = np.array([col[c] for c in new], dtype=np.int64)
     wo = 1.0 - w_new
@@ -224,6 +224,14 @@ def _sleeve(
         pl.col("roll_weight").sum()
     )
     return _Sleeve(name, product_code, ret, v_now, hold.sort("trading_day", "contract"))
+
+
+def _day_index(days: pl.Series, on: pl.Series) -> np.ndarray:
+    """Position of each date of ``on`` in the sorted ``days`` (-1 when absent)."""
+    d = days.to_numpy().astype("datetime64[D]").astype(np.int64)
+    x = on.to_numpy().astype("datetime64[D]").astype(np.int64)
+    i = np.clip(np.searchsorted(d, x), 0, d.size - 1)
+    return np.where(d[i] == x, i, -1)
 
 
 # ----------------------------------------------------------------------------- weights
@@ -308,7 +316,6 @@ def _target_weights(
         return W
     # open interest / volume: value of the whole product's contracts [CNY], averaged over lookback
     value = np.zeros((n, m))
-    idx = pl.DataFrame({"trading_day": days, "_i": np.arange(n, dtype=np.int64)})
     for j, name in enumerate(names):
         f = frames[name]
         if weights not in f.columns:
@@ -320,9 +327,9 @@ def _target_weights(
             f.select(pl.col("trading_day").cast(pl.Date),
                      (pl.col(weights).cast(pl.Float64) * pl.col("settle").cast(pl.Float64)).alias("_v"))
             .group_by("trading_day").agg(pl.col("_v").sum())
-            .join(idx, on="trading_day", how="inner")
         )  # fmt: skip
-        value[agg["_i"].to_numpy(), j] = agg["_v"].to_numpy() * multipliers[j]
+        di = _day_index(days, agg["trading_day"])
+        value[di[di >= 0], j] = agg["_v"].to_numpy()[di >= 0] * multipliers[j]
     for s in at:
         v = value[s - lookback + 1 : s + 1].mean(axis=0)
         if not np.all(np.isfinite(v)) or not np.all(v > 0):
