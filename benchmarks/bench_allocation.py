@@ -52,4 +52,5 @@ def test_pandas_replay(benchmark: Any, sleeves: dict[str, pl.DataFrame]) -> None
     ref = naive.index_levels(sleeves, rules, "inverse_vol", rebalance="monthly", lookback=60)
     tag(benchmark, role="peer", name="pandas replay", n=len(ref))
     kw = {"rebalance": "monthly", "lookback": 60}
-    benchmark.pedantic(naive.index_levels, args=(sleeves, rules, "inverse_vol"), kwargs=kw, rounds=1, iterations=1)
+    args = (sleeves, rules, "inverse_vol")
+    benchmark.pedantic(naive.index_levels, args=args, kwargs=kw, rounds=1, iterations=1)
