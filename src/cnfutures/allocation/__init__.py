@@ -6,6 +6,14 @@
 
 from __future__ import annotations
 
+from cnfutures.allocation.analytics import (
+    allocation_section,
+    correlation,
+    drawdowns,
+    monte_carlo,
+    performance,
+    roll_yield,
+)
 from cnfutures.allocation.index import (
     DEFAULT_ROLL,
     LEVEL_COLUMNS,
@@ -22,6 +30,12 @@ __all__ = [
     "REBALANCE",
     "WEIGHTINGS",
     "AllocationIndex",
+    "allocation_section",
     "build_index",
+    "correlation",
     "default_roll",
+    "drawdowns",
+    "monte_carlo",
+    "performance",
+    "roll_yield",
 ]
