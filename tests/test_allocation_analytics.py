@@ -154,3 +154,33 @@ def test_replay_needs_a_usd_collateral_unhedged_index() -> None:
         replay(index(), {"sc": sc(), "i": i_ore()}, -1)
     with pytest.raises(InputError, match=r"markets has no Market for sleeve\(s\) \[.i.\]"):
         replay(index(), {"sc": sc()}, 1e6)
+
+
+def test_cli_allocate_prints_index_roll_yield_and_replay(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from cnfutures.cli import main
+
+    html_path = tmp_path / "a.html"
+    argv = ["allocate", "--products", "sc,i", "--start", "2024-01-02", "--weights", "sc=0.6,i=0.4",
+            "--usd-rate", "0.04", "--notional", "2000000", "--html", str(html_path)]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "tr_usd" in out and "roll_yield" in out and "EIA Brent" in out and "ff_client" in out
+    assert html_path.read_text(encoding="utf-8").startswith('<section class="allocation">')
+    assert main(["allocate", "--products", "sc,i", "--weights", "sc=0.6,i=0.6"]) == 2
+    assert "weights sum to 1.2, not 1" in capsys.readouterr().err
+
+
+def test_allocation_page_worked_example_is_up_to_date() -> None:
+    """Every number of docs/allocation.md comes from scripts/allocation_example.py."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "allocation_example.py"
+    spec = importlib.util.spec_from_file_location("allocation_example", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    text = mod.DOC.read_text(encoding="utf-8")
+    assert mod.render(text) == text, (
+        "docs/allocation.md is out of date: run python scripts/allocation_example.py"
+    )
