@@ -200,3 +200,18 @@ def test_bad_options_are_typed_errors(kw: dict, msg: str) -> None:
     w = args.pop("weights")
     with pytest.raises(InputError, match=msg.replace("(", r"\(").replace("[", r"\[")):
         build_index(futures(), w, **args)
+
+
+def test_rebalance_on_given_dates_and_no_usd_without_fx() -> None:
+    ix = build_index(futures(), "equal", rebalance=["2023-03-01", "2024-07-01"])
+    assert ix.levels.columns == ["trading_day", "er_cny", "tr_cny"]
+    days = sorted(set(ix.rebalances["trading_day"].cast(pl.String)))
+    assert days == ["2022-01-04", "2023-03-01", "2024-07-01"]
+    with pytest.raises(InputError, match="rebalance date 2023-03-04 is not an index day"):
+        build_index(futures(), "equal", rebalance=["2023-03-04"])
+
+
+def test_an_open_route_passes_the_check() -> None:
+    # sc, i, nr are specified products open to FF clients of INE and DCE since their listing
+    ix = build_index({p: futures()[p] for p in ("sc", "i", "nr")}, "equal", route="ff_client")
+    assert ix.spec["route"] == "ff_client"
