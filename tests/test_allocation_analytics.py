@@ -184,3 +184,12 @@ def test_allocation_page_worked_example_is_up_to_date() -> None:
     assert mod.render(text) == text, (
         "docs/allocation.md is out of date: run python scripts/allocation_example.py"
     )
+
+
+def test_section_of_a_replay_explains_the_tracking_difference() -> None:
+    text = allocation_section(rp())
+    assert "Tracking difference by route" in text
+    for col in ("fees_usd", "fx_cost_usd", "funding_usd", "whole_lots_usd", "roll_sizing_locks_usd",
+                "limit_locked_days"):  # fmt: skip
+        assert f"<th>{col}</th>" in text
+    assert text.count("<table>") == 3
