@@ -215,3 +215,17 @@ def test_an_open_route_passes_the_check() -> None:
     # sc, i, nr are specified products open to FF clients of INE and DCE since their listing
     ix = build_index({p: futures()[p] for p in ("sc", "i", "nr")}, "equal", route="ff_client")
     assert ix.spec["route"] == "ff_client"
+
+
+def test_index_starting_inside_a_roll_window_holds_the_mix() -> None:
+    """An index launched on the 4th day of a 5-day window holds 1/5 old, 4/5 new on day 0."""
+    f = futures()["sc"]
+    full = build_index({"sc": f}, {"sc": 1.0})
+    win = full.holdings.filter(pl.col("roll_weight") < 1)
+    roll_day = win["trading_day"].unique().sort()[3]  # the 4th day of the first 5-day window
+    ix = build_index({"sc": f}, {"sc": 1.0}, start=roll_day)
+    day0 = ix.holdings.filter(pl.col("trading_day") == roll_day).sort("contract")
+    assert day0["roll_weight"].to_list() == pytest.approx([0.2, 0.8])
+    later = {"sc": f.filter(pl.col("trading_day") >= roll_day)}
+    ref = naive.index_levels(later, {"sc": RULES["sc"]}, {"sc": 1.0})
+    assert_close(ix.levels, ref, ("er_cny",))

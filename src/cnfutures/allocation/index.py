@@ -155,7 +155,7 @@ def _sleeve(
     prev_end = -1
     for k in (int(x) for x in roll_at):
         first = k - window + 1
-        if first <= prev_end:
+        if prev_end >= 0 and first <= prev_end:
             raise InputError(
                 f"roll_window={window} trading days is longer than the gap between contracts of "
                 f"sleeve {name!r}: the roll from {held[k - 1]} to {held[k]} ending {days[k]} would start "
