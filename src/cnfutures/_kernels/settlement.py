@@ -181,12 +181,22 @@ class DaySchedule(NamedTuple):
         Years since the previous trading day (ACT/365) [year].
     haircut : ndarray [D] float64
         USD collateral counts as ``haircut × FX`` CNY on that day [fraction].
+    collateral_fx : ndarray [D] float64, optional
+        Spread paid on the USD bought into CNY margin and on the CNY margin sold back [fraction]
+        (a route that may not post USD, e.g. QFI: its channel's spread; 0 elsewhere). Empty
+        (the default): 0 on every day.
+    conversion_basis : ndarray [D] float64, optional
+        The route's channel converts USD and CNY at ``FX × basis`` (an offshore CNH channel:
+        ``USD/CNH ÷ USD/CNY``) instead of the fixing; the FX cost is then the USD paid above
+        (or saved below) the fixing value. Empty (the default): at the fixing.
     """
 
     target_k: np.ndarray
     forced: np.ndarray
     dt_years: np.ndarray
     haircut: np.ndarray
+    collateral_fx: np.ndarray = np.zeros(0)
+    conversion_basis: np.ndarray = np.zeros(0)
 
 
 class BookParams(NamedTuple):
@@ -284,6 +294,10 @@ def book_paths(
     n_days = settle.shape[2]
     keep = ledger.shape[1] == n_days
     keep_track = track.shape[0] == n_paths and track.shape[2] == n_days
+    coll_fx = sched.collateral_fx
+    has_coll_fx = coll_fx.shape[0] == n_days
+    conv_basis = sched.conversion_basis
+    has_basis = conv_basis.shape[0] == n_days
     fx_rows = fx.shape[0]
     want_rows = want_lots.shape[0]
     # option-leg state (per path and leg: lots, strike, last mark, expiry; the underlying's index)
@@ -456,9 +470,11 @@ def book_paths(
             cash += vm - fees
             if o is not None:
                 cash += o_cash
-            # negative cash is covered by converting USD (0 when cash >= 0; branch-free)
-            convert = max(-cash, 0.0) / (f * (1.0 - fx_spread))
-            fxcost = convert * fx_spread
+            # negative cash is covered by converting USD (0 when cash >= 0; branch-free), at the
+            # fixing, or at the route's channel rate g = fixing × basis (offshore CNH) if given
+            g = f * conv_basis[d] if has_basis else f
+            convert = max(-cash, 0.0) / (g * (1.0 - fx_spread))
+            fxcost = convert - max(-cash, 0.0) / f if has_basis else convert * fx_spread
             cash = max(cash, 0.0)
             funded += convert
             equity = cash + coll * haircut * f
@@ -475,12 +491,19 @@ def book_paths(
             excess -= rel_c * haircut * f
             rel_cash = min(cash, max(excess, 0.0))
             rel_cash = rel_cash if is_rel else 0.0
-            back = rel_cash / (f * (1.0 + fx_spread))
+            back = rel_cash / (g * (1.0 + fx_spread))
             fxcost += rel_cash / f - back
             cash -= rel_cash
             release = rel_c + back
             coll = coll + call - rel_c
             funded = funded + call - release
+            # CNY margin (a route without USD collateral): the channel's spread on the USD bought
+            # into CNY (call) and on the margin sold back (rel_c), paid in USD on top: a cost and
+            # USD sent; it does not change the CNY cash, the equity or the calls
+            if has_coll_fx:
+                cfx = (call + rel_c) * coll_fx[d]
+                fxcost += cfx
+                funded += cfx
             equity = cash + coll * haircut * f
             mcall = 1.0 if is_call & (lots_start != 0.0) else 0.0
             if funded > peak:
@@ -599,7 +622,9 @@ book_paths_nb = njit(cache=True, error_model="numpy")(book_paths)
 # ``parallel`` flag: bound to the same function, whichever kernel compiled first was loaded
 # for both (the multi-core kernel then ran on one core, or the serial one started threads).
 # The multi-core kernel is bound to a copy of the function under its own name.
-_book_paths_par = types.FunctionType(book_paths.__code__, book_paths.__globals__, "book_paths_par")
+_book_paths_par = types.FunctionType(
+    book_paths.__code__, book_paths.__globals__, "book_paths_par", book_paths.__defaults__
+)
 _book_paths_par.__qualname__ = "book_paths_par"
 book_paths_par_nb = njit(cache=True, error_model="numpy", parallel=True)(_book_paths_par)
 PARALLEL_MIN_PATHS = 16  # from this many paths on, book on all cores
