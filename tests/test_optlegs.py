@@ -271,3 +271,20 @@ def test_options_hedging_page_is_up_to_date() -> None:
     text = mod.DOC.read_text(encoding="utf-8")
     stale = "docs/options-hedging.md is out of date: run python scripts/options_hedging.py"
     assert mod.render(text) == text, stale
+
+
+def test_book_greeks_are_the_american_greeks_of_the_position(call_run, sample: Market) -> None:  # type: ignore[no-untyped-def]
+    from cnfutures.valuation import american_greeks
+
+    s = call_run.meta["option_series"].row(0, named=True)
+    o = option(s["option"])
+    day = call_run.ledger["trading_day"][5]
+    cell = (pl.col("trading_day") == day) & (pl.col("contract") == o.underlying.code)
+    F = sample.futures.filter(cell)["settle"][0]
+    g = american_greeks(F, o.strike, (o.expiry - day).days / 365.0, RATE, VOL, "call")
+    row = call_run.ledger.filter(pl.col("trading_day") == day).row(0, named=True)
+    assert row["lots"] == 0.0  # no futures: the book is the options
+    # the same model and bumps of a thousandth of a one-sd move (sizes differ by the cap at 1):
+    # finite-difference truncation ~1e-7 relative
+    for col, greek in (("book_delta", "delta"), ("book_gamma", "gamma"), ("book_vega", "vega")):
+        assert row[col] == pytest.approx(s["lots"] * 1000.0 * g[greek][0], rel=1e-5), col
