@@ -195,3 +195,18 @@ def test_section_of_a_replay_explains_the_tracking_difference() -> None:
                 "roll_and_locks_usd", "interest_usd", "limit_locked_days"):  # fmt: skip
         assert f"<th>{col}</th>" in text
     assert text.count("<table>") == 3
+
+
+def test_investable_risk_paths_are_reproducible_and_checked() -> None:
+    from cnfutures.allocation import investable_risk
+
+    kw = {"start": "2025-01-02", "n_days": 30, "seed": 5}
+    a = investable_risk({"sc": 0.5, "i": 0.5}, 2e6, "ff_client", n_paths=3, **kw)  # type: ignore[arg-type]
+    b = investable_risk({"sc": 0.5, "i": 0.5}, 2e6, "ff_client", n_paths=5, **kw)  # type: ignore[arg-type]
+    assert a.equals(b.head(3))
+    np.testing.assert_allclose(a["net_usd"], a["futures_pnl_usd"] - a["costs_usd"], rtol=1e-12)  # usd_rate 0
+    assert (a["costs_usd"] > 0).all()
+    with pytest.raises(AccessDenied):
+        investable_risk({"sc": 0.5, "i": 0.5}, 2e6, "osbp_client", n_paths=2, **kw)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=r"weights sum to 0\.9"):
+        investable_risk({"sc": 0.5, "i": 0.4}, 2e6, "ff_client", n_paths=2, **kw)  # type: ignore[arg-type]
