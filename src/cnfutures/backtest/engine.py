@@ -623,7 +623,9 @@ def run(
 
     prep = prepare(market, exposure, policy, investor, costs, start=start, end=end, book=book_)
     led, summ = book(prep.inputs)
-    return BacktestResult.from_arrays(prep, led, summ, market=market, policy=policy, investor=investor)
+    return BacktestResult.from_arrays(
+        prep, led, summ, market=market, policy=policy, investor=investor, exposure=exposure
+    )
 
 
 backtest = run
