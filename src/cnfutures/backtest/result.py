@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -165,15 +166,16 @@ class BacktestResult:
             paths.append(p)
         return paths
 
-    def report(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write one self-contained HTML page (summary table, figures as base64 PNG).
+    def report(self, path: str | Path, *, overwrite: bool = False, sections: Sequence[Any] = ()) -> Path:
+        """Write one self-contained, offline HTML page (docs/report.md).
 
+        Summary, P&L attribution (waterfall, per year, the roll yield explained), cash and
+        collateral explained, position, the days the rules bit; interactive charts (zoom,
+        hover) drawn by the embedded uPlot, no network and no optional dependency.
         ``path`` is a directory (the page is ``index.html`` in it) or a ``.html`` file. An
         existing file there is replaced only if it is an earlier cnfutures report, unless
-        ``overwrite=True``.
-        Without matplotlib the page carries the tables and a note that figures need
-        ``pip install "cnfutures[report]"``.
+        ``overwrite=True``. ``sections`` (:class:`cnfutures.report.Section`) are appended.
         """
         from cnfutures.backtest.report import write_report
 
-        return write_report(self, path, overwrite=overwrite)
+        return write_report(self, path, overwrite=overwrite, sections=sections)
