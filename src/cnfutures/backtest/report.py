@@ -125,6 +125,8 @@ class Series:
         CSS colour (default: the palette in order).
     dash : tuple of int
         Dash pattern ``(on, off)`` [px]; empty for a solid line.
+    width : float
+        Line width [px] (a wider line under a dashed one keeps both visible where they coincide).
     """
 
     label: str
@@ -133,6 +135,7 @@ class Series:
     axis: str = "y"
     color: str | None = None
     dash: tuple[int, ...] = ()
+    width: float = 1.5
 
 
 @dataclass(frozen=True)
@@ -275,7 +278,8 @@ def _chart_spec(c: Chart, tables: dict[str, Any]) -> dict[str, Any]:
         "y2label": c.y2label, "height": c.height,
         "series": [
             {"label": s.label, "unit": s.unit, "axis": s.axis, "values": _clean(s.values, 2),
-             "color": s.color or _COLOURS[i % len(_COLOURS)], "dash": list(s.dash) or None}
+             "color": s.color or _COLOURS[i % len(_COLOURS)], "dash": list(s.dash) or None,
+             "width": s.width}
             for i, s in enumerate(c.series)
         ],
         "bands": [{"series": [i + 1, j + 1], "fill": f} for i, j, f in c.bands] or None,
@@ -697,8 +701,8 @@ def backtest_sections(result: Reportable) -> list[Section]:
     secs.append(Section("Cash and collateral", _cash_text(result), (cash,)))
     lots = Chart(
         "Lots held and target" + tag, x,
-        (Series("lots held", led["lots"], "lots"),
-         Series("target lots (after limits)", led["target_lots"], "lots", dash=(4, 3))),
+        (Series("lots held", led["lots"], "lots", width=4.0, color="#9ecae1"),
+         Series("target lots (after limits)", led["target_lots"], "lots", dash=(6, 4), color="#08306b")),
         ylabel="lots", hover=hover, height=240,
     )  # fmt: skip
     ratio = Chart(
@@ -966,7 +970,7 @@ def figures(result: Reportable) -> dict[str, bytes]:
     save(fig, "margin")
 
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
-    ax.plot(x, led["lots"], label="lots held")
+    ax.plot(x, led["lots"], label="lots held", linewidth=3, alpha=0.5)
     ax.plot(x, led["target_lots"], label="target lots (after limits)", linestyle="--")
     ax.set_ylabel("lots")
     ax.legend(loc="upper left")
