@@ -500,8 +500,8 @@ def _svg_scatter(
         f"{esc(ylabel)}</text>"
         f"<text x='{m}' y='{h - m + 34}' text-anchor='middle'>{esc(format_value(x0))}</text>"
         f"<text x='{w - m}' y='{h - m + 34}' text-anchor='middle'>{esc(format_value(x1))}</text>"
-        f"<text x='{m - 4}' y='{h - m + 20}' text-anchor='end'>{esc(format_value(y0))}</text>"
-        f"<text x='{m - 4}' y='{m - 6}' text-anchor='end'>{esc(format_value(y1))}</text>"
+        f"<text x='{m - 4}' y='{py(y0) + 4:.1f}' text-anchor='end'>{esc(f'{y0:.4g}')}</text>"
+        f"<text x='{m - 4}' y='{py(y1) + 4:.1f}' text-anchor='end'>{esc(f'{y1:.4g}')}</text>"
     ]
     idx = np.flatnonzero(best & ok)
     idx = idx[np.argsort(x[idx])]

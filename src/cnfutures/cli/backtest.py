@@ -170,6 +170,11 @@ def _run_inner(args: argparse.Namespace) -> int:
     w = max(len(m) for m in res.summary["metric"])
     for m, v, u in res.summary.iter_rows():
         print(f"  {m:<{w}}  {format_value(v):>16}  {u}")
+    print("where the net P&L came from [USD] (res.attribution()):")
+    tot = res.attribution("total")
+    w2 = max(len(x) for x in tot["label"])
+    for label, usd in tot.select("label", "usd").iter_rows():
+        print(f"  {label:<{w2}}  {format_value(usd):>16}")
     if path is not None:
         print(f"report: {path}")
     return 0
