@@ -37,7 +37,7 @@ def register(sub: Any) -> None:
     p.add_argument("--paths", type=int, default=None, metavar="N", help="simulated paths per point")
     p.add_argument("--out", default=None, metavar="PATH", help="also write every row to this Parquet file")
     p.add_argument("--report", default=None, metavar="DIR",
-                   help="write the HTML report (ranked table, cost vs variance) to this directory")  # fmt: skip
+                   help="write the HTML report (ranking, cost vs variance) to this directory")  # fmt: skip
     p.add_argument("--top", type=int, default=10, metavar="N", help="rows of each ranked table (default 10)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=_run)
