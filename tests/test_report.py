@@ -188,3 +188,23 @@ def test_risk_report_has_fan_charts(tmp_path: Path) -> None:
     last = r.fan.filter(pl.col("series") == "hedged_pnl_usd").tail(1)["q50"][0]  # type: ignore[union-attr]
     assert last == pytest.approx(r.paths["net_pnl_usd"].median(), rel=1e-12)
     assert "USD to keep ready" in raw
+
+
+def test_sweep_report_needs_the_sweep_columns(tmp_path: Path) -> None:
+    t = pl.DataFrame({"point": [0], "band": [0], "hedged_variance": [1.0], "error": [None]})
+    with pytest.raises(InputError, match=r"needs the sweep's columns \['total_cost_usd'\]"):
+        write_sweep_report(t, tmp_path)
+
+
+def test_report_needs_no_matplotlib(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from cnfutures.errors import OptionalDependencyMissing
+    from cnfutures.report import figures
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    r = iron_ore()
+    raw = r.report(tmp_path).read_text()
+    assert raw.count("class='cnf-chart'") == 5 and "Where the money went" in raw
+    with pytest.raises(OptionalDependencyMissing, match=r'pip install "cnfutures\[report\]"'):
+        figures(r)

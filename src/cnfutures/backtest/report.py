@@ -868,6 +868,11 @@ def sweep_sections(result: pl.DataFrame | pl.LazyFrame, ranked: pl.DataFrame, *,
     by : str
         The ranking metric named in the text.
 
+    Raises
+    ------
+    InputError
+        ``result`` lacks ``total_cost_usd`` or ``hedged_variance``.
+
     Examples
     --------
     >>> t = pl.DataFrame({"point": [0, 1], "band": [0, 5], "hedged_variance": [3.0, 1.0],
@@ -876,6 +881,11 @@ def sweep_sections(result: pl.DataFrame | pl.LazyFrame, ranked: pl.DataFrame, *,
     ['Ranked policies', 'Cost vs hedged variance']
     """
     frame = result.collect() if isinstance(result, pl.LazyFrame) else result
+    missing = [c for c in ("total_cost_usd", "hedged_variance") if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"a sweep report needs the sweep's columns {missing}; pass the output of cnfutures.sweep"
+        )
     ok = frame.filter(pl.col("error").is_null()) if "error" in frame.columns else frame
     metrics = ("hedged_variance", "total_cost_usd", "vol_hedged_usd", "effectiveness_daily", "net_pnl_usd",
                "peak_usd_posted", "margin_calls", "error", "ledger")  # fmt: skip
