@@ -171,3 +171,20 @@ def test_by_year_counts_rolls() -> None:
     y = attribution_by_year(r.attribution())  # type: ignore[attr-defined]
     assert y["period"].to_list()[-1] == "total"
     assert y.filter(pl.col("period") == "total")["rolls"][0] == r.attribution()["roll_gap_cny"].count()  # type: ignore[attr-defined]
+
+
+def test_a_ledger_that_does_not_add_up_is_a_typed_error() -> None:
+    from cnfutures._kernels import settlement as k
+    from cnfutures.backtest.attribution import daily_attribution
+    from cnfutures.backtest.engine import book, prepare
+    from cnfutures.errors import DataError
+
+    prep = prepare(
+        _market("i"), Exposure(100_000, "short", "spot", "CNY"), HedgePolicy("i"), Investor("qfi"),
+        start="2022-09-05", end="2022-12-30",
+    )  # fmt: skip
+    led, _ = book(prep.inputs)
+    assert daily_attribution(prep, led, currency="CNY", sign=-1.0).height == prep.days.len()
+    led[k.L_NET, 7] += 0.01  # a cent the components do not explain
+    with pytest.raises(DataError, match=r"misses the ledger's net P&L by 0\.01 USD on 2022-09-1"):
+        daily_attribution(prep, led, currency="CNY", sign=-1.0)

@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from cnfutures.errors import DataError
+
 if TYPE_CHECKING:  # pragma: no cover
     from cnfutures.backtest.engine import Prepared
 
@@ -119,6 +121,12 @@ def daily_attribution(prep: Prepared, led: np.ndarray, *, currency: str, sign: f
         ledger's) and ``roll_gap_cny`` (new minus old contract settlement on a roll day
         [CNY/unit], null on other days).
 
+    Raises
+    ------
+    DataError
+        The components miss the ledger's net P&L by more than float rounding on a day the
+        net P&L is finite (every backtest is checked, not only the tests).
+
     Examples
     --------
     >>> from cnfutures.access import Investor
@@ -193,6 +201,7 @@ def daily_attribution(prep: Prepared, led: np.ndarray, *, currency: str, sign: f
         "fx_spread_usd": -led[k.L_FXCOST],
         "funding_usd": -led[k.L_FUNDING],
     }
+    _check_adds_up(cols, led[k.L_NET], prep.days)
     return pl.DataFrame(
         {
             "trading_day": prep.days,
@@ -201,6 +210,24 @@ def daily_attribution(prep: Prepared, led: np.ndarray, *, currency: str, sign: f
             "roll_gap_cny": pl.Series(np.where(rolled, s_new_d - s_old_d, np.nan)).fill_nan(None),
         }
     )
+
+
+def _check_adds_up(cols: dict[str, np.ndarray], net: np.ndarray, days: pl.Series) -> None:
+    """Raise unless the components add up to the ledger's net P&L on every day it is finite.
+
+    The tolerance is float rounding: ``1e-6 USD + 1e-9 × sum |component|`` per day.
+    """
+    parts = np.vstack([cols[n] for n in _NAMES])
+    resid = np.abs(parts.sum(axis=0) - net)
+    tol = 1e-6 + 1e-9 * np.abs(parts).sum(axis=0)
+    bad = np.flatnonzero(np.isfinite(net) & ~(resid <= tol))
+    if bad.size:
+        raise DataError(
+            f"the P&L attribution misses the ledger's net P&L by {resid[bad[0]]:.6g} USD on "
+            f"{days[int(bad[0])]} (a non-finite settlement, execution price or FX on a day a "
+            "position was held)",
+            [f"{days[int(d)]}: {resid[d]:.6g} USD" for d in bad[:10]],
+        )
 
 
 def attribution_by_year(daily: pl.DataFrame) -> pl.DataFrame:
