@@ -304,7 +304,7 @@ def _asset(name: str) -> str:
 _MARK = "<title>cnfutures "
 _CSS = """body{font-family:system-ui,sans-serif;max-width:72em;margin:auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;font-size:90%}
-td.num{text-align:right;font-variant-numeric:tabular-nums}th{background:#f3f3f3}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}th{background:#f3f3f3}
 .sim{background:#fff3cd;padding:6px;border:1px solid #e0c36a}.note{color:#555}
 .cnf-chart{margin:1em 0}.cnf-plot{width:100%}.cnf-hover{font-size:85%;color:#333;background:#f7f7f7;
 padding:4px;min-height:1.4em}.lead{font-size:105%;line-height:1.45}svg text{font-size:11px}"""
@@ -540,6 +540,15 @@ def _attribution_text(result: Reportable, daily: pl.DataFrame, totals: pl.DataFr
         f"Net P&L {_usd(net)} = exposure {_usd(expo)} + hedge {_usd(hedge)} + costs {_usd(costs)}. "
         "Largest parts: " + "; ".join(f"{label[k]} {_usd(v)}" for k, v in top) + "."
     ]
+    price = usd["exposure_price_usd"] + usd["exposure_fx_usd"] + usd["hedge_fx_usd"]
+    if abs(price) > 0 and usd["hedge_benchmark_usd"] != 0:
+        cover = -(usd["hedge_benchmark_usd"] + usd["hedge_fx_usd"]) / price
+        bound = int(led["limit_bound"].sum())
+        why = f" (position or opening limits cut the target on {bound} days)" if bound else ""
+        out.append(
+            f"The hedge's benchmark move (with its FX leg) offset {cover:.0%} of the exposure's price "
+            f"and FX move{why}."
+        )
     gaps = daily["roll_gap_cny"]
     n = gaps.count()
     roll = usd["hedge_roll_usd"]
