@@ -149,7 +149,10 @@ def test_compare_routes_components_add_up() -> None:
         for item in ("ff_commission", "oi_markup", "osbp_commission", "clearing_fee"):
             assert rec[f"{item}_usd"] == pytest.approx(float((lots * e.value(item) / fx).sum()), abs=1e-9)
         assert rec["total_cost_usd"] == pytest.approx(
-            float(led["costs_usd"].sum()) + rec["fx_collateral_usd"] + rec["slippage_usd"], rel=1e-9
+            float(led["costs_usd"].sum()) + rec["slippage_usd"], rel=1e-9
+        )  # the FX on a QFI's CNY margin is booked inside costs_usd
+        assert rec["fx_spread_usd"] + rec["fx_collateral_usd"] == pytest.approx(
+            float(led["fx_cost_usd"].sum()), rel=1e-12
         )
     q = t.filter(pl.col("route") == "qfi").row(0, named=True)
     assert "hedging quota NOT applied" in q["constraints"] and "no delivery" in q["constraints"]

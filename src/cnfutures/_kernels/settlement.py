@@ -143,12 +143,22 @@ class DaySchedule(NamedTuple):
         Years since the previous trading day (ACT/365) [year].
     haircut : ndarray [D] float64
         USD collateral counts as ``haircut × FX`` CNY on that day [fraction].
+    collateral_fx : ndarray [D] float64, optional
+        Spread paid on the USD bought into CNY margin and on the CNY margin sold back [fraction]
+        (a route that may not post USD, e.g. QFI: its channel's spread; 0 elsewhere). Empty
+        (the default): 0 on every day.
+    conversion_basis : ndarray [D] float64, optional
+        The route's channel converts USD and CNY at ``FX × basis`` (an offshore CNH channel:
+        ``USD/CNH ÷ USD/CNY``) instead of the fixing; the FX cost is then the USD paid above
+        (or saved below) the fixing value. Empty (the default): at the fixing.
     """
 
     target_k: np.ndarray
     forced: np.ndarray
     dt_years: np.ndarray
     haircut: np.ndarray
+    collateral_fx: np.ndarray = np.zeros(0)
+    conversion_basis: np.ndarray = np.zeros(0)
 
 
 class BookParams(NamedTuple):
@@ -232,6 +242,10 @@ def book_paths(m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParam
     n_days = settle.shape[2]
     keep = ledger.shape[1] == n_days
     keep_track = track.shape[0] == n_paths and track.shape[2] == n_days
+    coll_fx = sched.collateral_fx
+    has_coll_fx = coll_fx.shape[0] == n_days
+    conv_basis = sched.conversion_basis
+    has_basis = conv_basis.shape[0] == n_days
     fx_rows = fx.shape[0]
     want_rows = want_lots.shape[0]
     for p in prange(n_paths):
@@ -367,9 +381,11 @@ def book_paths(m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParam
             # 5. cash, conversions, collateral
             fund = max(funded, 0.0) * funding_rate * dt_years[d]
             cash += vm - fees
-            # negative cash is covered by converting USD (0 when cash >= 0; branch-free)
-            convert = max(-cash, 0.0) / (f * (1.0 - fx_spread))
-            fxcost = convert * fx_spread
+            # negative cash is covered by converting USD (0 when cash >= 0; branch-free), at the
+            # fixing, or at the route's channel rate g = fixing × basis (offshore CNH) if given
+            g = f * conv_basis[d] if has_basis else f
+            convert = max(-cash, 0.0) / (g * (1.0 - fx_spread))
+            fxcost = convert - max(-cash, 0.0) / f if has_basis else convert * fx_spread
             cash = max(cash, 0.0)
             funded += convert
             equity = cash + coll * haircut * f
@@ -386,12 +402,19 @@ def book_paths(m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParam
             excess -= rel_c * haircut * f
             rel_cash = min(cash, max(excess, 0.0))
             rel_cash = rel_cash if is_rel else 0.0
-            back = rel_cash / (f * (1.0 + fx_spread))
+            back = rel_cash / (g * (1.0 + fx_spread))
             fxcost += rel_cash / f - back
             cash -= rel_cash
             release = rel_c + back
             coll = coll + call - rel_c
             funded = funded + call - release
+            # CNY margin (a route without USD collateral): the channel's spread on the USD bought
+            # into CNY (call) and on the margin sold back (rel_c), paid in USD on top: a cost and
+            # USD sent; it does not change the CNY cash, the equity or the calls
+            if has_coll_fx:
+                cfx = (call + rel_c) * coll_fx[d]
+                fxcost += cfx
+                funded += cfx
             equity = cash + coll * haircut * f
             mcall = 1.0 if is_call & (lots_start != 0.0) else 0.0
             if funded > peak:

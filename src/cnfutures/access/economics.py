@@ -48,6 +48,7 @@ __all__ = [
     "RouteEconomics",
     "RouteItem",
     "check_route_policy",
+    "cnh_channel",
     "route_costs_markdown",
     "route_economics",
 ]
@@ -67,11 +68,6 @@ LOT_ITEMS: tuple[str, ...] = ("ff_commission", "oi_markup", "osbp_commission", "
 # upper bounds that catch a value given in the wrong unit (bp or percent for a fraction)
 _MAX = {"CNY/lot": 1000.0, "fraction": 0.05, "1/year": 0.05}
 _MAX_ADDON = 0.5
-_ADDON_SOURCE = (
-    "commercial input, default 0: the futures firm's / OI's / OSBP's margin add-on above the exchange "
-    "rate (route-economics §2: one OSBP's SC schedule 10 %, 20 % from the 2nd trading day before the LTD, "
-    "undated, low confidence); pass overrides={'broker_addon': ...}"
-)
 
 
 @dataclass(frozen=True)
@@ -131,6 +127,11 @@ class RouteEconomics:
         Whether the route may take part in delivery.
     facts_source : str
     facts_verified : bool
+    call_deadline_days : int
+        Trading days after a margin call (made at the day's settlement) by which it must be met
+        (1 = before the next trading day's open, what the daily booking does).
+    call_deadline_source : str
+    call_deadline_verified : bool
     """
 
     route: Route
@@ -149,6 +150,9 @@ class RouteEconomics:
     delivery: bool
     facts_source: str
     facts_verified: bool
+    call_deadline_days: int
+    call_deadline_source: str
+    call_deadline_verified: bool
 
     def value(self, item: str) -> float:
         """The value of ``item`` in its unit (:data:`ITEMS`)."""
@@ -176,6 +180,8 @@ class RouteEconomics:
             out.append(f"collateral: {self.collateral_source}")
         if not self.facts_verified:
             out.append(f"route facts: {self.facts_source}")
+        if not self.call_deadline_verified:
+            out.append(f"margin-call deadline: {self.call_deadline_source}")
         return tuple(out)
 
     def cost_fields(self) -> dict[str, float]:
@@ -291,6 +297,9 @@ def route_economics(
 
     Raises
     ------
+    AccessDenied
+        The route does not exist at the product's exchange on ``on`` (an OSBP at DCE); the
+        message gives the rule and its source.
     InputError
         An unknown item, or an override in the wrong unit or out of range (the message names
         the item and its unit).
@@ -306,9 +315,23 @@ def route_economics(
     >>> q.value("fx_spread"), q.haircut, q.hedge_code
     (0.0003, 1.0, False)
     """
+    from cnfutures.access.eligibility import route_at_exchange
+
     r = route.route_ if isinstance(route, Investor) else parse_route(route)
     p = _product(product)
     d = parse_date(on, "on")
+    recorded = any(
+        r.value in a["routes"]
+        for a in load_access_toml("routes.toml")["availability"]
+        if a["exchange"] == p.exchange
+    )  # routes.toml records the exchanges' participant routes (a-d); the QFI's access is its product list
+    where = route_at_exchange(r, p.exchange, d)
+    if recorded and not where.ok:  # a route the exchange does not have (an OSBP at DCE): no economics there
+        flag = "" if where.verified else " [UNVERIFIED]"
+        raise AccessDenied(
+            f"route={r.value!r} for {p.code} on {d}: {where.text} "
+            f"(rule {where.rule}, source: {where.source}){flag}"
+        )
     ovr = dict(overrides or {})
     bad = sorted(set(ovr) - set(ITEMS))
     if bad:
@@ -330,16 +353,14 @@ def route_economics(
                     f"no {item} row for route {r.value} at {ex} on {d}; the first is in force from {first} "
                     "(access/data/route_costs.toml); pass overrides={...} to supply one"
                 )
-            if item == "broker_addon":  # a commercial input every route may charge; no shipped value
-                items[item] = RouteItem(item, 0.0, unit, "commercial", _ADDON_SOURCE, False, None)
-            else:
-                items[item] = RouteItem(item, 0.0, unit, "n/a", "not charged on this route", True, None)
+            items[item] = RouteItem(item, 0.0, unit, "n/a", "not charged on this route", True, None)
             continue
         if row["unit"] != unit:  # a data error: the table and the code disagree
             raise InputError(f"route_costs.toml: {r.value} {item} is in {row['unit']!r}, expected {unit!r}")
         items[item] = RouteItem(item, float(row["value"]), unit, str(row["kind"]), str(row["source"]),
                                 bool(row["verified"]), row["effective"])  # fmt: skip
     facts = data["route"][r.value]
+    call = data["margin_call"][r.value]
     inv = Investor(r)
     allowed, c_source, c_ok = usd_collateral_allowed(inv)
     if allowed:
@@ -353,6 +374,8 @@ def route_economics(
         margin_held=str(facts["margin_held"]), commission_layers=str(facts["commission_layers"]),
         hedge_code=bool(facts["hedge_code"]), delivery=bool(facts["delivery"]),
         facts_source=str(facts["source"]), facts_verified=bool(facts["verified"]),
+        call_deadline_days=int(call["deadline_days"]), call_deadline_source=str(call["source"]),
+        call_deadline_verified=bool(call["verified"]),
     )  # fmt: skip
 
 
@@ -429,6 +452,36 @@ def route_costs_markdown() -> str:
             f"{f['margin_held']} | {yn['hedge_code']} | {yn['delivery']} | {yn['verified']} | "
             f"{ref(f['source'])} |"
         )
+    lines += [
+        "",
+        "| route | margin-call deadline [trading days] | verified | source |",
+        "|---|---|---|---|",
+    ]
+    for route in Route:
+        mc = data["margin_call"][route.value]
+        lines.append(
+            f"| {route.value} | {mc['deadline_days']} | {'yes' if mc['verified'] else 'no'} | "
+            f"{ref(mc['source'])} |"
+        )
+    cnh = data["cnh_channel"]
+    lines += [
+        "",
+        f"Offshore CNH channel (converts at a USD/CNH series when one is given): {', '.join(cnh['routes'])} "
+        f"(verified: {'yes' if cnh['verified'] else 'no'}) {ref(cnh['source'])}",
+    ]
     lines += ["", "Sources:", ""]
     lines += [f"{n}. {s}" for s, n in notes.items()]
     return "\n".join(lines) + "\n"
+
+
+def cnh_channel(route: Investor | Route | str) -> tuple[bool, str, bool]:
+    """Whether the route's FX channel converts offshore in CNH: (offshore, source, verified).
+
+    Examples
+    --------
+    >>> cnh_channel("overseas_intermediary")[0], cnh_channel("ff_client")[0]
+    (True, False)
+    """
+    r = route.route_ if isinstance(route, Investor) else parse_route(route)
+    c = load_access_toml("route_costs.toml")["cnh_channel"]
+    return r.value in c["routes"], str(c["source"]), bool(c["verified"])

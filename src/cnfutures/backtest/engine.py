@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -25,15 +25,18 @@ from cnfutures.validation import FX_MAX_AGE_DAYS, check_fx_fresh
 
 if TYPE_CHECKING:  # pragma: no cover  (the kernel module imports numba: loaded when booking)
     from cnfutures._kernels.settlement import BookParams, ContractRules, DaySchedule, PathArrays
+    from cnfutures.market.rules import DayRules
 
 __all__ = [
     "MAX_FX_AGE_DAYS",
     "BookInputs",
+    "MarketPrep",
     "Prepared",
     "backtest",
     "book",
     "booking_params",
     "prepare",
+    "prepare_market",
     "run",
 ]
 
@@ -246,16 +249,23 @@ def _product_futures(market: Market, exposure: Exposure, p: Product) -> pl.DataF
 
 
 def _day_axis(
-    p: Product, fut: pl.DataFrame, investor: Investor, start: DateLike | None, end: DateLike | None
+    p: Product,
+    fut: pl.DataFrame,
+    investor: Investor | None,
+    start: DateLike | None,
+    end: DateLike | None,
 ) -> pl.Series:
-    """The backtest's trading days: checked against the calendar, eligibility and the data."""
+    """The backtest's trading days: checked against the calendar, eligibility (``investor`` given)
+    and the data."""
     cal = calendar(p.exchange)
     d0 = cal.require_trading_day(start, "start") if start is not None else fut["trading_day"].min()
     d1 = cal.require_trading_day(end, "end") if end is not None else fut["trading_day"].max()
     assert isinstance(d0, dt.date) and isinstance(d1, dt.date)
     if d1 <= d0:
         raise InputError(f"end={d1} must be after start={d0}")
-    eligible(investor, p.code, d0).raise_if_denied()
+    if investor is not None:
+        eligible(investor, p.code, d0).raise_if_denied()
+        _route_costs(investor, p.code, d0, Costs())  # refuse what the route cannot do, before the data checks
     days = cal.trading_days(d0, d1)
     have = fut.filter(pl.col("trading_day").is_between(d0, d1))["trading_day"].unique()
     gap = days.filter(~days.is_in(have.implode()))
@@ -276,7 +286,7 @@ def _day_axis(
 
 
 def _hold_schedule(
-    policy: HedgePolicy, p: Product, days: pl.Series, fut: pl.DataFrame, investor: Investor
+    policy: HedgePolicy, p: Product, days: pl.Series, fut: pl.DataFrame, individual: bool
 ) -> pl.DataFrame:
     """Which contract to hold each day: the roll rule, then forced exits (individuals' stage, LTD).
 
@@ -296,7 +306,7 @@ def _hold_schedule(
         )
     )
     exits = pl.DataFrame(
-        {"contract": codes, "exit_after": [_exit_after(x, investor.kind == "individual") for x in codes]},
+        {"contract": codes, "exit_after": [_exit_after(x, individual) for x in codes]},
         schema={"contract": pl.String, "exit_after": pl.Date},
     )
     sched = sched.join(exits, on="contract", how="left").with_columns(
@@ -366,10 +376,10 @@ def _held_cells(
     return contracts, cells, kmap
 
 
-def _path_arrays(
-    cells: pl.DataFrame, K: int, D: int, exec_col: str, limit_rate: np.ndarray, tick: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Settlement, execution price and limit-up / limit-down prices as ``[1, K, D]`` [CNY/unit]."""
+def _price_matrices(
+    cells: pl.DataFrame, K: int, D: int, exec_col: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Settlement and execution price as ``[1, K, D]`` and the previous settlement ``[K, D]`` [CNY/unit]."""
     k_idx = cells["k"].to_numpy()
     d_idx = cells["d"].to_numpy()
 
@@ -378,36 +388,35 @@ def _path_arrays(
         m[k_idx, d_idx] = cells[col].cast(pl.Float64).to_numpy()
         return m
 
-    prev = mat("prev_settle")
+    # C-contiguous [1, K, D] views
+    return mat("settle")[None, :, :], mat(exec_col)[None, :, :], mat("prev_settle")
+
+
+def _limit_prices(prev: np.ndarray, limit_rate: np.ndarray, tick: float) -> tuple[np.ndarray, np.ndarray]:
+    """Limit-up and limit-down prices as ``[1, K, D]`` [CNY/unit] (``±inf`` where no limit applies)."""
     up, dn = limit_band(prev, limit_rate, tick)
     has = ~np.isnan(prev) & ~np.isnan(limit_rate)
-    # C-contiguous [1, K, D] views
-    return (
-        mat("settle")[None, :, :],
-        mat(exec_col)[None, :, :],
-        np.where(has, up, np.inf)[None, :, :],
-        np.where(has, dn, -np.inf)[None, :, :],
-    )
+    return np.where(has, up, np.inf)[None, :, :], np.where(has, dn, -np.inf)[None, :, :]
 
 
-def _contract_rules(
-    rb: RuleBook, p: Product, fut: pl.DataFrame, contracts: list[str], days: pl.Series, cells: pl.DataFrame,
-    investor: Investor, c: Costs,
-) -> tuple[ContractRules, np.ndarray]:
-    """Every rule of the product compiled once over (contracts, trading days), and the limit rate.
+def _checked_day_rules(
+    rb: RuleBook,
+    contracts: list[str],
+    days: pl.Series,
+    cells: pl.DataFrame,
+    locked: np.ndarray | None,
+    hedge: bool,
+    holder: str,
+    fees: bool,
+) -> DayRules:
+    """Every rule of the product compiled once over (contracts, trading days).
 
     Raises
     ------
     DataError
         A traded cell with no margin, price-limit or fee rule in force.
     """  # fmt: skip
-    from cnfutures._kernels.settlement import ContractRules
-
-    locked = _reopen_locks(rb, p, fut, days)
-    hedge = investor.hedging_quota is not None
-    dr = rb.day_rules(
-        contracts, days, hedge=hedge, holder=investor.holder, fees=c.exchange_fees, locked=locked
-    )
+    dr = rb.day_rules(contracts, days, hedge=hedge, holder=holder, fees=fees, locked=locked)
     k_idx = cells["k"].to_numpy()
     d_idx = cells["d"].to_numpy()
     for arr, what in ((dr.margin, "margin"), (dr.limit_rate, "price-limit"), (dr.fee_open_lot, "fee")):
@@ -418,11 +427,18 @@ def _contract_rules(
                 f"no {what} rule for {contracts[k_idx[i]]} on {days[int(d_idx[i])]}; the rule data has "
                 "none in force (or the contract does not trade that day)"
             )
+    return dr
+
+
+def _contract_rules(dr: DayRules, investor: Investor, c: Costs) -> ContractRules:
+    """The kernel's rule bundle: the day rules, a hedging quota's limits and the broker add-on."""
+    from cnfutures._kernels.settlement import ContractRules
+
     pos, olim = dr.position_limit, dr.open_limit
     if investor.hedging_quota is not None:
         pos = np.maximum(pos, float(investor.hedging_quota))
         olim = np.full(pos.shape, math.inf)
-    rules = ContractRules(
+    return ContractRules(
         margin_rate=np.ascontiguousarray(dr.margin + c.broker_addon),
         pos_limit=np.ascontiguousarray(pos),
         open_limit=np.ascontiguousarray(olim),
@@ -431,7 +447,6 @@ def _contract_rules(
         fee_close_lot=np.nan_to_num(dr.fee_close_lot),
         fee_close_rate=np.nan_to_num(dr.fee_close_rate),
     )
-    return rules, dr.limit_rate
 
 
 def _exposure_series(
@@ -464,41 +479,194 @@ def _haircuts(c: Costs, investor: Investor, p: Product, days: pl.Series) -> np.n
     return np.ascontiguousarray(collateral_haircuts(investor, p.exchange, days), dtype=np.float64)
 
 
-def prepare(
+@dataclass(frozen=True)
+class MarketPrep:
+    """The route-independent part of :func:`prepare`, computed once and shared by every route.
+
+    Market frames, the day axis, the roll schedule and held cells, the price matrices, FX,
+    the exposure series, the hedge ratio and wanted lots, and the compiled day rules (memoised
+    per hedge flag and fee switch) do not depend on the access route. :meth:`for_route` adds
+    what does: the route's checks, its :class:`Costs` (commission layers, FX spread, custodian
+    fee, broker add-on), the collateral haircut and the kernel's scalar parameters. A route's
+    inputs are the same arrays a standalone :func:`prepare` builds, so its booking is
+    identical.
+    """
+
+    product: Product
+    kind: str
+    book: RuleBook
+    cells: pl.DataFrame
+    days: pl.Series
+    schedule: pl.DataFrame
+    contracts: list[str]
+    locked: np.ndarray | None
+    settle: np.ndarray
+    exec_px: np.ndarray
+    prev_settle: np.ndarray
+    target_k: np.ndarray
+    forced: np.ndarray
+    dt_years: np.ndarray
+    fx: np.ndarray
+    expo_pnl: np.ndarray
+    want: np.ndarray
+    ratio: np.ndarray
+    quantity: np.ndarray
+    expo_price: np.ndarray
+    policy: HedgePolicy
+    cnh_basis: np.ndarray | None = None
+    _rules: dict[tuple[bool, bool], tuple[DayRules, np.ndarray, np.ndarray]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    _bundles: dict[tuple[bool, bool, int | None, float], ContractRules] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def _day_rules(self, hedge: bool, fees: bool) -> tuple[DayRules, np.ndarray, np.ndarray]:
+        """Day rules and limit prices, compiled once per hedge flag and fee switch."""
+        key = (hedge, fees)
+        if key not in self._rules:
+            holder = "individual" if self.kind == "individual" else "client"
+            dr = _checked_day_rules(
+                self.book, self.contracts, self.days, self.cells, self.locked, hedge, holder, fees
+            )
+            up, dn = _limit_prices(self.prev_settle, dr.limit_rate, self.product.tick)
+            self._rules[key] = (dr, up, dn)
+        return self._rules[key]
+
+    def _contract_rules(self, investor: Investor, c: Costs) -> tuple[ContractRules, np.ndarray, np.ndarray]:
+        """The kernel's rule bundle, built once per hedge flag, fee switch, quota and add-on."""
+        hedge = investor.hedging_quota is not None
+        dr, up, dn = self._day_rules(hedge, c.exchange_fees)
+        key = (hedge, c.exchange_fees, investor.hedging_quota, c.broker_addon)
+        if key not in self._bundles:
+            self._bundles[key] = _contract_rules(dr, investor, c)
+        return self._bundles[key], up, dn
+
+    def for_route(self, investor: Investor, costs: Costs | None = None, *, checked: bool = False) -> Prepared:
+        """The kernel inputs of ``investor``'s route (``costs`` None: the route's economics).
+
+        Raises
+        ------
+        AccessDenied
+            The route may not trade the product on the first day, or cannot follow the policy
+            (a hedging quota on a speculative-only route).
+        InputError
+            ``investor.kind`` differs from the kind the schedule was built for.
+        """
+        from cnfutures._kernels.settlement import DaySchedule, PathArrays
+
+        if investor.kind != self.kind:
+            raise InputError(
+                f"investor kind {investor.kind!r} differs from the prepared kind {self.kind!r} (the roll "
+                "schedule depends on it); prepare the market for that kind"
+            )
+        p, days = self.product, self.days
+        if not checked:
+            eligible(investor, p.code, days[0]).raise_if_denied()
+        c = _route_costs(investor, p.code, days[0], costs)
+        rules, lim_up, lim_dn = self._contract_rules(investor, c)
+        market_arrays = PathArrays(
+            self.settle, self.exec_px, lim_up, lim_dn, want_lots=self.want, fx=self.fx,
+            expo_pnl=self.expo_pnl.copy(),
+        )  # fmt: skip
+        haircut = _haircuts(c, investor, p, days)
+        sched = DaySchedule(
+            target_k=self.target_k, forced=self.forced, dt_years=self.dt_years, haircut=haircut,
+            collateral_fx=_collateral_fx(c, investor, days),
+            conversion_basis=_conversion_basis(self.cnh_basis, investor),
+        )  # fmt: skip
+        inputs = BookInputs(
+            market_arrays,
+            rules,
+            sched,
+            booking_params(p, self.policy, c),
+        )
+        return Prepared(p, days, self.contracts, inputs, self.schedule, self.ratio, self.quantity,
+                        self.expo_price)  # fmt: skip
+
+
+def _collateral_fx(c: Costs, investor: Investor, days: pl.Series) -> np.ndarray:
+    """Spread on the CNY margin bought with USD and sold back, per day [fraction].
+
+    A route that may not post USD (QFI) buys its margin in CNY through its FX channel and sells
+    it back on release: ``Costs.fx_spread`` on each of those conversions, booked by the kernel
+    as an FX cost in USD on top (it does not change the CNY cash, the equity or the calls; it is
+    USD sent, so it is funded). Routes posting USD: empty (nothing booked).
+    """
+    from cnfutures.access.collateral import usd_collateral_allowed
+
+    if usd_collateral_allowed(investor)[0] or c.fx_spread == 0.0:
+        return np.zeros(0)
+    return np.full(days.len(), float(c.fx_spread))
+
+
+def _conversion_basis(cnh_basis: np.ndarray | None, investor: Investor) -> np.ndarray:
+    """USD/CNH ÷ USD/CNY per day for a route whose channel converts offshore (else empty: the fixing)."""
+    from cnfutures.access.economics import cnh_channel
+
+    if cnh_basis is None or not cnh_channel(investor)[0]:
+        return np.zeros(0)
+    return cnh_basis
+
+
+def _cnh_basis(usd_cnh: pl.DataFrame | None, days: pl.Series, fx: np.ndarray) -> np.ndarray | None:
+    """The user's USD/CNH as of each trading day over the USD/CNY fixing (None without a series)."""
+    if usd_cnh is None:
+        return None
+    if not isinstance(usd_cnh, pl.DataFrame):
+        raise InputError(
+            f"usd_cnh must be a polars DataFrame (date, usd_cnh [CNY per USD]), got {type(usd_cnh).__name__}"
+        )
+    from cnfutures.validation import check_fx
+
+    cnh = check_fx(usd_cnh, name="usd_cnh", column="usd_cnh", allow_null=True)  # as Market.usd_cny: as-of
+    return np.ascontiguousarray(_asof(cnh, "usd_cnh", days, "usd_cnh") / fx)
+
+
+def prepare_market(
     market: Market,
     exposure: Exposure,
     policy: HedgePolicy,
-    investor: Investor,
-    costs: Costs | None = None,
     *,
+    kind: str = "institution",
     start: DateLike | None = None,
     end: DateLike | None = None,
     book: RuleBook | None = None,
-) -> Prepared:
-    """Validate the inputs and precompute every kernel input (no booking yet).
+    investor: Investor | None = None,
+    usd_cnh: pl.DataFrame | None = None,
+) -> MarketPrep:
+    """Validate the market and precompute every route-independent kernel input, once.
+
+    ``investor``, if given, is checked (eligibility, route policy) right after the day axis,
+    before the data checks, as :func:`prepare` does. ``usd_cnh`` (``date``, ``usd_cnh`` [CNY per
+    USD]), if given, is the offshore rate at which routes with an offshore CNH channel
+    (:func:`cnfutures.access.economics.cnh_channel`) convert; other routes convert at the fixing.
 
     Raises
     ------
-    AccessDenied
-        The investor may not trade the product through its route on the start date.
     InputError, NotTradingDay, CalendarOutOfBounds
         Bad arguments or dates off the exchange calendar.
     DataError
         The market lacks a contract the roll needs, a settlement, an FX or exposure price.
-    """
-    from cnfutures._kernels.settlement import DaySchedule, PathArrays
 
+    Examples
+    --------
+    >>> m = Market.sample("sc", "2025-03-03", "2025-06-06")
+    >>> mp = prepare_market(m, Exposure(500_000, "short", "brent"), HedgePolicy("sc"))
+    >>> mp.for_route(Investor("qfi")).inputs.params.commission   # qfi ff_commission [CNY/lot]
+    2.0
+    """
+    if kind not in ("institution", "individual"):
+        raise InputError(f"kind={kind!r}; accepted: institution, individual")
     rb = book if book is not None else RuleBook.default()
     p = product(policy.product)
     fut = _product_futures(market, exposure, p)
     days = _day_axis(p, fut, investor, start, end)
-    c = _route_costs(investor, p.code, days[0], costs)
     # 1. which contract to hold; 2. contract × day matrices of the contracts it uses
-    sched = _hold_schedule(policy, p, days, fut, investor)
+    sched = _hold_schedule(policy, p, days, fut, kind == "individual")
     contracts, cells, kmap = _held_cells(sched, fut, p, days, policy.execution)
-    rules, limit_rate = _contract_rules(rb, p, fut, contracts, days, cells, investor, c)
-    settle, exec_px, lim_up, lim_dn = _path_arrays(cells, len(contracts), days.len(), policy.execution,
-                                                   limit_rate, p.tick)  # fmt: skip
+    locked = _reopen_locks(rb, p, fut, days)
+    settle, exec_px, prev = _price_matrices(cells, len(contracts), days.len(), policy.execution)
     target_k = (
         sched.join(kmap, left_on="target", right_on="contract", how="left")["k"].to_numpy().astype(np.int64)
     )
@@ -509,18 +677,43 @@ def prepare(
     ratio, want = target_lots(policy, settle[0], target_k, fx, px_usd, qty, p.multiplier, exposure.sign)
     dt_years = np.zeros(days.len())
     dt_years[1:] = np.diff(days.to_physical().to_numpy()).astype(np.float64) / 365.0
-    haircut = _haircuts(c, investor, p, days)
-    market_arrays = PathArrays(
-        settle, exec_px, lim_up, lim_dn, want_lots=want.astype(np.float64)[None, :], fx=fx[None, :],
-        expo_pnl=expo[None, :].copy(),
+    return MarketPrep(
+        product=p, kind=kind, book=rb, cells=cells, days=days, schedule=sched, contracts=contracts,
+        locked=locked, settle=settle, exec_px=exec_px, prev_settle=prev, target_k=target_k, forced=forced,
+        dt_years=dt_years, fx=fx[None, :], expo_pnl=expo[None, :], want=want.astype(np.float64)[None, :],
+        ratio=ratio, quantity=qty, expo_price=px, policy=policy, cnh_basis=_cnh_basis(usd_cnh, days, fx),
     )  # fmt: skip
-    inputs = BookInputs(
-        market_arrays,
-        rules,
-        DaySchedule(target_k=target_k, forced=forced, dt_years=dt_years, haircut=haircut),
-        booking_params(p, policy, c),
-    )
-    return Prepared(p, days, contracts, inputs, sched, ratio, qty, px)
+
+
+def prepare(
+    market: Market,
+    exposure: Exposure,
+    policy: HedgePolicy,
+    investor: Investor,
+    costs: Costs | None = None,
+    *,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+    book: RuleBook | None = None,
+    usd_cnh: pl.DataFrame | None = None,
+) -> Prepared:
+    """Validate the inputs and precompute every kernel input (no booking yet).
+
+    The route-independent part is :func:`prepare_market`; the route's part
+    :meth:`MarketPrep.for_route`.
+
+    Raises
+    ------
+    AccessDenied
+        The investor may not trade the product through its route on the start date.
+    InputError, NotTradingDay, CalendarOutOfBounds
+        Bad arguments or dates off the exchange calendar.
+    DataError
+        The market lacks a contract the roll needs, a settlement, an FX or exposure price.
+    """
+    mp = prepare_market(market, exposure, policy, kind=investor.kind, start=start, end=end, book=book,
+                        investor=investor, usd_cnh=usd_cnh)  # fmt: skip
+    return mp.for_route(investor, costs, checked=True)
 
 
 def booking_params(p: Product, policy: HedgePolicy, costs: Costs) -> BookParams:
@@ -575,6 +768,7 @@ def run(
     start: DateLike | None = None,
     end: DateLike | None = None,
     book_: RuleBook | None = None,
+    usd_cnh: pl.DataFrame | None = None,
 ) -> Any:
     """Replay a futures hedge day by day as the exchange and the futures firm would book it.
 
@@ -596,6 +790,10 @@ def run(
         First and last trading day (default: the market's range).
     book_ : RuleBook, optional
         Rules (default: bundled; pass overrides for a broker's own margins).
+    usd_cnh : polars.DataFrame, optional
+        ``date``, ``usd_cnh`` [CNY per USD]: the offshore rate at which a route with an offshore
+        CNH channel (overseas intermediary, OSBP client) converts; without it, and on other
+        routes, conversions are at the fixing plus the route's spread.
 
     Returns
     -------
@@ -621,7 +819,9 @@ def run(
     """
     from cnfutures.backtest.result import BacktestResult
 
-    prep = prepare(market, exposure, policy, investor, costs, start=start, end=end, book=book_)
+    prep = prepare(
+        market, exposure, policy, investor, costs, start=start, end=end, book=book_, usd_cnh=usd_cnh
+    )
     led, summ = book(prep.inputs)
     return BacktestResult.from_arrays(
         prep, led, summ, market=market, policy=policy, investor=investor, exposure=exposure

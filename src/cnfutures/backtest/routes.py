@@ -13,13 +13,12 @@ Cost components in the table [USD], each traceable to a row of ``access/data/rou
   the ledger's ``fees_cny`` that the item adds;
 * ``exchange_fees_usd``: the rest of the ledger's fees (the exchange's dated fee rows, the
   same on every route);
-* ``fx_spread_usd``: the ledger's FX conversion cost (the channel's spread on CNY shortfalls);
+* ``fx_spread_usd``: the ledger's FX conversion cost on CNY shortfalls and cash released
+  (the channel's spread), i.e. the ledger's ``fx_cost_usd`` less ``fx_collateral_usd``;
 * ``fx_collateral_usd``: for a route that may not post USD (QFI) the margin is bought in CNY
-  and sold back: ``fx_spread × (Σ USD posted as margin + Σ margin released)`` (the margin
-  released is ``Σ posted − the collateral left at the end``; the margin still held at the end
-  is not sold back, as no route's account is liquidated). The booking kernel does not book this
-  yet (it counts CNY margin bought at the fixing in full); it is computed from the ledger here
-  and included in ``total_cost_usd``;
+  and sold back: ``fx_spread × (Σ USD posted as margin + Σ margin released)``, booked day by
+  day by the kernel (``DaySchedule.collateral_fx``) inside the ledger's ``fx_cost_usd``; the
+  margin still held at the end is not sold back, as no route's account is liquidated;
 * ``custodian_usd`` and ``funding_usd``: the ledger's funding cost split in proportion to the
   custodian fee and the base funding rate;
 * ``slippage_usd``: inside the hedge P&L (the same on every route).
@@ -27,7 +26,7 @@ Cost components in the table [USD], each traceable to a row of ``access/data/rou
 
 from __future__ import annotations
 
-import datetime as dt
+import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -50,9 +49,11 @@ __all__ = [
     "RouteComparison",
     "compare_routes",
     "compare_routes_risk",
+    "comparison_text",
     "costs_of",
     "format_comparison",
     "route_costs",
+    "routes_section",
 ]
 
 #: Columns of :attr:`RouteComparison.table` and their units.
@@ -66,8 +67,8 @@ COMPARISON_COLUMNS: tuple[tuple[str, pl.DataType | type[pl.DataType], str], ...]
     ("oi_markup_usd", pl.Float64, "USD"),
     ("osbp_commission_usd", pl.Float64, "USD"),
     ("clearing_fee_usd", pl.Float64, "USD"),
-    ("fx_spread_usd", pl.Float64, "USD (booked: CNY shortfalls converted)"),
-    ("fx_collateral_usd", pl.Float64, "USD (computed: CNY margin bought and sold back)"),
+    ("fx_spread_usd", pl.Float64, "USD (booked: CNY shortfalls and cash released converted)"),
+    ("fx_collateral_usd", pl.Float64, "USD (booked: CNY margin bought and sold back)"),
     ("funding_usd", pl.Float64, "USD (base funding rate)"),
     ("custodian_usd", pl.Float64, "USD"),
     ("slippage_usd", pl.Float64, "USD (inside the hedge P&L)"),
@@ -75,6 +76,7 @@ COMPARISON_COLUMNS: tuple[tuple[str, pl.DataType | type[pl.DataType], str], ...]
     ("lots_traded", pl.Float64, "lots (opening, closing and rolling)"),
     ("peak_usd_posted", pl.Float64, "USD"),
     ("margin_calls", pl.Float64, "count"),
+    ("call_deadline_days", pl.Int64, "trading days to meet a margin call (route data)"),
     ("effectiveness_daily", pl.Float64, "variance reduction of daily USD P&L"),
     ("effectiveness_weekly", pl.Float64, "variance reduction of weekly USD P&L"),
     ("net_pnl_usd", pl.Float64, "USD"),
@@ -111,7 +113,7 @@ class RouteComparison:
         return str(ok["route"][0]) if ok.height else None
 
 
-def _components(res: Any, econ: RouteEconomics, costs: Costs) -> dict[str, float]:
+def _components(res: Any, econ: RouteEconomics, costs: Costs, slippage_usd: float) -> dict[str, float]:
     led = res.ledger
     lots = (led["trade_lots"].abs() + led["roll_lots"].abs()).to_numpy()
     fx = led["usd_cny"].to_numpy()
@@ -123,25 +125,23 @@ def _components(res: Any, econ: RouteEconomics, costs: Costs) -> dict[str, float
         out[f"{item}_usd"] = v
         layered += v
     out["exchange_fees_usd"] = fees_usd - layered
-    out["fx_spread_usd"] = float(led["fx_cost_usd"].sum())
+    fx_booked = float(led["fx_cost_usd"].sum())
     if econ.usd_collateral:
         out["fx_collateral_usd"] = 0.0
     else:
-        # USD posted is bought into CNY on entry and the collateral released is sold back; the
-        # kernel's collateral changes by + call - collateral released, so Σ released = Σ calls -
-        # final collateral (CNY cash released is already converted, and charged, by the kernel)
+        # the kernel books fx_spread on each USD posted into CNY margin and on the collateral
+        # released; the collateral changes by + call - released, so Σ released = Σ calls - final
         posted = float(led["margin_call_usd"].sum())
         released = posted - float(led["collateral_usd"][-1])
         out["fx_collateral_usd"] = costs.fx_spread * (posted + released)
+    out["fx_spread_usd"] = fx_booked - out["fx_collateral_usd"]
     funding = float(led["funding_usd"].sum())
     cust = econ.value("custodian_fee")
     share = cust / costs.funding_rate if costs.funding_rate > 0 else 0.0
     out["custodian_usd"] = funding * share
     out["funding_usd"] = funding - out["custodian_usd"]
-    out["slippage_usd"] = res["slippage_usd"]
-    out["total_cost_usd"] = (
-        fees_usd + out["fx_spread_usd"] + out["fx_collateral_usd"] + funding + out["slippage_usd"]
-    )
+    out["slippage_usd"] = slippage_usd
+    out["total_cost_usd"] = fees_usd + fx_booked + funding + out["slippage_usd"]
     out["lots_traded"] = float(lots.sum())
     return out
 
@@ -166,6 +166,7 @@ def compare_routes(
     start: DateLike | None = None,
     end: DateLike | None = None,
     book: RuleBook | None = None,
+    usd_cnh: pl.DataFrame | None = None,
 ) -> RouteComparison:
     """Book one hedge through every access route and compare cost, USD posted and effectiveness.
 
@@ -192,6 +193,9 @@ def compare_routes(
         First and last trading day.
     book : RuleBook, optional
         Market rules (default bundled).
+    usd_cnh : polars.DataFrame, optional
+        ``date``, ``usd_cnh`` [CNY per USD]: routes with an offshore CNH channel convert at it
+        (see :func:`cnfutures.backtest.run`); the others at the fixing.
 
     Returns
     -------
@@ -211,7 +215,9 @@ def compare_routes(
     >>> cmp.table.select("route", "eligible").rows()[:2]
     [('ff_client', True), ('overseas_intermediary', True)]
     """
-    from cnfutures.backtest.engine import run
+    from cnfutures.backtest.engine import book as book_inputs
+    from cnfutures.backtest.engine import prepare_market
+    from cnfutures.backtest.result import BacktestResult
 
     if kind not in ("institution", "individual"):
         raise InputError(f"kind={kind!r}; accepted: institution, individual")
@@ -230,6 +236,11 @@ def compare_routes(
     rows: list[dict[str, Any]] = []
     results: dict[str, Any] = {}
     econs: dict[str, RouteEconomics] = {}
+    # prepare once (market frames, day axis, held cells, rule arrays), book each route
+    shared = prepare_market(
+        market, exposure, policy, kind=kind, start=start, end=end, book=book, usd_cnh=usd_cnh
+    )
+    day0 = shared.days[0]
     for r in chosen:
         row = _empty_row(r)
         first, _, _ = first_allowed(r, policy.product)
@@ -241,8 +252,12 @@ def compare_routes(
             rows.append(row)
             continue
         ovr = {**ovr_all.get("*", {}), **ovr_all.get(r.value, {})}
-        day0 = _first_day(market, policy, start)
-        econ = route_economics(r, policy.product, day0, ovr)
+        try:
+            econ = route_economics(r, policy.product, day0, ovr)
+        except AccessDenied as e:  # the route does not exist at the exchange
+            row["reason"] = str(e)
+            rows.append(row)
+            continue
         constraints: list[str] = []
         quota = hedging_quota
         if quota is not None and not econ.hedge_code:
@@ -254,21 +269,25 @@ def compare_routes(
         inv = Investor(r, kind=inv0.kind, hedging_quota=quota)
         costs = costs_of(econ, base)
         try:
-            res = run(market, exposure, policy, inv, costs, start=start, end=end, book_=book)
+            prep = shared.for_route(inv, costs)
         except AccessDenied as e:
             row["reason"] = str(e)
             rows.append(row)
             continue
-        comp = _components(res, econ, costs)
+        led, summ = book_inputs(prep.inputs)
+        res = BacktestResult.from_arrays(prep, led, summ, market=market, policy=policy, investor=inv)
+        metric = dict(zip(res.summary["metric"].to_list(), res.summary["value"].to_list(), strict=True))
+        comp = _components(res, econ, costs, metric["slippage_usd"])
         row.update(comp)
         row["eligible"] = True
         for m in ("peak_usd_posted", "margin_calls", "effectiveness_daily", "effectiveness_weekly",
                   "net_pnl_usd"):  # fmt: skip
-            row[m] = res[m]
+            row[m] = metric[m]
         for m, what in (("limit_bound_days", "position/opening limit cut the target"),
                         ("limit_locked_days", "limit-locked"), ("forced_rolls", "forced roll")):  # fmt: skip
-            if res[m] > 0:
-                constraints.append(f"{what}: {res[m]:g}")
+            if metric[m] > 0:
+                constraints.append(f"{what}: {metric[m]:g}")
+        row["call_deadline_days"] = econ.call_deadline_days
         row["collateral"] = econ.collateral
         row["fx_channel"] = econ.fx_channel
         row["constraints"] = "; ".join(constraints)
@@ -311,7 +330,7 @@ def compare_routes_risk(
     Books the hedge through each route with :func:`cnfutures.backtest.risk.hedge_risk` (the same seeded paths
     for every route, so the differences are the routes', not the paths') and summarises each
     route's per-path ``costs_usd`` (fees, commission layers, FX spread, funding and custodian fee
-    as booked by the kernel; not the FX on a QFI's CNY margin, see :func:`compare_routes`) and
+    as booked by the kernel, including the FX on a QFI's CNY margin) and
     ``peak_usd_posted``.
 
     Returns
@@ -346,7 +365,11 @@ def compare_routes_risk(
             out.append({**row, "reason": str(e)})
             continue
         ovr = {**ovr_all.get("*", {}), **ovr_all.get(r.value, {})}
-        econ = route_economics(r, policy.product, day0, ovr)
+        try:
+            econ = route_economics(r, policy.product, day0, ovr)
+        except AccessDenied as e:  # the route does not exist at the exchange
+            out.append({**row, "reason": str(e)})
+            continue
         quota = hedging_quota if econ.hedge_code else None
         skipped = quota != hedging_quota
         notes = ["hedging quota NOT applied: speculative trading codes only"] if skipped else []
@@ -375,20 +398,6 @@ def compare_routes_risk(
         "peak_usd_p95": pl.Float64, "effectiveness_p50": pl.Float64, "constraints": pl.String,
     }  # fmt: skip
     return pl.DataFrame(out, schema=schema)
-
-
-def _first_day(market: Market, policy: HedgePolicy, start: DateLike | None) -> dt.date:
-    from cnfutures._dates import parse_date
-    from cnfutures.market.products import product
-
-    if start is not None:
-        return parse_date(start, "start")
-    code = product(policy.product).code
-    fut = market.futures.filter(pl.col("contract").str.starts_with(code))
-    d = fut["trading_day"].min()
-    if not isinstance(d, dt.date):
-        raise InputError(f"Market.futures has no {code} contract")
-    return d
 
 
 def format_comparison(cmp: RouteComparison) -> str:
@@ -428,3 +437,130 @@ def format_comparison(cmp: RouteComparison) -> str:
     for rec in t.filter(~pl.col("eligible")).iter_rows(named=True):
         lines.append(f"{rec['route']}: NOT ELIGIBLE: {rec['reason']}")
     return "\n".join(lines)
+
+
+# the cost components of the table: column, words
+_COMPONENTS: tuple[tuple[str, str], ...] = (
+    ("exchange_fees_usd", "exchange fees"), ("ff_commission_usd", "FF commission"),
+    ("oi_markup_usd", "OI mark-up"), ("osbp_commission_usd", "OSBP commission"),
+    ("clearing_fee_usd", "clearing fee"), ("fx_spread_usd", "FX spread"),
+    ("fx_collateral_usd", "FX on CNY margin"), ("funding_usd", "funding"), ("custodian_usd", "custodian fee"),
+    ("slippage_usd", "slippage"),
+)  # fmt: skip
+
+
+def _drivers(cheap: Mapping[str, Any], dear: Mapping[str, Any]) -> list[tuple[str, float]]:
+    """The cost components by how much the dearer route pays more (or less), largest first."""
+    gaps = [(words, float(dear[c] or 0.0) - float(cheap[c] or 0.0)) for c, words in _COMPONENTS]
+    return sorted((g for g in gaps if abs(g[1]) >= 0.5), key=lambda g: -abs(g[1]))
+
+
+def comparison_text(cmp: RouteComparison) -> list[str]:
+    """Plain sentences reading the comparison: cheapest and dearest route, what drives the gap.
+
+    The cheapest eligible route and its total cost, the dearest and the gap with the cost
+    components driving it (largest first, at most three), the range of peak USD posted, the
+    constraints that bit, the commercial defaults or unverified facts used, and every route that
+    is not open with its reason.
+
+    Examples
+    --------
+    >>> m = Market.sample("sc", "2025-03-03", "2025-06-06")
+    >>> cmp = compare_routes(m, Exposure(500_000, "short", "brent"), HedgePolicy("sc"),
+    ...                      routes=["osnbp", "qfi"])
+    >>> comparison_text(cmp)[0].startswith("Cheapest eligible route: osnbp, total cost USD ")
+    True
+    """
+    t = cmp.table
+    ok = t.filter(pl.col("eligible")).sort("total_cost_usd")
+    text: list[str] = []
+    if ok.height:
+        recs = list(ok.iter_rows(named=True))
+        cheap, dear = recs[0], recs[-1]
+        text.append(
+            f"Cheapest eligible route: {cheap['route']}, total cost USD {cheap['total_cost_usd']:,.0f}."
+        )
+        if len(recs) > 1:
+            gap = dear["total_cost_usd"] - cheap["total_cost_usd"]
+            top = _drivers(cheap, dear)[:3]
+            more = [f"{w} (+USD {v:,.0f})" for w, v in top if v > 0]
+            less = [f"{w} (-USD {-v:,.0f})" for w, v in top if v < 0]
+            why = " and ".join(
+                x
+                for x in (
+                    f"more for {', '.join(more)}" if more else "",
+                    f"less for {', '.join(less)}" if less else "",
+                )
+                if x
+            )
+            text.append(
+                f"Dearest: {dear['route']}, USD {dear['total_cost_usd']:,.0f} (+USD {gap:,.0f})"
+                + (f"; it pays {why}." if why else ".")
+            )
+            lo = min(recs, key=lambda r: r["peak_usd_posted"])
+            hi = max(recs, key=lambda r: r["peak_usd_posted"])
+            text.append(
+                f"Peak USD posted ranges from USD {lo['peak_usd_posted']:,.0f} ({lo['route']}) to USD "
+                f"{hi['peak_usd_posted']:,.0f} ({hi['route']})."
+            )
+        for rec in recs:
+            if rec["constraints"]:
+                text.append(f"{rec['route']}: {rec['constraints']}.")
+        unv = sorted({u.strip() for r in recs for u in (r["unverified"] or "").split(",") if u.strip()})
+        if unv:
+            text.append(
+                "Commercial defaults or unverified facts used (replace them with your own): "
+                f"{', '.join(unv)}."
+            )
+    for rec in t.filter(~pl.col("eligible")).iter_rows(named=True):
+        text.append(f"{rec['route']}: not eligible: {rec['reason']}")
+    return text
+
+
+def routes_section(cmp: RouteComparison) -> str:
+    """The comparison as an HTML report section: the sentences of :func:`comparison_text` and the table.
+
+    Every value is escaped.
+
+    Returns
+    -------
+    str
+        One ``<section class="routes">`` element (no page around it).
+
+    Examples
+    --------
+    >>> m = Market.sample("sc", "2025-03-03", "2025-06-06")
+    >>> cmp = compare_routes(m, Exposure(500_000, "short", "brent"), HedgePolicy("sc"),
+    ...                      routes=["osnbp", "qfi"])
+    >>> sec = routes_section(cmp)
+    >>> sec.startswith('<section class="routes">'), "Cheapest eligible route: osnbp" in sec
+    (True, True)
+    """
+    esc = html.escape
+    ok = cmp.table.filter(pl.col("eligible")).sort("total_cost_usd")
+    text = [esc(x) for x in comparison_text(cmp)]
+    cols = [("route", "route"), *_COMPONENTS, ("total_cost_usd", "total cost"),
+            ("peak_usd_posted", "peak USD posted"), ("margin_calls", "margin calls"),
+            ("effectiveness_daily", "effectiveness (daily)"),
+            ("effectiveness_weekly", "effectiveness (weekly)"),
+            ("collateral", "collateral"), ("fx_channel", "FX channel")]  # fmt: skip
+    head = "".join(f"<th>{esc(h)}</th>" for _, h in cols)
+    body = []
+    for rec in ok.iter_rows(named=True):
+        cells = []
+        for c, _ in cols:
+            v = rec[c]
+            if isinstance(v, float):
+                cells.append(f'<td class="num">{v:.3f}</td>' if c.startswith("effectiveness")
+                             else f'<td class="num">{v:,.0f}</td>')  # fmt: skip
+            else:
+                cells.append(f"<td>{esc('' if v is None else str(v))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    paras = "".join(f"<p>{x}</p>" for x in text)
+    return (
+        '<section class="routes"><h2>Access routes side by side</h2>'
+        f"{paras}<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        "<p>Costs in USD over the backtest; slippage is inside the hedge P&amp;L and the same on every "
+        "route. Commissions, mark-ups, clearing fees and spreads are commercial defaults "
+        "(access/data/route_costs.toml).</p></section>"
+    )

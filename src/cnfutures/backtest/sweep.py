@@ -37,7 +37,7 @@ import numpy as np
 import polars as pl
 
 from cnfutures._dates import DateLike, parse_date
-from cnfutures.access.investor import Investor
+from cnfutures.access.investor import Investor, parse_route
 from cnfutures.backtest.layout import ledger_dtype, metric_units, point_metrics
 from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market, sample_params
 from cnfutures.errors import CnFuturesError, InputError
@@ -82,15 +82,15 @@ def grid_keys() -> tuple[str, ...]:
 
     Hedge-policy fields (``ratio``, ``window``, ``band``, ...), ``roll_days`` (a calendar roll
     that many trading days before the last trading day), cost fields (``commission``, ...),
-    the exposure ``quantity``, and the scenario keys ``scenario``, ``seed`` and every
-    :class:`cnfutures.simulate.Params` field.
+    the exposure ``quantity``, the investor's access ``route``, and the scenario keys
+    ``scenario``, ``seed`` and every :class:`cnfutures.simulate.Params` field.
 
     Examples
     --------
     >>> {"ratio", "roll_days", "band", "commission", "quantity", "seed", "kappa"} <= set(grid_keys())
     True
     """
-    return (*_POLICY_KEYS, "roll_days", *_COST_KEYS, "quantity", "scenario", "seed", *_PARAM_KEYS)
+    return (*_POLICY_KEYS, "roll_days", *_COST_KEYS, "quantity", "route", "scenario", "seed", *_PARAM_KEYS)
 
 
 class SweepError(CnFuturesError):
@@ -295,7 +295,7 @@ def _market_of(spec: SweepSpec, axes: Sequence[_Axis], idx: Sequence[int]) -> Ma
     return market
 
 
-def _route_base_costs(spec: SweepSpec) -> Costs:
+def _route_base_costs(spec: SweepSpec, investor: Investor) -> Costs:
     """Without explicit costs a sweep books the investor's route economics, as ``run`` does."""
     from cnfutures.backtest.costs import route_costs
 
@@ -303,8 +303,16 @@ def _route_base_costs(spec: SweepSpec) -> Costs:
     on: Any = spec.start
     if on is None:
         on = m.futures["trading_day"].min() if isinstance(m, Market) else m.start
-    out: Costs = route_costs(spec.investor, spec.policy.product, on)
+    out: Costs = route_costs(investor, spec.policy.product, on)
     return out
+
+
+def _investor_of(spec: SweepSpec, axes: Sequence[_Axis], idx: Sequence[int]) -> Investor:
+    """The investor of one grid point: ``spec.investor`` with the point's ``route``, if any."""
+    for ax, i in zip(axes, idx, strict=True):
+        if ax.key == "route":
+            return dataclasses.replace(spec.investor, route=ax.values[i])
+    return spec.investor
 
 
 def _inputs(
@@ -324,7 +332,8 @@ def _inputs(
             cst[ax.key] = v
         elif ax.key == "quantity":
             expo["quantity"] = v
-    base_costs = spec.costs if spec.costs is not None else _route_base_costs(spec)
+    investor = _investor_of(spec, axes, idx)
+    base_costs = spec.costs if spec.costs is not None else _route_base_costs(spec, investor)
     return (
         dataclasses.replace(spec.exposure, **expo) if expo else spec.exposure,
         dataclasses.replace(spec.policy, **pol) if pol else spec.policy,
@@ -335,6 +344,8 @@ def _inputs(
 def _check_value(key: str, v: Any) -> None:
     if key in ("seed", "path") and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
         raise InputError(f"grid[{key!r}] value {v!r} must be a whole number >= 0")
+    if key == "route":
+        parse_route(v)  # InputError naming the routes
     if key == "scenario" and not isinstance(v, Market | SimulatedMarket):
         raise InputError(f"grid['scenario'] values must be Market or SimulatedMarket, got {type(v).__name__}")
 
@@ -528,12 +539,13 @@ def _run_batch(task: _Task) -> pl.DataFrame:
             recipe = _market_of(spec, axes, idx)
             market = recipe.build() if isinstance(recipe, SimulatedMarket) else recipe
             exposure, policy, costs = _inputs(spec, axes, idx)
+            investor = _investor_of(spec, axes, idx)
             key = tuple(-1 if s else i for s, i in zip(scalar_axis, idx, strict=True))
             prep = preps.get(key)
             if prep is None:
                 try:
                     prep = prepare(
-                        market, exposure, policy, spec.investor, costs, start=spec.start, end=spec.end
+                        market, exposure, policy, investor, costs, start=spec.start, end=spec.end
                     )
                 except Exception as exc:  # every point sharing these inputs fails the same way
                     prep = exc
@@ -547,7 +559,7 @@ def _run_batch(task: _Task) -> pl.DataFrame:
             errors.append(None)
             if task.keep == "ledger":
                 res = BacktestResult.from_arrays(
-                    point_prep, led, summ, market=market, policy=policy, investor=spec.investor
+                    point_prep, led, summ, market=market, policy=policy, investor=investor
                 )
                 ledgers.append(res.ledger)
             else:

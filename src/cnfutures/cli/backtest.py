@@ -64,14 +64,18 @@ def register(sub: Any) -> None:
         "--slippage", type=float, default=1.0, metavar="TICKS", help="slippage per lot [ticks] (default 1)"
     )
     p.add_argument(
-        "--commission", type=float, default=2.0, metavar="CNY", help="futures-firm commission [CNY/lot]"
-    )
+        "--commission", type=float, default=None, metavar="CNY",
+        help="override: everything paid per lot on top of the exchange fee [CNY/lot] (default: the "
+        "route's commission layers, access/data/route_costs.toml)",
+    )  # fmt: skip
     p.add_argument(
-        "--fx-spread", type=float, default=0.0005, metavar="FRAC", help="FX conversion spread [fraction]"
-    )
+        "--fx-spread", type=float, default=None, metavar="FRAC",
+        help="override: FX conversion spread [fraction] (default: the route's FX channel)",
+    )  # fmt: skip
     p.add_argument(
-        "--funding-rate", type=float, default=0.05, metavar="RATE", help="USD funding rate [1/year]"
-    )
+        "--funding-rate", type=float, default=None, metavar="RATE",
+        help="override: base USD funding rate [1/year] (default 0.05; the route's custodian fee is added)",
+    )  # fmt: skip
     p.add_argument("--start", default=None, help="first trading day YYYY-MM-DD (default 2019-01-02)")
     p.add_argument(
         "--end", default=None, help="last trading day YYYY-MM-DD (default 2025-06-06, end of the FX data)"
@@ -117,9 +121,25 @@ def _run(args: argparse.Namespace) -> int:
         raise
 
 
+def _costs(args: argparse.Namespace, investor: Any, start: str) -> Any:
+    """None (the route's economics apply), or the route's costs with the flags given as overrides."""
+    import dataclasses
+
+    from cnfutures.backtest import Costs
+    from cnfutures.backtest.costs import route_costs
+
+    given = {k: getattr(args, k) for k in ("commission", "fx_spread", "funding_rate")}
+    given = {k: v for k, v in given.items() if v is not None}
+    if not given:
+        return None
+    base = Costs(funding_rate=given["funding_rate"]) if "funding_rate" in given else None
+    c = route_costs(investor, args.product, start, base=base)
+    return dataclasses.replace(c, **{k: v for k, v in given.items() if k != "funding_rate"})
+
+
 def _run_inner(args: argparse.Namespace) -> int:
     from cnfutures.access import Investor
-    from cnfutures.backtest import Costs, Exposure, HedgePolicy, Market, run
+    from cnfutures.backtest import Exposure, HedgePolicy, Market, run
     from cnfutures.backtest.model import parse_ratio
     from cnfutures.backtest.report import format_value
     from cnfutures.frames.io import read_fx, read_settlements, read_spot
@@ -156,7 +176,7 @@ def _run_inner(args: argparse.Namespace) -> int:
         band=args.band, execution=args.execution, slippage_ticks=args.slippage, window=args.window,
     )  # fmt: skip
     investor = Investor(args.route, kind=args.investor_kind, hedging_quota=args.hedging_quota)
-    costs = Costs(commission=args.commission, fx_spread=args.fx_spread, funding_rate=args.funding_rate)
+    costs = _costs(args, investor, start)
     exposure = Exposure(args.quantity, args.side, price_name, currency)  # type: ignore[arg-type]
     _progress(2, total, "booking day by day", t0)
     res = run(market, exposure, policy, investor, costs, start=args.start, end=args.end)
