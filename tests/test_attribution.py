@@ -28,9 +28,15 @@ def _market(code: str) -> Market:
     return Market.sample(code, "2022-09-01", "2025-06-06")
 
 
+ROUTES = {
+    "sc": ["ff_client", "overseas_intermediary", "osbp_client", "osnbp", "qfi"],
+    "i": ["ff_client", "overseas_intermediary", "qfi"],  # DCE has no OSP category
+}
+
+
 def _run(code: str, **kw: object) -> object:
     price, cur = ("brent", "USD") if code == "sc" else ("spot", "CNY")
-    inv = Investor("qfi")
+    inv = Investor(kw.pop("route", "qfi"))  # type: ignore[arg-type]
     return run(
         _market(code),
         Exposure(kw.pop("qty", 200_000.0), kw.pop("side", "short"), price, cur),  # type: ignore[arg-type]
@@ -80,11 +86,16 @@ def _check_sums(r: object) -> None:
     funding=st.floats(0.0, 0.08),
     start=st.integers(0, 300),
     length=st.integers(3, 250),
+    route=st.integers(0, 4),
+    route_costs=st.booleans(),
 )
 def test_components_sum_to_net_on_random_policies(
     code: str, ratio: float, band: float, execution: str, slip: float, roll_days: int, side: str,
-    qty: float, commission: float, fx_spread: float, funding: float, start: int, length: int,
+    qty: float, commission: float, fx_spread: float, funding: float, start: int, length: int, route: int,
+    route_costs: bool,
 ) -> None:  # fmt: skip
+    # every access route; with route_costs the route's own economics (commission layers, FX
+    # channel incl. an offshore CNH basis, CNY margin bought with USD for a QFI)
     days = _market(code).futures["trading_day"].unique().sort().to_list()
     i0 = days.index(dt.date(2022, 9, 5)) + start
     d0, d1 = days[i0], days[min(i0 + length, len(days) - 1)]
@@ -96,7 +107,9 @@ def test_components_sum_to_net_on_random_policies(
             "ratio": ratio, "band": band, "execution": execution, "slippage_ticks": slip,
             "roll": RollRule(kind="calendar", days_before_ltd=roll_days),
         },
-        costs=Costs(commission=commission, fx_spread=fx_spread, funding_rate=funding),
+        costs=None if route_costs else Costs(commission=commission, fx_spread=fx_spread,
+                                             funding_rate=funding),
+        route=ROUTES[code][route % len(ROUTES[code])],
         start=d0.isoformat(),
         end=d1.isoformat(),
     )  # fmt: skip
