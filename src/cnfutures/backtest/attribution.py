@@ -22,7 +22,8 @@ and FX arrays the booking kernel read and the pieces of each formula telescope:
   - ``hedge_execution_usd``: ``lots traded × (S - execution price)`` (0 at settlement);
   - ``hedge_slippage_usd``: minus the slippage paid.
 * **costs** (negative): exchange fees, the futures-firm commission (the intermediary's
-  mark-up per lot), the FX conversion spread and the funding of the USD sent.
+  mark-up per lot, incl. a route's commission layers), the FX conversion cost (spread, a route
+  channel's rate vs the fixing) and the funding of the USD sent.
 
 ``L × m × ΔS_old = benchmark + basis + roll`` on every day, for any contract held, so the
 split is exact; the basis term uses the contract held at the end of the day (after a roll).
@@ -86,7 +87,9 @@ COMPONENTS: tuple[Component, ...] = (
     Component("fees_exchange_usd", "costs: exchange fees", "costs", "minus the exchange fees"),
     Component("commission_usd", "costs: commission (intermediary)", "costs",
               "minus the futures-firm commission per lot (the route's mark-up)"),
-    Component("fx_spread_usd", "costs: FX spread", "costs", "minus the spread paid converting USD and CNY"),
+    Component("fx_spread_usd", "costs: FX conversion", "costs",
+              "minus the FX cost: the spread on USD/CNY conversions, a route channel's rate above the "
+              "fixing (offshore CNH), the spread on CNY margin bought with USD (QFI)"),
     Component("funding_usd", "costs: funding", "costs", "minus the funding cost of the net USD sent"),
 )  # fmt: skip
 
