@@ -208,3 +208,11 @@ def test_report_needs_no_matplotlib(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert raw.count("class='cnf-chart'") == 5 and "Where the money went" in raw
     with pytest.raises(OptionalDependencyMissing, match=r'pip install "cnfutures\[report\]"'):
         figures(r)
+
+
+def test_static_png_figures(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    paths = iron_ore().plot(tmp_path)
+    assert [p.name for p in paths] == ["pnl.png", "margin.png", "lots.png"]
+    for p in paths:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 10_000
