@@ -31,7 +31,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("access", ("cnfutures.access",)),
     ("simulate", ("cnfutures._params", "cnfutures._calibrate", "cnfutures.simulate")),
     ("api", ("cnfutures.pricing", "cnfutures.hedging", "cnfutures.valuation")),
-    ("use case", ("cnfutures.backtest",)),
+    ("use case", ("cnfutures.backtest", "cnfutures.allocation")),
     ("face", ("cnfutures.cli", "cnfutures.report", "cnfutures.risk", "cnfutures.sweeps")),
     ("package", ("cnfutures",)),
 )

@@ -38,6 +38,7 @@ CLI: list[tuple[str, list[str]]] = [
         ],
     ),
     ("cli routes", ["routes", "--product", "sc", "--quantity", "100000"]),
+    ("cli allocate", ["allocate", "--products", "sc,i", "--start", "2024-01-02", "--notional", "1000000"]),
     ("cli access", ["access", "osbp_client", "--on", "2025-06-03", "--price", "sc=550", "--usd-cny", "7.18"]),
 ]
 

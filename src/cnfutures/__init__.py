@@ -90,6 +90,7 @@ _LAZY: dict[str, str] = {
 }
 
 _SUBMODULES = {
+    "allocation",
     "market",
     "pricing",
     "hedging",

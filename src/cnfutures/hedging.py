@@ -35,7 +35,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -167,21 +167,45 @@ def _pair(
     Returns the two change arrays (NaN for null), the dates (or None) and, per row, why the
     row is incomplete ("" when it is complete).
     """
+    s, f, dates, why_of = _pair_lazy(spot, futures, how, check_finite=True)
+    return s, f, dates, why_of()
+
+
+def _pair_lazy(
+    spot: Any, futures: Any, how: str | None, *, check_finite: bool
+) -> tuple[np.ndarray, np.ndarray, pl.Series | None, Callable[[], np.ndarray]]:
+    """:func:`_pair` with the per-row reasons built only when asked (``why_of()``): they
+    cost ~10 ns a row (Python strings) and are needed only when a row is incomplete.
+
+    ``check_finite=False`` leaves the check for infinite values to the caller's kernel
+    (fused into its pass); an error raised here then still reports an infinite value
+    first, as :func:`_pair` does.
+    """
     s, ds = _to_values(spot, "spot_changes")
     f, df = _to_values(futures, "futures_changes")
-    _check_finite(s, "spot_changes")
-    _check_finite(f, "futures_changes")
-    s_st, f_st = _status_of(spot), _status_of(futures)
+
+    def finite_first() -> None:
+        _check_finite(s, "spot_changes")
+        _check_finite(f, "futures_changes")
+
+    if check_finite:
+        finite_first()
     if ds is not None and df is not None:
         same = ds.len() == df.len() and bool((ds == df).all())
         if not same and how != "inner":
+            finite_first()
             raise InputError(
                 "spot_changes and futures_changes have different dates "
                 f"({ds.len()} vs {df.len()} rows); pass how='inner' to keep common dates, "
                 "or align them first with hedging.align()"
             )
-        _check_spans(spot, futures, s, f)
+        try:
+            _check_spans(spot, futures, s, f)
+        except InputError:
+            finite_first()
+            raise
         if not same:
+            s_st, f_st = _status_of(spot), _status_of(futures)
             s_lab = s_st if s_st is not None else [""] * s.shape[0]
             f_lab = f_st if f_st is not None else [""] * f.shape[0]
             left = pl.DataFrame({"date": ds, "s": s, "s_st": pl.Series(s_lab, dtype=pl.String)})
@@ -191,14 +215,15 @@ def _pair(
             f2 = np.ascontiguousarray(both["f"].to_numpy(), dtype=np.float64)
             why = _why(s2, f2, np.asarray(both["s_st"].to_list(), dtype=object),
                        np.asarray(both["f_st"].to_list(), dtype=object))
-            return s2, f2, both["date"], why
+            return s2, f2, both["date"], lambda: why
     elif s.shape[0] != f.shape[0]:
+        finite_first()
         raise InputError(
             f"spot_changes has {s.shape[0]} rows but futures_changes has {f.shape[0]}; "
             "pass equal-length series, or frames with a 'date' column and how='inner'"
         )
     dates = ds if ds is not None else df
-    return s, f, dates, _why(s, f, s_st, f_st)
+    return s, f, dates, lambda: _why(s, f, _status_of(spot), _status_of(futures))
 
 
 def _excluded(why: np.ndarray, dates: pl.Series | None) -> str:
@@ -252,14 +277,44 @@ def _check_spans(spot: Any, futures: Any, s: np.ndarray, f: np.ndarray) -> None:
 
 
 def _date_column(dates: pl.Series | None, n: int) -> pl.Series:
-    if dates is None:
-        return pl.Series("date", np.arange(n, dtype=np.int64))
+    if dates is None:  # row numbers: polars fills them 2-3x faster than np.arange
+        return pl.int_range(0, n, dtype=pl.Int64, eager=True).alias("date")
     return dates.alias("date")
 
 
 def _status_series(codes: np.ndarray) -> pl.Series:
     # gather from an Enum series: 1.5 ns/row, against ~50 ns/row for a string mapping
     return pl.Series("status", _STATUS_LABELS, dtype=_STATUS_ENUM)[codes]
+
+
+def _status_warmup_then_ok(n: int, warm: int) -> pl.Series:
+    """The status of a clean run: ``warm`` rows "warmup", then "ok" (two constant chunks;
+    no per-row work)."""
+    labels = pl.Series("status", _STATUS_LABELS, dtype=_STATUS_ENUM)
+    ok = labels.new_from_index(_STATUS_LABELS.index("ok"), n - warm)
+    if warm == 0:
+        return ok
+    head = labels.new_from_index(_STATUS_LABELS.index("warmup"), warm)
+    return pl.concat([head, ok], rechunk=False)
+
+
+def _ratio_leading_nulls(ratio: np.ndarray, warm: int) -> pl.Series:
+    """``ratio`` as a Float64 series, null on its first ``warm`` rows and valid elsewhere,
+    without a copy: the numpy buffer becomes the Arrow values buffer (zero-copy into
+    polars) beside a validity bitmap of ``n / 8`` bytes."""
+    import pyarrow as pa
+
+    n = ratio.shape[0]
+    if warm == 0:
+        validity = None
+    else:
+        bits = np.full((n + 7) // 8, 0xFF, dtype=np.uint8)  # Arrow: least significant bit first
+        bits[: warm // 8] = 0
+        if warm % 8:
+            bits[warm // 8] = (0xFF << (warm % 8)) & 0xFF
+        validity = pa.py_buffer(bits)
+    arr = pa.Array.from_buffers(pa.float64(), n, [validity, pa.py_buffer(ratio)], null_count=warm)
+    return pl.Series("hedge_ratio", arr)
 
 
 # --------------------------------------------------------------------------------------
@@ -1348,6 +1403,14 @@ def hedge_ratio(
         raise InputError(f"lam={lam!r} must lie strictly between 0 and 1")
     if method == "rolling" and window is None:
         raise InputError("method='rolling' needs window=<rows>")
+    if method == "ewma" or (
+        method == "rolling"
+        and (window_in or "periods") == "periods"
+        and (min_periods is None or min_periods == window)
+    ):
+        return _hedge_ratio_fused(
+            spot_changes, futures_changes, method, window, lam, how, missing, window_in
+        )
     s, f, dates, why = _pair(spot_changes, futures_changes, how)
     n = s.shape[0]
     what = f"hedge_ratio(method={method!r})"
@@ -1379,39 +1442,97 @@ def hedge_ratio(
                 "status": _status_series(np.zeros(1, dtype=np.int64)),
             }
         )
-    if method == "rolling":
-        if window is None:
-            raise InputError("method='rolling' needs window=<rows>")
-        unit = window_in or "periods"
-        if unit == "observations":
-            _check_window(window, int(keep.sum()), "window (complete observations)")
-            r_ok, st_ok = _rolling(np.ascontiguousarray(s[keep]), np.ascontiguousarray(f[keep]),
-                                   int(window))
-            ratio = np.full(n, np.nan)
-            status = np.full(n, _MISSING_CODE, dtype=np.int64)
-            ratio[keep], status[keep] = r_ok, st_ok
-        else:
-            _check_window(window, n)
-            mp = int(window) if min_periods is None else min_periods
-            if isinstance(mp, bool) or not isinstance(mp, int | np.integer) or not 3 <= mp <= window:
-                raise InputError(f"min_periods={min_periods!r} must be a whole number in 3..window={window}")
-            if mp == window:
-                ratio, status = _rolling(s, f, int(window))
-            else:
-                ratio, status = _rolling_min_periods(s, f, keep, int(window), int(mp))
+    # rolling: a window in complete observations, or in periods with min_periods < window
+    assert window is not None
+    if (window_in or "periods") == "observations":
+        _check_window(window, int(keep.sum()), "window (complete observations)")
+        r_ok, st_ok = _rolling(np.ascontiguousarray(s[keep]), np.ascontiguousarray(f[keep]),
+                               int(window))
+        ratio = np.full(n, np.nan)
+        status = np.full(n, _MISSING_CODE, dtype=np.int64)
+        ratio[keep], status[keep] = r_ok, st_ok
     else:
-        if not 0.0 < lam < 1.0:
-            raise InputError(f"lam={lam!r} must lie strictly between 0 and 1")
-        if window_in == "periods":
-            raise InputError(
-                "method='ewma' decays per complete observation (a skipped row carries the state "
-                "over); window_in='periods' is not supported for it"
+        _check_window(window, n)
+        mp = min_periods
+        if isinstance(mp, bool) or not isinstance(mp, int | np.integer) or not 3 <= mp <= window:
+            raise InputError(f"min_periods={min_periods!r} must be a whole number in 3..window={window}")
+        ratio, status = _rolling_min_periods(s, f, keep, int(window), int(mp))
+    return pl.DataFrame(
+        {
+            "date": _date_column(dates, n),
+            "hedge_ratio": pl.Series("hedge_ratio", ratio, nan_to_null=True),
+            "status": _status_series(status),
+        }
+    )
+
+
+def _hedge_ratio_fused(
+    spot_changes: ArrayLike,
+    futures_changes: ArrayLike,
+    method: str,
+    window: int | None,
+    lam: float,
+    how: str | None,
+    missing: str,
+    window_in: str | None,
+) -> pl.DataFrame:
+    """Rolling (window in periods, every row of it needed) and EWMA ratios in one kernel
+    pass that also checks the inputs: the per-row reasons, the status codes and the nulls
+    are built row by row only when the kernel reports a row that is not clean."""
+    s, f, dates, why_of = _pair_lazy(spot_changes, futures_changes, how, check_finite=False)
+    n = s.shape[0]
+    what = f"hedge_ratio(method={method!r})"
+
+    def data_errors() -> None:  # the checks of the data, in the order _pair makes them
+        _check_finite(s, "spot_changes")
+        _check_finite(f, "futures_changes")
+        _raise_if_missing(why_of(), dates, missing, what)
+
+    try:
+        if method == "rolling":
+            assert window is not None
+            _check_window(window, n)
+            warm = int(window) - 1  # rows before the first full window
+        else:
+            if not 0.0 < lam < 1.0:
+                raise InputError(f"lam={lam!r} must lie strictly between 0 and 1")
+            if window_in == "periods":
+                raise InputError(
+                    "method='ewma' decays per complete observation (a skipped row carries the "
+                    "state over); window_in='periods' is not supported for it"
+                )
+            w_ewma = 20 if window is None else window
+            if w_ewma < 1 or w_ewma > n:
+                raise InputError(f"window={w_ewma} (EWMA warm-up) must lie in 1..{n}")
+            warm = int(w_ewma) - 1
+    except InputError:
+        data_errors()
+        raise
+    ratio = np.empty(n)
+    status = np.empty(n, dtype=np.uint8)
+    if method == "rolling":
+        from numba import get_num_threads, parallel_chunksize
+
+        recompute = max(_RECOMPUTE_MIN, 64 * (warm + 1))
+        # small blocks handed out one by one: a core taken by another process (or a thread
+        # descheduled mid-block) holds the call up by one small block, not by half the rows
+        with parallel_chunksize(1):
+            n_odd = _k.rolling_hedge_ratio_par_nb(
+                s, f, warm + 1, recompute, ratio, status, 16 * get_num_threads()
             )
-        warm = 20 if window is None else window
-        if warm < 1 or warm > n:
-            raise InputError(f"window={warm} (EWMA warm-up) must lie in 1..{n}")
-        ratio, status = _ewma(s, f, float(lam), int(warm))
-        status = np.where(keep, status, _MISSING_CODE).astype(np.int64)
+    else:
+        n_odd = _k.ewma_hedge_ratio_nb(s, f, float(lam), warm + 1, ratio, status)
+    if n_odd == 0:  # clean: warm-up rows, then every row ok
+        return pl.DataFrame(
+            {
+                "date": _date_column(dates, n),
+                "hedge_ratio": _ratio_leading_nulls(ratio, warm),
+                "status": _status_warmup_then_ok(n, warm),
+            }
+        )
+    data_errors()
+    if method == "ewma":  # a skipped row of the EWMA is "missing", not "missing_in_window"
+        status[status == _k.STATUS_MISSING] = _MISSING_CODE
     return pl.DataFrame(
         {
             "date": _date_column(dates, n),

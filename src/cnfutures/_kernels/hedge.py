@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from numba.extending import register_jitable
 
 __all__ = [
@@ -51,6 +51,8 @@ __all__ = [
     "ols_hedge_ratio_nb",
     "rolling_hedge_ratio",
     "rolling_hedge_ratio_nb",
+    "rolling_hedge_ratio_par",
+    "rolling_hedge_ratio_par_nb",
 ]
 
 STATUS_OK = 0
@@ -122,31 +124,32 @@ ols_hedge_ratio_nb = njit(cache=True)(ols_hedge_ratio)
 # rolling OLS: one pass, Welford-style add/replace updates, exact recomputation every
 # ``recompute`` rows (bounds the drift of the running sums on long series)
 # --------------------------------------------------------------------------------------
-def rolling_hedge_ratio(
+def _rolling_range(
     x: np.ndarray,
     y: np.ndarray,
-    window: int,
+    w: int,
     recompute: int,
     ratio: np.ndarray,
     status: np.ndarray,
-) -> None:
-    """Rolling OLS hedge ratio over the trailing ``window`` rows (row ``i`` included).
+    lo: int,
+    hi: int,
+    exact_start: bool,
+) -> int:
+    """Rows ``lo..hi-1`` of :func:`rolling_hedge_ratio`.
 
-    O(n): the window means and centred co-moments are updated in place when a row enters
-    and one leaves (``C' = C + (x_new - mx)(y_new - my') - (x_old - mx)(y_old - my')``,
-    the replacement form of Welford's update) on values shifted by the window means of the
-    last exact recomputation (so a large level costs no precision), and recomputed exactly
-    by two passes over the window every ``recompute`` rows. A NaN in ``x`` or ``y`` empties
-    the window: the ratio is NaN with status 2 until ``window`` valid rows have followed it.
-
-    Results are written into ``ratio`` (float64, length n) and ``status`` (int64, length n,
-    or length 0 to skip the status codes); the caller allocates them.
+    ``exact_start`` starts at a row where the serial pass (over clean data) recomputes the
+    window sums exactly: the state there depends on the window alone, so a range started
+    there gives the serial pass's numbers bit for bit. Returns the number of rows with a
+    non-finite ``x`` or ``y`` or a zero variance (0: every row past the warm-up is ok).
     """
-    n = x.shape[0]
-    write_status = status.shape[0] == n
-    w = window
+    write_status = status.shape[0] == x.shape[0]
     inv_w = 1.0 / w
-    k = 0  # valid rows in the current run (since start or the last NaN)
+    inf = math.inf
+    n_odd = 0  # rows with a non-finite value or zero variance
+    # valid rows in the current run (since start or the last NaN); an exact start enters
+    # with a full window and the recomputation due on its first row
+    k = w if exact_start else 0
+    since = recompute - 1 if exact_start else 0
     seen_nan = False
     # values enter shifted by (kx, ky), reset at every exact recomputation to the window
     # means, so the running means stay small and carry no rounding of a large level
@@ -157,16 +160,19 @@ def rolling_hedge_ratio(
     my = 0.0
     cxy = 0.0
     cyy = 0.0
-    since = 0
-    for i in range(n):
-        xi = x[i]
-        yi = y[i]
-        if math.isnan(xi) or math.isnan(yi):
+    for i in range(lo, hi):
+        # an unsigned index: numba then drops the negative-index wraparound on each access
+        # (i >= lo >= 0 is not known to it; ~20% of the loop's time)
+        u = np.uint64(i)
+        xi = x[u]
+        yi = y[u]
+        if not (abs(xi) < inf and abs(yi) < inf):  # NaN fails both comparisons
+            n_odd += 1
             k = 0
             seen_nan = True
-            ratio[i] = np.nan
+            ratio[u] = np.nan
             if write_status:
-                status[i] = STATUS_MISSING
+                status[u] = STATUS_MISSING
             continue
         if k < w:
             # growing window: plain Welford add
@@ -186,9 +192,9 @@ def rolling_hedge_ratio(
             cxy += dx * ((yi - ky) - my)
             cyy += dy * ((yi - ky) - my)
             if k < w:
-                ratio[i] = np.nan
+                ratio[u] = np.nan
                 if write_status:
-                    status[i] = STATUS_MISSING if seen_nan else STATUS_WARMUP
+                    status[u] = STATUS_MISSING if seen_nan else STATUS_WARMUP
                 continue
             since = 0
         else:
@@ -220,26 +226,129 @@ def rolling_hedge_ratio(
             else:
                 xn = xi - kx
                 yn = yi - ky
-                xo = x[i - w] - kx
-                yo = y[i - w] - ky
+                uo = np.uint64(i - w)
+                xo = x[uo] - kx
+                yo = y[uo] - ky
                 my_new = my + (yn - yo) * inv_w
                 cxy += (xn - mx) * (yn - my_new) - (xo - mx) * (yo - my_new)
                 cyy += (yn - my) * (yn - my_new) - (yo - my) * (yo - my_new)
                 mx += (xn - xo) * inv_w
                 my = my_new
         if cyy <= zthr or cyy <= 0.0:
-            ratio[i] = np.nan
+            n_odd += 1
+            ratio[u] = np.nan
             if write_status:
-                status[i] = STATUS_ZERO_VARIANCE
+                status[u] = STATUS_ZERO_VARIANCE
         else:
-            ratio[i] = cxy / cyy
+            ratio[u] = cxy / cyy
             if write_status:
-                status[i] = STATUS_OK
+                status[u] = STATUS_OK
+    return n_odd
+
+
+_rolling_range = register_jitable(_rolling_range)
+
+
+def rolling_hedge_ratio(
+    x: np.ndarray,
+    y: np.ndarray,
+    window: int,
+    recompute: int,
+    ratio: np.ndarray,
+    status: np.ndarray,
+) -> int:
+    """Rolling OLS hedge ratio over the trailing ``window`` rows (row ``i`` included).
+
+    O(n): the window means and centred co-moments are updated in place when a row enters
+    and one leaves (``C' = C + (x_new - mx)(y_new - my') - (x_old - mx)(y_old - my')``,
+    the replacement form of Welford's update) on values shifted by the window means of the
+    last exact recomputation (so a large level costs no precision), and recomputed exactly
+    by two passes over the window every ``recompute`` rows. A NaN or infinite ``x`` or ``y``
+    empties the window: the ratio is NaN with status 2 until ``window`` valid rows have
+    followed it.
+
+    Results are written into ``ratio`` (float64, length n) and ``status`` (int64 or uint8,
+    length n, or length 0 to skip the status codes); the caller allocates them. The input
+    check is fused into the pass: returns the number of rows with a non-finite ``x`` or
+    ``y`` or a zero variance, so 0 says the input is clean and every status past the
+    ``window - 1`` warm-up rows is ok (the caller looks for the bad rows only otherwise).
+    """
+    return _rolling_range(  # type: ignore[no-any-return]
+        x, y, window, recompute, ratio, status, 0, x.shape[0], False
+    )
 
 
 # error_model="numpy": a division by zero gives inf/NaN instead of a Python exception check
 # on every division (the zero-variance case is tested before dividing anyway)
 rolling_hedge_ratio_nb = njit(cache=True, error_model="numpy")(rolling_hedge_ratio)
+
+
+@register_jitable
+def _rolling_range_entry(
+    x: np.ndarray,
+    y: np.ndarray,
+    w: int,
+    recompute: int,
+    ratio: np.ndarray,
+    status: np.ndarray,
+    lo: int,
+    hi: int,
+    exact_start: bool,
+) -> int:
+    """:func:`_rolling_range` behind a one-line call, for the ``prange`` body (see
+    :mod:`cnfutures._kernels`: compiling the ``prange`` body)."""
+    return _rolling_range(  # type: ignore[no-any-return]
+        x, y, w, recompute, ratio, status, lo, hi, exact_start
+    )
+
+
+def rolling_hedge_ratio_par(
+    x: np.ndarray,
+    y: np.ndarray,
+    window: int,
+    recompute: int,
+    ratio: np.ndarray,
+    status: np.ndarray,
+    nblocks: int,
+) -> int:
+    """:func:`rolling_hedge_ratio` in up to ``nblocks`` blocks run in parallel, same numbers.
+
+    Blocks start at the rows where the serial pass over clean data recomputes the window
+    sums exactly (``window - 1 + m * recompute``), so each block starts from the state the
+    serial pass has there. A non-finite value shifts the serial pass's later recomputation
+    rows: from the first block with a non-finite value (or a zero variance, which is rare
+    enough not to tell apart) everything is redone serially from that block's start, whose
+    state is still right, the data before it being clean. Returns what
+    :func:`rolling_hedge_ratio` returns.
+    """
+    n = x.shape[0]
+    w = window
+    m_total = (n - w) // recompute if n > w else 0  # exact recomputations of a clean pass
+    nb = min(nblocks, m_total)
+    if nb <= 1:
+        return _rolling_range(  # type: ignore[no-any-return]
+            x, y, w, recompute, ratio, status, 0, n, False
+        )
+    starts = np.empty(nb + 1, dtype=np.int64)
+    starts[0] = 0
+    for b in range(1, nb):
+        starts[b] = w - 1 + ((b * m_total) // nb) * recompute  # distinct, >= 1st
+    starts[nb] = n
+    odd = np.empty(nb, dtype=np.int64)
+    for b in prange(nb):
+        odd[b] = _rolling_range_entry(x, y, w, recompute, ratio, status, starts[b], starts[b + 1], b > 0)
+    n_odd = 0
+    for b in range(nb):
+        if odd[b] > 0:  # a non-finite value or zero variance here: redo the rest serially
+            return n_odd + _rolling_range(  # type: ignore[no-any-return]
+                x, y, w, recompute, ratio, status, starts[b], n, b > 0
+            )
+    return n_odd
+
+
+rolling_hedge_ratio_par_nb = njit(cache=True, parallel=True, error_model="numpy")(
+    rolling_hedge_ratio_par
+)
 
 
 # --------------------------------------------------------------------------------------
@@ -252,24 +361,30 @@ def ewma_hedge_ratio(
     min_periods: int,
     ratio: np.ndarray,
     status: np.ndarray,
-) -> None:
+) -> int:
     """EWMA hedge ratio ``h_t = sum_k lam^k x_{t-k} y_{t-k} / sum_k lam^k y_{t-k}^2``.
 
     Zero-mean (RiskMetrics) covariance and variance with decay ``lam``; the ``1 - lam``
-    normalisation cancels in the ratio. A row with a missing ``x`` or ``y`` gets NaN and
-    status 2 and is skipped (the state is carried over unchanged, as if the row were not
-    there). The first ``min_periods`` valid rows are warm-up (status 1). Outputs are
-    written into ``ratio`` and ``status`` (length 0: status not written).
+    normalisation cancels in the ratio. A row with a missing (NaN) or infinite ``x`` or
+    ``y`` gets NaN and status 2 and is skipped (the state is carried
+    over unchanged, as if the row were not there). The first ``min_periods`` valid rows are
+    warm-up (status 1). Outputs are written into ``ratio`` and ``status`` (int64 or uint8;
+    length 0: status not written). The input check is fused into the pass: returns the
+    number of rows with a non-finite ``x`` or ``y`` or a zero variance (0: the input is
+    clean and every status past the warm-up is ok).
     """
     n = x.shape[0]
     write_status = status.shape[0] == n
+    inf = math.inf
+    n_odd = 0
     cxy = 0.0
     cyy = 0.0
     k = 0
     for i in range(n):
         xi = x[i]
         yi = y[i]
-        if math.isnan(xi) or math.isnan(yi):
+        if not (abs(xi) < inf and abs(yi) < inf):  # NaN fails both comparisons
+            n_odd += 1
             ratio[i] = np.nan
             if write_status:
                 status[i] = STATUS_MISSING
@@ -286,9 +401,11 @@ def ewma_hedge_ratio(
             if write_status:
                 status[i] = STATUS_OK
         else:
+            n_odd += 1
             ratio[i] = np.nan
             if write_status:
                 status[i] = STATUS_ZERO_VARIANCE
+    return n_odd
 
 
 # fastmath={"contract"} only lets LLVM fuse ``lam * c + p`` into one multiply-add (shorter
@@ -690,6 +807,10 @@ def _warmup() -> None:
     st = np.empty(x.shape[0], dtype=np.int64)
     rolling_hedge_ratio_nb(x, y, 3, 4, out, st)
     rolling_hedge_ratio_nb(x, y, 3, 4, out, st[:0])
+    st8 = np.empty(x.shape[0], dtype=np.uint8)
+    rolling_hedge_ratio_par_nb(x, y, 3, 1, out, st8, 2)
+    rolling_hedge_ratio_par_nb(x, y, 3, 1, out, st8[:0], 2)
+    ewma_hedge_ratio_nb(x, y, 0.94, 2, out, st8)
     ewma_hedge_ratio_nb(x, y, 0.94, 2, out, st)
     ewma_hedge_ratio_nb(x, y, 0.94, 2, out, st[:0])
     bc = garch11_backcast_nb(x)

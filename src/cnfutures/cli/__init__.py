@@ -2,7 +2,7 @@
 
 One package, a module per area of sub-commands (``cnfutures.cli.market``: ``specs``,
 ``calendar``, ``contracts``, ``rules``; ``cnfutures.cli.backtest``, ``.access``, ``.frames``,
-``.sweep``, ``.risk``, ``.warmup``, ``.options``, ``.routes``), each with a
+``.sweep``, ``.risk``, ``.warmup``, ``.options``, ``.routes``, ``.allocate``), each with a
 ``register(subparsers)`` function; this module only assembles them. The library's packages
 keep functions, not argument parsing.
 """
@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cnfutures.cli.warmup",
     "cnfutures.cli.options",
     "cnfutures.cli.routes",
+    "cnfutures.cli.allocate",
 )
 
 

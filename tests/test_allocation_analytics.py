@@ -1,0 +1,195 @@
+"""Allocation analytics and the investable replay (cnfutures.allocation.analytics / investable).
+
+References: pandas (cummax drawdowns, log-return std, weekly resampled correlation) computed in
+the tests; a synthetic curve whose contract prices never move, so the whole excess return is
+roll yield (n rolls × log(1/(1-b)) for a backwardation of b per contract step, by construction);
+the engine's own ledgers summed independently for the replay's components.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+
+from cnfutures.allocation import (
+    allocation_section,
+    build_index,
+    correlation,
+    drawdowns,
+    monte_carlo,
+    performance,
+    replay,
+    roll_yield,
+)
+from cnfutures.backtest import Market
+from cnfutures.errors import AccessDenied, InputError
+from cnfutures.frames import RollRule
+
+
+@functools.cache
+def sc() -> Market:
+    return Market.sample("sc", "2023-01-03", "2025-06-06", seed=3)
+
+
+@functools.cache
+def i_ore() -> Market:
+    return Market.sample("i", "2023-01-03", "2025-06-06", seed=4)
+
+
+@functools.cache
+def index():  # type: ignore[no-untyped-def]
+    return build_index({"sc": sc().futures, "i": i_ore().futures}, {"sc": 0.6, "i": 0.4},
+                       usd_cny=sc().usd_cny, usd_rate=0.04, rebalance="quarterly")  # fmt: skip
+
+
+def test_performance_matches_pandas() -> None:
+    ix = index()
+    p = performance(ix, "tr_usd")
+    s = ix.levels.to_pandas().set_index("trading_day")["tr_usd"]
+    days = (pd.Timestamp(s.index[-1]) - pd.Timestamp(s.index[0])).days
+    lr = np.log(s).diff().dropna()
+    assert p["annual_return"] == pytest.approx((s.iloc[-1] / s.iloc[0]) ** (365 / days) - 1, rel=1e-12)
+    assert p["annual_vol"] == pytest.approx(lr.std(ddof=1) * math.sqrt(len(lr) / (days / 365)), rel=1e-12)
+    dd = s / s.cummax() - 1
+    assert p["max_drawdown"] == pytest.approx(dd.min(), rel=1e-12)
+    assert p["max_drawdown_trough"] == pd.Timestamp(dd.idxmin()).date()
+    np.testing.assert_allclose(
+        drawdowns(ix, "tr_usd")["drawdown"].to_numpy(), dd.to_numpy(), rtol=0, atol=1e-14
+    )
+
+
+def test_correlation_matches_pandas_weekly() -> None:
+    ix = index()
+    brent = sc().prices["brent"]
+    got = correlation(ix, brent, "er_usd", freq="weekly")
+    a = ix.levels.to_pandas().set_index("trading_day")["er_usd"]
+    b = brent.to_pandas().set_index("date")["price"].dropna()
+    j = pd.concat([a, b], axis=1, join="inner").dropna()
+    j.index = pd.to_datetime(j.index)
+    w = j.groupby(j.index.to_period("W-SUN")).last()
+    r = np.log(w).diff().dropna()
+    assert got["observations"] == len(r)
+    assert got["correlation"] == pytest.approx(r["er_usd"].corr(r["price"]), rel=1e-12)
+    assert got["beta"] == pytest.approx(r.cov().loc["er_usd", "price"] / r["price"].var(), rel=1e-12)
+
+
+def test_frozen_backwardated_curve_is_all_roll_yield() -> None:
+    """Prices never move; each later contract is b cheaper: ER = 0, roll yield = rolls × log(1/(1-b))."""
+    b = 0.01
+    f = sc().futures.select("trading_day", "contract")
+    ym = f["contract"].str.slice(2, 4).cast(pl.Int64)
+    months = (ym // 100) * 12 + ym % 100
+    f = f.with_columns(settle=500.0 * (1.0 - b) ** (months - months.min()).cast(pl.Float64))
+    ix = build_index({"sc": f}, {"sc": 1.0}, roll=RollRule(days_before_ltd=5))
+    np.testing.assert_allclose(ix.levels["er_cny"].to_numpy(), 100.0, rtol=1e-13)
+    ry = roll_yield(ix)
+    yrs = (ix.levels["trading_day"][-1] - ix.levels["trading_day"][0]).days / 365
+    held = ix.holdings.group_by("trading_day").agg(pl.col("contract").max()).sort("trading_day")["contract"]
+    rolls = held.n_unique() - 1  # monthly rolls completed (and the last one possibly in progress)
+    p0, p1 = ix.sleeves["held_price"][0], ix.sleeves["held_price"][-1]
+    assert ry["excess_return"][0] == pytest.approx(0.0, abs=1e-13)
+    assert ry["roll_yield"][0] == pytest.approx(-math.log(p1 / p0) / yrs, rel=1e-12)
+    assert -math.log(p1 / p0) == pytest.approx(rolls * -math.log(1 - b), rel=0.2)
+
+
+def test_monte_carlo_paths_do_not_depend_on_their_number() -> None:
+    a = monte_carlo(["ru"], start="2024-01-02", end="2024-09-30", n_paths=2, seed=9)
+    b = monte_carlo(["ru"], start="2024-01-02", end="2024-09-30", n_paths=3, seed=9)
+    assert a.equals(b.head(2))
+    assert b["annual_vol"].min() > 0
+    with pytest.raises(InputError, match="n_paths=0"):
+        monte_carlo(["ru"], start="2024-01-02", end="2024-09-30", n_paths=0)
+
+
+def test_section_is_escaped_html() -> None:
+    f = sc().futures
+    ix = build_index({"<b>sc</b>": f}, {"<b>sc</b>": 1.0})
+    text = allocation_section(ix)
+    assert "<b>sc</b>" not in text and "&lt;b&gt;sc&lt;/b&gt;" in text
+    assert text.count("<table>") == 2
+
+
+@functools.cache
+def rp():  # type: ignore[no-untyped-def]
+    return replay(index(), {"sc": sc(), "i": i_ore()}, 10_000_000, routes=["ff_client", "osbp_client", "qfi"])
+
+
+def test_replay_denies_a_route_that_cannot_hold_a_sleeve() -> None:
+    r = rp()
+    assert "osbp_client" in r.denied and "DCE" in r.denied["osbp_client"]
+    assert set(r.tracking["route"]) == {"ff_client", "qfi"}
+    with pytest.raises(AccessDenied, match="no route can hold every sleeve"):
+        replay(index(), {"sc": sc(), "i": i_ore()}, 1e7, routes=["osbp_client"])
+
+
+def test_replay_components_add_up_from_the_ledgers() -> None:
+    r = rp()
+    for row in r.tracking.iter_rows(named=True):
+        leds = [r.results[(row["route"], s)].ledger for s in ("sc", "i")]
+        fees = sum(float((led["fees_cny"] / led["usd_cny"]).sum()) for led in leds)
+        assert row["fees_usd"] == pytest.approx(fees, rel=1e-9)
+        # investable value from the ledgers: interest on the account + hedge P&L - costs, day by day
+        days = r.index.levels["trading_day"].to_list()
+        pnl = sum(led["hedge_pnl_usd"].to_numpy() - led["costs_usd"].to_numpy() for led in leds)
+        v = 1e7
+        for t in range(1, len(days)):
+            v = v * (1 + 0.04 * (days[t] - days[t - 1]).days / 365) + pnl[t]
+        assert row["investable_usd"] == pytest.approx(v, rel=1e-12)
+        parts = ("fees_usd", "fx_cost_usd", "funding_usd", "whole_lots_usd", "roll_sizing_locks_usd")
+        assert sum(row[k] for k in parts) == pytest.approx(row["tracking_difference_usd"], rel=1e-9)
+        # 10 million USD in two sleeves: the replay tracks the paper index within 3 % over 2.4 years
+        assert abs(row["tracking_difference_usd"]) < 0.03 * row["paper_usd"]
+
+
+def test_replay_needs_a_usd_collateral_unhedged_index() -> None:
+    ix = build_index({"sc": sc().futures}, {"sc": 1.0}, usd_cny=sc().usd_cny, fx="hedged")
+    with pytest.raises(InputError, match="fx='hedged'"):
+        replay(ix, {"sc": sc()}, 1e6)
+    with pytest.raises(InputError, match="notional_usd=-1"):
+        replay(index(), {"sc": sc(), "i": i_ore()}, -1)
+    with pytest.raises(InputError, match=r"markets has no Market for sleeve\(s\) \[.i.\]"):
+        replay(index(), {"sc": sc()}, 1e6)
+
+
+def test_cli_allocate_prints_index_roll_yield_and_replay(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from cnfutures.cli import main
+
+    html_path = tmp_path / "a.html"
+    argv = ["allocate", "--products", "sc,i", "--start", "2024-01-02", "--weights", "sc=0.6,i=0.4",
+            "--usd-rate", "0.04", "--notional", "2000000", "--html", str(html_path)]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "tr_usd" in out and "roll_yield" in out and "EIA Brent" in out and "ff_client" in out
+    assert html_path.read_text(encoding="utf-8").startswith('<section class="allocation">')
+    assert main(["allocate", "--products", "sc,i", "--weights", "sc=0.6,i=0.6"]) == 2
+    assert "weights sum to 1.2, not 1" in capsys.readouterr().err
+
+
+def test_allocation_page_worked_example_is_up_to_date() -> None:
+    """Every number of docs/allocation.md comes from scripts/allocation_example.py."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "allocation_example.py"
+    spec = importlib.util.spec_from_file_location("allocation_example", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    text = mod.DOC.read_text(encoding="utf-8")
+    assert mod.render(text) == text, (
+        "docs/allocation.md is out of date: run python scripts/allocation_example.py"
+    )
+
+
+def test_section_of_a_replay_explains_the_tracking_difference() -> None:
+    text = allocation_section(rp())
+    assert "Tracking difference by route" in text
+    for col in ("fees_usd", "fx_cost_usd", "funding_usd", "whole_lots_usd", "roll_sizing_locks_usd",
+                "limit_locked_days"):  # fmt: skip
+        assert f"<th>{col}</th>" in text
+    assert text.count("<table>") == 3
