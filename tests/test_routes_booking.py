@@ -386,3 +386,16 @@ def test_routes_cli_reads_a_cnh_series(tmp_path, capsys: pytest.CaptureFixture[s
     assert format_comparison(want) in out
     plain = compare_routes(_market(), EXPO, HedgePolicy("sc"), start=START, end=END)
     assert format_comparison(plain) not in out  # the OI and OSBP rows changed
+
+
+def test_cli_cost_flag_on_a_route_not_yet_open_gives_the_access_reason(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from cnfutures.cli import main
+
+    # QFI before sc joined the QFI list (2022-09-02, products.toml): the access reason, not a missing cost row
+    rc = main(["backtest", "--no-report", "--route", "qfi", "--start", "2021-03-01", "--end", "2021-06-01",
+               "--commission", "1.5"])  # fmt: skip
+    assert rc != 0
+    err = capsys.readouterr().err
+    assert "qfi institution may not trade sc on 2021-03-01" in err and "source:" in err
