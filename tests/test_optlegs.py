@@ -288,3 +288,13 @@ def test_book_greeks_are_the_american_greeks_of_the_position(call_run, sample: M
     # finite-difference truncation ~1e-7 relative
     for col, greek in (("book_delta", "delta"), ("book_gamma", "gamma"), ("book_vega", "vega")):
         assert row[col] == pytest.approx(s["lots"] * 1000.0 * g[greek][0], rel=1e-5), col
+
+
+def test_attribution_of_a_collar_adds_up(sample: Market) -> None:
+    policy = HedgePolicy("sc", options=collar(1.05, 0.95), option_vol=VOL, option_rate=RATE)  # futures too
+    r = run(sample, Exposure(QTY, "short", "brent"), policy, Investor("qfi"), start=START, end=JULY)
+    t = r.attribution("total")
+    usd = dict(zip(t["component"], t["usd"], strict=True))
+    assert usd["option_pnl_usd"] == pytest.approx(r["option_pnl_usd"], rel=1e-12)
+    assert -usd["option_fees_usd"] == pytest.approx(r["option_fees_usd"], rel=1e-12)
+    assert sum(usd.values()) == pytest.approx(r["net_pnl_usd"], abs=0.005)
