@@ -189,6 +189,7 @@ def render_body() -> str:
         "fees_usd",
         "fx_cost_usd",
         "funding_usd",
+        "fx_revaluation_usd",
         "whole_lots_usd",
         "sizing_usd",
         "roll_and_locks_usd",

@@ -133,15 +133,22 @@ def test_replay_components_add_up_from_the_ledgers() -> None:
         leds = [r.results[(row["route"], s)].ledger for s in ("sc", "i")]
         fees = sum(float((led["fees_cny"] / led["usd_cny"]).sum()) for led in leds)
         assert row["fees_usd"] == pytest.approx(fees, rel=1e-9)
-        # investable value from the ledgers: interest on the account + hedge P&L - costs, day by day
+        # investable value from the ledgers: interest on the account + hedge P&L - costs + FX
+        # revaluation of the CNY held, day by day
         days = r.index.levels["trading_day"].to_list()
-        pnl = sum(led["hedge_pnl_usd"].to_numpy() - led["costs_usd"].to_numpy() for led in leds)
+        pnl = sum(
+            led["hedge_pnl_usd"].to_numpy() - led["costs_usd"].to_numpy()
+            + led["fx_revaluation_usd"].to_numpy()
+            for led in leds
+        )
         v = 1e7 + pnl[0]
         for t in range(1, len(days)):
             v = v * (1 + 0.04 * (days[t] - days[t - 1]).days / 365) + pnl[t]
         assert row["investable_usd"] == pytest.approx(v, rel=1e-12)
-        parts = ("fees_usd", "fx_cost_usd", "funding_usd", "whole_lots_usd", "sizing_usd",
-                 "roll_and_locks_usd", "interest_usd")  # fmt: skip
+        parts = ("fees_usd", "fx_cost_usd", "funding_usd", "fx_revaluation_usd", "whole_lots_usd",
+                 "sizing_usd", "roll_and_locks_usd", "interest_usd")  # fmt: skip
+        reval = sum(float(led["fx_revaluation_usd"].sum()) for led in leds)
+        assert row["fx_revaluation_usd"] == pytest.approx(-reval, rel=1e-12, abs=1e-9)
         # the split is exact: no unexplained rest
         assert sum(row[k] for k in parts) == pytest.approx(row["tracking_difference_usd"], rel=1e-9, abs=1e-6)
         # 10 million USD in two sleeves: the replay tracks the paper index within 3 % over 2.4 years

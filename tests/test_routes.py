@@ -158,11 +158,13 @@ def test_compare_routes_components_add_up() -> None:
     assert "hedging quota NOT applied" in q["constraints"] and "no delivery" in q["constraints"]
     assert q["fx_collateral_usd"] > 0 and not q["verified"]
     # QFI: fx_spread 0.0005 (route_costs.toml qfi row) x (margin posted + margin released), where
-    # the margin released is the day-by-day fall of the collateral net of new calls
+    # the margin released is the day-by-day fall of the CNY collateral net of new calls (the
+    # ledger values it in USD at each day's fixing; CNY bought and sold at the fixing: no CNH)
     led = cmp.results["qfi"].ledger
-    coll = led["collateral_usd"].to_numpy()
+    fx = led["usd_cny"].to_numpy()
+    coll = led["collateral_usd"].to_numpy() * fx  # CNY
     calls = led["margin_call_usd"].to_numpy()
-    released = np.concatenate([[0.0], coll[:-1]]) + calls - coll
+    released = (np.concatenate([[0.0], coll[:-1]]) + calls * fx - coll) / fx
     assert q["fx_collateral_usd"] == pytest.approx(0.0005 * float(calls.sum() + released.sum()), rel=1e-9)
     assert released.min() >= -1e-6
     assert t.filter(pl.col("route") == "ff_client")["fx_collateral_usd"][0] == 0.0

@@ -535,9 +535,13 @@ def _attribution_text(result: Reportable, daily: pl.DataFrame, totals: pl.DataFr
     hedge = sum(v for k, v in usd.items() if k.startswith("hedge_"))
     costs = sum(v for k, v in usd.items() if totals.filter(pl.col("component") == k)["group"][0] == "costs")
     expo = usd["exposure_price_usd"] + usd["exposure_fx_usd"]
+    reval = usd.get("fx_revaluation_usd", 0.0)
+    opt = usd.get("option_pnl_usd", 0.0)
     top = sorted(usd.items(), key=lambda kv: -abs(kv[1]))[:3]
     out = [
-        f"Net P&L {_usd(net)} = exposure {_usd(expo)} + hedge {_usd(hedge)} + costs {_usd(costs)}. "
+        f"Net P&L {_usd(net)} = exposure {_usd(expo)} + hedge {_usd(hedge)} + costs {_usd(costs)}"
+        + (f" + options {_usd(opt)}" if opt else "")
+        + f" + FX revaluation of the CNY held {_usd(reval)}. "
         "Largest parts: " + "; ".join(f"{label[k]} {_usd(v)}" for k, v in top) + "."
     ]
     price = usd["exposure_price_usd"] + usd["exposure_fx_usd"] + usd["hedge_fx_usd"]
