@@ -487,12 +487,13 @@ def book_paths(
             # negative cash is covered by converting USD (0 when cash >= 0; branch-free), at the
             # fixing, or at the route's channel rate g = fixing × basis (offshore CNH) if given
             g = f * conv_basis[d] if has_basis else f
+            inv_g = 1.0 / g if has_basis else inv_f
             # one collateral unit: 1 USD counting haircut × FX CNY (cm = 0), or 1 CNY bought at the
             # channel rate g counting 1:1 (cm = 1); CNY of margin and USD paid per unit, branch-free
             unit_cny = cm + (1.0 - cm) * haircut * f
-            unit_usd = cm / g + (1.0 - cm)
+            unit_usd = cm * inv_g + (1.0 - cm)
             convert = max(-cash, 0.0) / (g * (1.0 - fx_spread))
-            fxcost = convert - max(-cash, 0.0) / f if has_basis else convert * fx_spread
+            fxcost = convert - max(-cash, 0.0) * inv_f if has_basis else convert * fx_spread
             cash = max(cash, 0.0)
             funded += convert
             equity = cash + coll * unit_cny
@@ -510,13 +511,13 @@ def book_paths(
             rel_cash = min(cash, max(excess, 0.0))
             rel_cash = rel_cash if is_rel else 0.0
             back = rel_cash / (g * (1.0 + fx_spread))
-            fxcost += rel_cash / f - back
+            fxcost += rel_cash * inv_f - back
             cash -= rel_cash
             call_usd = call * unit_usd  # USD posted / returned for the collateral units
             rel_usd = rel_c * unit_usd
             # CNY collateral bought (sold) at the channel rate g: the USD paid above (received
             # below) its value at the fixing is an FX cost (0 at the fixing: 1/g - 1/f = 0)
-            fxcost += cm * (call - rel_c) * (1.0 / g - inv_f)
+            fxcost += cm * (call - rel_c) * (inv_g - inv_f)
             release = rel_usd + back
             coll = coll + call - rel_c
             funded = funded + call_usd - release
@@ -531,8 +532,8 @@ def book_paths(
             mcall = 1.0 if is_call & (lots_start != 0.0) else 0.0
             if funded > peak:
                 peak = funded
-            fees_usd = fees / f
-            hedge = vm / f
+            fees_usd = fees * inv_f  # one division a day (inv_f), multiplications after
+            hedge = vm * inv_f
             costs = fees_usd + fxcost + fund
             e = expo_pnl[p, d]
             net = e + hedge - costs + reval
@@ -540,18 +541,18 @@ def book_paths(
             inv_prev = inv_f
             if o is not None:
                 cny_prev += od[O_VALUE]
-                o_usd = o_pnl / f
+                o_usd = o_pnl * inv_f
                 net += o_usd
                 t_opnl += o_usd
-                t_oprem += od[O_PREMIUM] / f
-                t_oex += od[O_EXERCISE] / f
-                t_ofee += od[O_FEES] / f
+                t_oprem += od[O_PREMIUM] * inv_f
+                t_oex += od[O_EXERCISE] * inv_f
+                t_ofee += od[O_FEES] * inv_f
             # 6. totals
             t_expo += e
             t_hedge += hedge
             t_costs += costs
             t_fees += fees_usd
-            t_slip += slip_cny / f
+            t_slip += slip_cny * inv_f
             t_fxc += fxcost
             t_fund += fund
             t_reval += reval

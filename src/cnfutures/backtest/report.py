@@ -633,6 +633,12 @@ def _cash_text(result: Reportable) -> str:
         out.append("Net USD posted never turned negative: the account never returned more USD than was sent.")
     fund = float(led["funding_usd"].sum())
     out.append(f"Funding the USD sent cost {_usd(fund)} in all.")
+    if "fx_revaluation_usd" in led.columns:
+        reval = float(led["fx_revaluation_usd"].sum())
+        out.append(
+            f"The CNY the account held (cash, and a QFI's CNY margin) is worth more or fewer USD as "
+            f"USD/CNY moves: that FX revaluation came to {_usd(reval)} over the run, inside the net P&L."
+        )
     return "".join(f"<p class='lead'>{esc(t)}</p>" for t in out)
 
 
