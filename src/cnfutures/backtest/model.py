@@ -19,7 +19,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from cnfutures.simulate import Params as simulate_Params
 
 __all__ = [
-    "RATIO_METHODS", "Costs", "Exposure", "HedgePolicy", "Market", "declare_units", "parse_ratio",
+    "RATIO_METHODS",
+    "Costs",
+    "Exposure",
+    "HedgePolicy",
+    "Market",
+    "declare_units",
+    "parse_ratio",
     "sample_params",
 ]
 
@@ -130,9 +136,7 @@ class Market:
         ('CNY', 't')
         """
         if name not in self.prices:
-            raise InputError(
-                f"Market.prices has no series {name!r}; it holds {sorted(self.prices)}"
-            )
+            raise InputError(f"Market.prices has no series {name!r}; it holds {sorted(self.prices)}")
         return _declared_units(self.prices[name], f"Market.prices[{name!r}]")
 
     @classmethod
@@ -190,10 +194,13 @@ class Market:
         else:
             fut = simulate.market(p.code, start, end=end, seed=seed, params=prm)
             spot = fut.group_by("trading_day").agg(pl.col("spot").first()).sort("trading_day")
-            prices = {"spot": declare_units(
-                spot.select(pl.col("trading_day").alias("date"), pl.col("spot").alias("price")),
-                "CNY", p.unit,
-            )}
+            prices = {
+                "spot": declare_units(
+                    spot.select(pl.col("trading_day").alias("date"), pl.col("spot").alias("price")),
+                    "CNY",
+                    p.unit,
+                )
+            }
             text = f"SIMULATED {p.code} contracts and spot (seeded two-factor model) with FRED USD/CNY"
         return cls(futures=fut.drop("path"), prices=prices, usd_cny=fx, simulated=True, label=label or text)
 

@@ -51,6 +51,7 @@ class Reportable(Protocol):
     @property
     def title(self) -> str: ...
 
+
 _EXTRA = 'pip install "cnfutures[report]"'
 
 

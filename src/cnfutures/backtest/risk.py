@@ -389,8 +389,14 @@ class _Buffers:
 
 
 def _chunk_market(
-    out: dict[str, np.ndarray], cells: _Cells, dense: _Buffers, prep: Prepared, base: BookInputs,
-    exposure: Exposure, policy: HedgePolicy, basis: float,
+    out: dict[str, np.ndarray],
+    cells: _Cells,
+    dense: _Buffers,
+    prep: Prepared,
+    base: BookInputs,
+    exposure: Exposure,
+    policy: HedgePolicy,
+    basis: float,
 ) -> PathArrays:
     """The kernel's per-path market of one chunk of simulated paths (prices on the slot axis).
 
