@@ -41,7 +41,7 @@ def test_end_to_end_ledger_and_summary(market: Market, tmp_path: Path) -> None:
     assert r["limit_bound_days"] == led["limit_bound"].sum()
     assert r["peak_usd_posted"] > 0
     page = r.report(tmp_path)
-    assert "SIMULATED" in page.read_text() and "base64" in page.read_text()
+    assert "SIMULATED" in page.read_text() and "class='cnf-chart'" in page.read_text()
 
 
 def test_ratio_zero_zero_costs_equals_exposure(market: Market) -> None:

@@ -823,7 +823,9 @@ def run(
         market, exposure, policy, investor, costs, start=start, end=end, book=book_, usd_cnh=usd_cnh
     )
     led, summ = book(prep.inputs)
-    return BacktestResult.from_arrays(prep, led, summ, market=market, policy=policy, investor=investor)
+    return BacktestResult.from_arrays(
+        prep, led, summ, market=market, policy=policy, investor=investor, exposure=exposure
+    )
 
 
 backtest = run

@@ -123,6 +123,16 @@ class HedgeRisk:
         assert v is not None
         return float(v)
 
+    def report(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the self-contained HTML report: outcome table and interactive fan charts.
+
+        ``path`` is a directory (``index.html``) or an ``.html`` file (see
+        :func:`cnfutures.report.write_risk_report`).
+        """
+        from cnfutures.backtest.report import write_risk_report
+
+        return write_risk_report(self, path, overwrite=overwrite)
+
     def plot_fan(self, path: str | Path) -> Path:
         """Write a PNG fan chart (cumulative P&L hedged vs unhedged, and USD posted).
 

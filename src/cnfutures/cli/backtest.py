@@ -132,6 +132,9 @@ def _costs(args: argparse.Namespace, investor: Any, start: str) -> Any:
     given = {k: v for k, v in given.items() if v is not None}
     if not given:
         return None
+    from cnfutures.access import eligible
+
+    eligible(investor, args.product, start).raise_if_denied()  # the route's reason before its cost rows
     base = Costs(funding_rate=given["funding_rate"]) if "funding_rate" in given else None
     c = route_costs(investor, args.product, start, base=base)
     return dataclasses.replace(c, **{k: v for k, v in given.items() if k != "funding_rate"})
@@ -190,6 +193,11 @@ def _run_inner(args: argparse.Namespace) -> int:
     w = max(len(m) for m in res.summary["metric"])
     for m, v, u in res.summary.iter_rows():
         print(f"  {m:<{w}}  {format_value(v):>16}  {u}")
+    print("where the net P&L came from [USD] (res.attribution()):")
+    tot = res.attribution("total")
+    w2 = max(len(x) for x in tot["label"])
+    for label, usd in tot.select("label", "usd").iter_rows():
+        print(f"  {label:<{w2}}  {format_value(usd):>16}")
     if path is not None:
         print(f"report: {path}")
     return 0
