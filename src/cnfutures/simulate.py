@@ -585,7 +585,8 @@ def draw_joint(
 
     def normals(k_: int, stream: int, keys: np.ndarray) -> np.ndarray:
         z = np.empty((n_paths, keys.shape[0]))
-        k.keyed_normals_nb(np.uint64(s0 + k_), np.uint64(stream), p64, keys, z)
+        if keys.shape[0]:  # (an empty draw still costs a parallel launch)
+            k.keyed_normals_nb(np.uint64(s0 + k_), np.uint64(stream), p64, keys, z)
         return z
 
     z1 = [normals(i, k.STREAM_CHI, day_keys) for i in range(len(sus))]
