@@ -30,40 +30,22 @@ JUNE_2025_USDCNY = 7.1804
 
 
 def _cc0(shared_data: Path) -> pl.DataFrame:
-    return (
-        pl.read_csv(
-            shared_data / "cc0_5min_sample" / "sc_i_daily_from_5min_2025-06.csv", try_parse_dates=True
-        )
-        .sort("contract", "trading_day")
-        .with_columns(prev=pl.col("vwap_floor_tick").shift(1).over("contract"))
-    )
+    return pl.read_csv(shared_data / "cc0_5min_sample" / "sc_i_daily_from_5min_2025-06.csv",
+                       try_parse_dates=True).sort("contract", "trading_day").with_columns(
+        prev=pl.col("vwap_floor_tick").shift(1).over("contract"))
 
 
 def _write_kx(day: pl.DataFrame, path: Path) -> None:
     recs = []
     for r in day.iter_rows(named=True):
-        recs.append(
-            {
-                "PRODUCTID": "sc_f    ",
-                "PRODUCTGROUPID": "sc",
-                "PRODUCTNAME": "原油      ",
-                "DELIVERYMONTH": r["contract"][2:],
-                "PRESETTLEMENTPRICE": r["prev"] if r["prev"] else "",
-                "OPENPRICE": r["open"],
-                "HIGHESTPRICE": r["high"],
-                "LOWESTPRICE": r["low"],
-                "CLOSEPRICE": r["close"],
-                "SETTLEMENTPRICE": r["vwap_floor_tick"],
-                "ZD1_CHG": "",
-                "ZD2_CHG": "",
-                "VOLUME": r["volume"],
-                "TURNOVER": r["turnover"] / 1e4,
-                "OPENINTEREST": r["open_interest"],
-                "OPENINTERESTCHG": "",
-                "ORDERNO": 0,
-                "ORDERNO2": 0,
-            }
-        )
+        recs.append({
+            "PRODUCTID": "sc_f    ", "PRODUCTGROUPID": "sc", "PRODUCTNAME": "原油      ",
+            "DELIVERYMONTH": r["contract"][2:], "PRESETTLEMENTPRICE": r["prev"] if r["prev"] else "",
+            "OPENPRICE": r["open"], "HIGHESTPRICE": r["high"], "LOWESTPRICE": r["low"],
+            "CLOSEPRICE": r["close"], "SETTLEMENTPRICE": r["vwap_floor_tick"], "ZD1_CHG": "",
+            "ZD2_CHG": "", "VOLUME": r["volume"], "TURNOVER": r["turnover"] / 1e4,
+            "OPENINTEREST": r["open_interest"], "OPENINTERESTCHG": "", "ORDERNO": 0, "ORDERNO2": 0,
+        })
     sub = dict(recs[0], DELIVERYMONTH="小计", SETTLEMENTPRICE="", VOLUME=int(day["volume"].sum()))
     tot = dict(sub, PRODUCTID="总计", PRODUCTNAME="总计", DELIVERYMONTH="")
     doc = {"o_curinstrument": [*recs, sub, tot], "o_curproduct": [], "report_date": "x"}
@@ -71,47 +53,16 @@ def _write_kx(day: pl.DataFrame, path: Path) -> None:
 
 
 def _write_dce(day: pl.DataFrame, path: Path) -> None:
-    head = "\t".join(
-        [
-            "商品名称",
-            "合约名称",
-            "开盘价",
-            "最高价",
-            "最低价",
-            "收盘价",
-            "前结算价",
-            "结算价",
-            "涨跌",
-            "涨跌1",
-            "成交量",
-            "持仓量",
-            "持仓量变化",
-            "成交额",
-        ]
-    )
+    head = "\t".join(["商品名称", "合约名称", "开盘价", "最高价", "最低价", "收盘价", "前结算价", "结算价",
+                      "涨跌", "涨跌1", "成交量", "持仓量", "持仓量变化", "成交额"])
     lines = [f"大连商品交易所 日行情 {day['trading_day'][0]}", head]
     for r in day.iter_rows(named=True):
         prev = f"{r['prev']:.1f}" if r["prev"] else "-"
-        lines.append(
-            "\t".join(
-                [
-                    "铁矿石",
-                    r["contract"],
-                    f"{r['open']:.1f}",
-                    f"{r['high']:.1f}",
-                    f"{r['low']:.1f}",
-                    f"{r['close']:.1f}",
-                    prev,
-                    f"{r['vwap_floor_tick']:.1f}",
-                    "-",
-                    "-",
-                    f"{r['volume']:,}",
-                    f"{r['open_interest']:,}",
-                    "-",
-                    f"{r['turnover'] / 1e4:,.2f}",
-                ]
-            )
-        )
+        lines.append("\t".join([
+            "铁矿石", r["contract"], f"{r['open']:.1f}", f"{r['high']:.1f}", f"{r['low']:.1f}",
+            f"{r['close']:.1f}", prev, f"{r['vwap_floor_tick']:.1f}", "-", "-",
+            f"{r['volume']:,}", f"{r['open_interest']:,}", "-", f"{r['turnover'] / 1e4:,.2f}",
+        ]))
     lines.append("铁矿石小计\t\t\t\t\t\t\t\t\t\t" + f"{int(day['volume'].sum()):,}\t\t\t")
     lines.append("总计\t\t\t\t\t\t\t\t\t\t" + f"{int(day['volume'].sum()):,}\t\t\t")
     path.write_bytes("\n".join(lines).encode("gbk"))
@@ -174,20 +125,8 @@ def test_another_exchanges_layout_is_a_typed_error(files: dict[str, Path], tmp_p
 def test_cli_backtests_real_sc_contracts_with_a_roll(
     files: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = [
-        "backtest",
-        "--product",
-        "sc",
-        "--futures",
-        str(files["ine"]),
-        "--start",
-        "2025-06-26",
-        "--end",
-        "2025-06-30",
-        "--roll-days",
-        "23",
-        "--no-report",
-    ]
+    args = ["backtest", "--product", "sc", "--futures", str(files["ine"]), "--start", "2025-06-26",
+            "--end", "2025-06-30", "--roll-days", "23", "--no-report"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
         # FRED's USD/CNY ends 2025-06-06: the error says what to pass
@@ -207,12 +146,9 @@ def test_cli_backtests_real_sc_contracts_with_a_roll(
     assert fut.height == 6 and sorted(fut["contract"].unique()) == ["sc2508", "sc2509"]
     base = Market.sample("sc", "2025-06-26", "2025-06-30")
     m = Market(fut, base.prices, read_fx(files["fx"]))
-    led = run(
-        m,
-        Exposure(1_000_000, "short", "brent"),
-        HedgePolicy("sc", roll=RollRule(kind="calendar", days_before_ltd=23)),
-        Investor("osbp_client"),
-    ).ledger
+    led = run(m, Exposure(1_000_000, "short", "brent"),
+              HedgePolicy("sc", roll=RollRule(kind="calendar", days_before_ltd=23)),
+              Investor("osbp_client")).ledger
     assert led["contract"].to_list() == ["sc2508", "sc2508", "sc2509"]
     assert led["settle"].to_list() == [505.4, 502.2, 490.3]  # CC0 settles of the held contract
     assert led["roll_lots"].to_list()[-1] != 0
@@ -223,26 +159,9 @@ def test_cli_backtests_real_iron_ore_contracts(
 ) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
-        rc = main(
-            [
-                "backtest",
-                "--product",
-                "i",
-                "--futures",
-                str(files["dce"]),
-                "--fx",
-                str(files["fx"]),
-                "--start",
-                "2025-06-27",
-                "--end",
-                "2025-06-30",
-                "--route",
-                "ff_client",
-                "--roll",
-                "open_interest",
-                "--no-report",
-            ]
-        )
+        rc = main(["backtest", "--product", "i", "--futures", str(files["dce"]), "--fx", str(files["fx"]),
+                   "--start", "2025-06-27", "--end", "2025-06-30", "--route", "ff_client",
+                   "--roll", "open_interest", "--no-report"])
         fut = read_settlements(files["dce"])
     assert rc == 0, capsys.readouterr().err
     assert "trading_days                              2" in capsys.readouterr().out.replace(" days", "")

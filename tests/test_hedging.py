@@ -19,44 +19,10 @@ from tests import naive
 # Hull, Options, Futures and Other Derivatives (e.g. 8th ed., Table 3.3 "Data to calculate
 # minimum variance hedge ratio when heating oil futures contract is used to hedge purchase of
 # jet fuel"): 15 monthly changes.
-HULL_DF = np.array(
-    [
-        0.021,
-        0.035,
-        -0.046,
-        0.001,
-        0.044,
-        -0.029,
-        -0.026,
-        -0.029,
-        0.048,
-        -0.006,
-        -0.036,
-        -0.011,
-        0.019,
-        -0.027,
-        0.029,
-    ]
-)
-HULL_DS = np.array(
-    [
-        0.029,
-        0.020,
-        -0.044,
-        0.008,
-        0.026,
-        -0.019,
-        -0.010,
-        -0.007,
-        0.043,
-        0.011,
-        -0.036,
-        -0.018,
-        0.009,
-        -0.032,
-        0.023,
-    ]
-)
+HULL_DF = np.array([0.021, 0.035, -0.046, 0.001, 0.044, -0.029, -0.026, -0.029,
+                    0.048, -0.006, -0.036, -0.011, 0.019, -0.027, 0.029])
+HULL_DS = np.array([0.029, 0.020, -0.044, 0.008, 0.026, -0.019, -0.010, -0.007,
+                    0.043, 0.011, -0.036, -0.018, 0.009, -0.032, 0.023])
 
 
 # ---------------------------------------------------------------- Hull golden values
@@ -90,7 +56,8 @@ def test_contracts_product_code_tail_and_rounding() -> None:
     assert c.residual_quantity == pytest.approx(400.0)
     assert hedging.contracts_needed(250_500, 1.0, cnfutures.product("sc")).lots == 251
     # tailing: N = h * V_A / V_F (Hull, "tailing the hedge")
-    t = hedging.contracts_needed(100_000, 0.9, "sc", tail=True, spot_price=500.0, futures_price=520.0)
+    t = hedging.contracts_needed(100_000, 0.9, "sc", tail=True, spot_price=500.0,
+                                 futures_price=520.0)
     assert t.exact == pytest.approx(0.9 * 100_000 * 500 / (520 * 1000))
     assert hedging.contracts_needed(2_000_000, 0.78, 42_000, rounding="up").lots == 38
     assert hedging.contracts_needed(2_000_000, 0.78, 42_000, rounding="down").lots == 37
@@ -164,18 +131,8 @@ def test_rolling_missing_and_zero_variance_status() -> None:
     # window in periods (rows), every one of them needed (min_periods = window)
     out = hedging.hedge_ratio(s, f, "rolling", window=3, missing="drop")
     assert out["status"].to_list() == [
-        "warmup",
-        "warmup",
-        "ok",
-        "ok",
-        "ok",
-        "missing_in_window",
-        "missing_in_window",
-        "missing_in_window",
-        "zero_variance",
-        "zero_variance",
-        "ok",
-        "ok",
+        "warmup", "warmup", "ok", "ok", "ok", "missing_in_window", "missing_in_window",
+        "missing_in_window", "zero_variance", "zero_variance", "ok", "ok",
     ]
     ratio = out["hedge_ratio"]
     assert ratio.null_count() == 7  # nulls, never zeros
@@ -190,13 +147,9 @@ def test_ewma_matches_naive_loop_and_polars() -> None:
     out = hedging.hedge_ratio(s, f, "ewma", lam=0.94, window=1)["hedge_ratio"].to_numpy()
     np.testing.assert_allclose(out, naive.naive_ewma_ratio(s, f, 0.94), rtol=1e-12)
     frame = pl.DataFrame({"s": s, "f": f})
-    pol = (
-        frame.select(
-            (pl.col("s") * pl.col("f")).ewm_mean(alpha=0.06) / (pl.col("f") ** 2).ewm_mean(alpha=0.06)
-        )
-        .to_series()
-        .to_numpy()
-    )
+    pol = frame.select(
+        (pl.col("s") * pl.col("f")).ewm_mean(alpha=0.06) / (pl.col("f") ** 2).ewm_mean(alpha=0.06)
+    ).to_series().to_numpy()
     np.testing.assert_allclose(out, pol, rtol=1e-9)
 
 
@@ -337,12 +290,12 @@ def test_effectiveness_oos_refit_uses_only_past() -> None:
 # ---------------------------------------------------------------- changes
 def test_changes_roll_missing_and_kinds() -> None:
     d = [dt.date(2025, 6, i) for i in (23, 24, 25, 26, 27)]
-    f = pl.DataFrame(
-        {"date": d, "settle": [500.0, 510.0, 480.0, None, 490.0], "roll": [False, False, True, False, False]}
-    )
+    f = pl.DataFrame({"date": d, "settle": [500.0, 510.0, 480.0, None, 490.0],
+                      "roll": [False, False, True, False, False]})
     out = hedging.changes(f)
     assert out["change"].to_list() == [None, 10.0, None, None, None]
-    assert out["status"].to_list() == ["first_row", "ok", "roll", "missing_price", "missing_previous"]
+    assert out["status"].to_list() == ["first_row", "ok", "roll", "missing_price",
+                                       "missing_previous"]
     lg = hedging.changes(f, "log", roll=[False] * 5)
     assert lg["change"][2] == pytest.approx(math.log(480 / 510))
     simple = hedging.changes(f.drop("roll"), "simple")
@@ -375,10 +328,8 @@ def test_to_usd_forms_and_round_trip() -> None:
     arr = hedging.to_usd(np.array([720.0, 360.0]), np.array([7.2, 7.2]))
     np.testing.assert_allclose(arr, [100.0, 50.0])  # type: ignore[arg-type]
     d = [dt.date(2025, 1, 2), dt.date(2025, 1, 3)]
-    out = hedging.to_usd(
-        pl.DataFrame({"date": d, "settle": [700.0, 710.0]}),
-        pl.DataFrame({"date": d[:1], "cny_per_usd": [7.0]}),
-    )
+    out = hedging.to_usd(pl.DataFrame({"date": d, "settle": [700.0, 710.0]}),
+                         pl.DataFrame({"date": d[:1], "cny_per_usd": [7.0]}))
     assert isinstance(out, pl.DataFrame)
     assert out["usd"].to_list() == [100.0, None]  # missing rate -> null, never a guess
     with pytest.raises(InputError, match="row 1"):
@@ -431,13 +382,8 @@ def test_align_lag_tolerance_and_duplicates() -> None:
 def test_weekly_friday_to_friday() -> None:
     days = pl.date_range(dt.date(2025, 6, 2), dt.date(2025, 6, 19), eager=True)
     days = days.filter(days.dt.weekday() <= 5)
-    f = pl.DataFrame(
-        {
-            "date": days,
-            "p": np.arange(days.len(), dtype=float),
-            "roll": [d == dt.date(2025, 6, 10) for d in days],
-        }
-    )
+    f = pl.DataFrame({"date": days, "p": np.arange(days.len(), dtype=float),
+                      "roll": [d == dt.date(2025, 6, 10) for d in days]})
     w = hedging.weekly(f)
     assert w["date"].to_list() == [dt.date(2025, 6, 6), dt.date(2025, 6, 13), dt.date(2025, 6, 20)]
     assert w["last_date"][-1] == dt.date(2025, 6, 19)  # Thursday when Friday is missing

@@ -13,15 +13,8 @@ from cnfutures.errors import InputError
 from tests import naive
 
 
-def simulate_dcc(
-    n: int,
-    seed: int,
-    g1=(0.05, 0.08, 0.90),
-    g2=(0.03, 0.05, 0.93),
-    a: float = 0.04,
-    b: float = 0.94,
-    rbar: float = 0.6,
-):
+def simulate_dcc(n: int, seed: int, g1=(0.05, 0.08, 0.90), g2=(0.03, 0.05, 0.93),
+                 a: float = 0.04, b: float = 0.94, rbar: float = 0.6):
     """Bivariate GARCH(1,1)-DCC(1,1) with Gaussian shocks (Engle 2002), returns (e1, e2)."""
     rng = np.random.default_rng(seed)
     e = np.empty((n, 2))
@@ -33,12 +26,8 @@ def simulate_dcc(
     for t in range(n):
         if t > 0:
             Q = (1 - a - b) * Qbar + a * np.outer(z_prev, z_prev) + b * Q
-            s2 = np.array(
-                [
-                    g1[0] + g1[1] * e_prev[0] ** 2 + g1[2] * s2[0],
-                    g2[0] + g2[1] * e_prev[1] ** 2 + g2[2] * s2[1],
-                ]
-            )
+            s2 = np.array([g1[0] + g1[1] * e_prev[0] ** 2 + g1[2] * s2[0],
+                           g2[0] + g2[1] * e_prev[1] ** 2 + g2[2] * s2[1]])
         d = 1 / np.sqrt(np.diag(Q))
         rho = Q[0, 1] * d[0] * d[1]
         u = rng.standard_normal(2)
@@ -73,7 +62,8 @@ def test_optimiser_plain_and_compiled_agree() -> None:
     comp = kern.garch11_fit_nb(e1 / sd, 400)
     np.testing.assert_allclose(plain, comp, rtol=1e-8)
     z1, z2 = e1 / e1.std(), e2 / e2.std()
-    np.testing.assert_allclose(kern.dcc_fit(z1, z2, 0.5, 300), kern.dcc_fit_nb(z1, z2, 0.5, 300), rtol=1e-8)
+    np.testing.assert_allclose(kern.dcc_fit(z1, z2, 0.5, 300), kern.dcc_fit_nb(z1, z2, 0.5, 300),
+                               rtol=1e-8)
 
 
 @pytest.mark.parametrize("mean", ["zero", "constant"])
@@ -83,9 +73,8 @@ def test_univariate_step_agrees_with_arch(sim20k, mean: str) -> None:
     # our constant mean is the sample mean (two-step); arch estimates mu jointly, so compare
     # against arch's zero-mean model on the series we demean ourselves
     y_fit = y - y.mean() if mean == "constant" else y
-    res = arch.arch_model(y_fit, mean="Zero", vol="GARCH", p=1, q=1, dist="normal", rescale=False).fit(
-        disp="off"
-    )
+    res = arch.arch_model(y_fit, mean="Zero", vol="GARCH", p=1, q=1, dist="normal",
+                          rescale=False).fit(disp="off")
     fit = hedging.fit_dcc(y, sim20k[1][:5000], mean=mean)  # type: ignore[arg-type]
     g = fit.spot
     # tolerances: log-likelihood 1e-3 absolute, omega 2%, alpha/beta 1e-3 absolute
@@ -130,7 +119,8 @@ def test_dcc_fit_time_under_one_second() -> None:
 def test_dcc_via_hedge_ratio_and_errors() -> None:
     e1, e2 = simulate_dcc(400, seed=6)
     out = hedging.hedge_ratio(e1, e2, "dcc")
-    assert out.columns == ["date", "hedge_ratio", "correlation", "sigma_spot", "sigma_futures", "status"]
+    assert out.columns == ["date", "hedge_ratio", "correlation", "sigma_spot", "sigma_futures",
+                           "status"]
     assert out["hedge_ratio"].null_count() == 0
     e1[10] = np.nan
     with pytest.raises(InputError, match="row 10"):

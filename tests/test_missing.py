@@ -39,10 +39,8 @@ def weekly_with_rolls() -> tuple[pl.DataFrame, pl.DataFrame]:
 
 def test_raise_names_the_rows_and_why(weekly_with_rolls: tuple[pl.DataFrame, pl.DataFrame]) -> None:
     dS, dF = weekly_with_rolls
-    pattern = (
-        r"excluded 19 of 160 rows: 18 futures roll, 1 spot first_row \+ futures first_row; "
-        r"first: row 0 \(2021-01-01\)"
-    )
+    pattern = (r"excluded 19 of 160 rows: 18 futures roll, 1 spot first_row \+ futures first_row; "
+               r"first: row 0 \(2021-01-01\)")
     for call in (
         lambda: hedging.hedge_ratio(dS, dF),
         lambda: hedging.hedge_ratio(dS, dF, "rolling", window=20),
@@ -127,11 +125,8 @@ def test_not_enough_data_says_what_was_left_out(
 ) -> None:
     dS, dF = weekly_with_rolls
     head_s, head_f = dS.head(12), dF.head(12)
-    with pytest.raises(
-        InputError,
-        match=r"estimation_window=10 needs more than 10 complete rows; "
-        r"there are 10 \(excluded 2 of 12 rows",
-    ):
+    with pytest.raises(InputError, match=r"estimation_window=10 needs more than 10 complete rows; "
+                                         r"there are 10 \(excluded 2 of 12 rows"):
         hedging.effectiveness_oos(head_s, head_f, estimation_window=10, missing="drop")
     ratio = hedging.hedge_ratio(dS, dF, "rolling", window=20, missing="drop")
     with pytest.raises(InputError, match=r"got 0 \(excluded 160 of 160 rows: 141 ratio missing_in_window"):

@@ -80,7 +80,9 @@ def test_crr_matches_quantlib_and_naive() -> None:
     F, K, days, r, s, w = _options(150, 3)
     T = days / 365.0
     ours = pricing.american(F, K, T, r, s, w, method="crr", steps=steps)
-    ref = np.array([ql_american(ql, F[i], K[i], days[i], r[i], s[i], w[i], "crr", steps) for i in range(150)])
+    ref = np.array(
+        [ql_american(ql, F[i], K[i], days[i], r[i], s[i], w[i], "crr", steps) for i in range(150)]
+    )
     dropped = _ql_drops_payoff(T, steps)
     assert 0 < dropped.sum() < 40  # 8 % of this sample
     np.testing.assert_allclose(ours[~dropped], ref[~dropped], rtol=0, atol=1e-9)

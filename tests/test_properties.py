@@ -262,9 +262,8 @@ def test_weekly_rows_never_span_more_than_their_week(offsets: list[int], data: s
     assert int(w["n_days"].sum()) == n
     # a full grid: consecutive Fridays, an empty week kept as a null row with its status
     assert all(int(x) == 7 for x in w["date"].diff().dt.total_days().drop_nulls())
-    for d, last, st_ in zip(
-        w["date"].to_list(), w["last_date"].to_list(), w["status"].to_list(), strict=True
-    ):
+    for d, last, st_ in zip(w["date"].to_list(), w["last_date"].to_list(), w["status"].to_list(),
+                            strict=True):
         assert d.weekday() == 4  # Friday
         if last is None:
             assert st_ == "no_data"

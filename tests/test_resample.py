@@ -62,12 +62,8 @@ def test_monthly_and_daily_grids() -> None:
         pl.col("date").dt.month() != 3
     )
     m = hedging.monthly(f, calendar="INE")
-    assert m["date"].to_list() == [
-        dt.date(2024, 1, 31),
-        dt.date(2024, 2, 29),
-        dt.date(2024, 3, 31),
-        dt.date(2024, 4, 30),
-    ]
+    assert m["date"].to_list() == [dt.date(2024, 1, 31), dt.date(2024, 2, 29),
+                                   dt.date(2024, 3, 31), dt.date(2024, 4, 30)]
     assert m["period_start"].to_list()[2] == dt.date(2024, 3, 1)
     assert m["status"].to_list() == ["ok", "ok", "no_data", "ok"]
     assert m["trading_days"].to_list() == [22, 15, 21, 20]  # Apr: Qingming 4-5
@@ -92,9 +88,8 @@ def test_anchor_is_validated_exactly() -> None:
 
 def test_bad_keys_and_off_calendar_rows_are_named() -> None:
     # 2024-10-01 is National Day: a vendor's holiday row is refused, naming row and date
-    f = pl.DataFrame(
-        {"date": [dt.date(2024, 9, 30), dt.date(2024, 10, 1), dt.date(2024, 10, 8)], "p": [1.0, 2.0, 3.0]}
-    )
+    f = pl.DataFrame({"date": [dt.date(2024, 9, 30), dt.date(2024, 10, 1), dt.date(2024, 10, 8)],
+                      "p": [1.0, 2.0, 3.0]})
     with pytest.raises(DataError, match=r"row 1 is 2024-10-01, which is not a INE trading day"):
         hedging.weekly(f, calendar="INE")
     with pytest.raises(InputError, match="not Date"):
@@ -110,17 +105,13 @@ def test_unequal_changes_are_refused_and_pair_changes_states_the_pairing() -> No
     # futures with the closed week dropped (the old recipe) vs spot on the full grid
     fut = hedging.changes(pl.DataFrame({"date": fri[:2] + fri[3:], "p": [1.0, 2.0, 4.0, 5.0]}))
     spot = hedging.changes(pl.DataFrame({"date": fri, "p": [1.0, 2.0, 2.5, 3.0, 3.5]}))
-    with pytest.raises(
-        InputError,
-        match=r"unequal length.*2024-02-23 spot_changes runs from "
-        r"2024-02-16 but futures_changes from 2024-02-09",
-    ):
+    with pytest.raises(InputError, match=r"unequal length.*2024-02-23 spot_changes runs from "
+                                         r"2024-02-16 but futures_changes from 2024-02-09"):
         hedging.hedge_ratio(spot, fut, how="inner")
     with pytest.raises(InputError, match="unequal length"):
         hedging.pair_changes(spot, fut, lag=0)
-    full = hedging.changes(
-        hedging.weekly(pl.DataFrame({"date": fri[:2] + fri[3:], "p": [1.0, 2.0, 4.0, 5.0]})), column="p"
-    )
+    full = hedging.changes(hedging.weekly(pl.DataFrame({"date": fri[:2] + fri[3:],
+                                                        "p": [1.0, 2.0, 4.0, 5.0]})), column="p")
     p = hedging.pair_changes(spot, full, lag=0)
     assert p["status"].to_list() == ["both_missing", "ok", "futures_missing", "futures_missing", "ok"]
     assert p["spot_date"].to_list() == fri

@@ -128,20 +128,15 @@ def test_no_value_outside_a_contracts_life() -> None:
     ("rows", "message"),
     [
         ([row(effective="2025-01-02", value=0.1, colour="red")], r"unknown field\(s\) \['colour'\]"),
-        (
-            [{"product": "i", "effective": "2025-01-02", "value": 0.1, "verified": True}],
-            "'source' is missing",
-        ),
+        ([{"product": "i", "effective": "2025-01-02", "value": 0.1, "verified": True}],
+         "'source' is missing"),
         ([row(effective="2025-03-03", until="2025-03-01", value=0.1)], "until=2025-03-01 is not after"),
         ([row(effective="2025-01-02", contracts=["i1301"], value=0.1)], "'i1301' never existed"),
         ([row(effective="2025-01-02", contracts=["sc2509"], value=0.1)], "is not a i contract"),
         ([row(effective="2025-01-02", value=11.0)], "decimal fraction"),
         ([row(effective="2025-01-02", value=0.1, stage="someday")], "stage='someday'"),
-        (
-            [row(effective="2025-01-02", value=0.1), row(effective="2025-01-02", value=0.2)],
-            "overlap: test: "
-            r"\[\[margin\]\] row 1 and test: \[\[margin\]\] row 2",
-        ),
+        ([row(effective="2025-01-02", value=0.1), row(effective="2025-01-02", value=0.2)], "overlap: test: "
+         r"\[\[margin\]\] row 1 and test: \[\[margin\]\] row 2"),
     ],
 )
 def test_bad_rows_are_typed_errors_naming_the_row(rows: list[dict[str, Any]], message: str) -> None:

@@ -53,12 +53,8 @@ def _stats(main, brent, fx) -> dict[str, tuple[float, int, float]]:  # type: ign
 
     d_sc = np.log(m["sc_usd"]).diff().where(~m["roll"])
     for lag in (0, 1):
-        b = pd.merge_asof(
-            m[["date"]].assign(key=m["date"] - pd.Timedelta(days=lag)),
-            brent.rename(columns={"date": "key"}),
-            on="key",
-            tolerance=pd.Timedelta(days=7),
-        )
+        b = pd.merge_asof(m[["date"]].assign(key=m["date"] - pd.Timedelta(days=lag)), brent.rename(
+            columns={"date": "key"}), on="key", tolerance=pd.Timedelta(days=7))
         out[f"daily correlation, Brent lag {lag} day"] = corr(d_sc, np.log(b["brent"]).diff())
     w = m.set_index("date")
     sc_w = np.log(w["sc_usd"].resample("W-FRI").last()).diff()
@@ -84,8 +80,7 @@ def _real(shared: Path):  # type: ignore[no-untyped-def]
     sc["roll"] = ((sc["open_interest"] / sc["open_interest"].shift(1) - 1).abs() > 0.30).fillna(False)
     fx = pd.read_csv(shared / "fred_fx" / "usdcny_daily_fred_dexchus.csv", parse_dates=["date"]).dropna()
     brent = pd.read_csv(shared / "eia_oil" / "brent_spot_daily_eia.csv", parse_dates=["date"]).rename(
-        columns={"price_usd_per_bbl": "brent"}
-    )
+        columns={"price_usd_per_bbl": "brent"})
     return sc[["date", "close", "roll"]], brent, fx
 
 

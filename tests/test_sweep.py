@@ -152,12 +152,7 @@ def test_simulated_market_matches_the_sample_market() -> None:
     assert_frame_equal(built.prices["brent"], sample.prices["brent"])
     # the explicit sample calibration (docs/backtest.md, docs/simulate.md) is the default
     sample_params = simulate.with_params(
-        simulate.default_params("sc"),
-        kappa=1.5,
-        sigma_chi=0.2,
-        basis=0.99,
-        carry=-0.07,
-        close_sd=0.009,
+        simulate.default_params("sc"), kappa=1.5, sigma_chi=0.2, basis=0.99, carry=-0.07, close_sd=0.009,
         benchmark_lag=0.65,
     )
     explicit = dataclasses.replace(RECIPE, params=sample_params)

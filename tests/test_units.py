@@ -42,7 +42,8 @@ def test_exposure_takes_the_currency_of_its_series(iron: Market) -> None:
     led = implicit.ledger
     usd = led["exposure_price"] / led["usd_cny"]
     expected = 200_000 * usd.diff().fill_null(0.0)
-    np.testing.assert_allclose(led["exposure_pnl_usd"].to_numpy(), expected.to_numpy(), rtol=1e-12, atol=1e-6)
+    np.testing.assert_allclose(led["exposure_pnl_usd"].to_numpy(), expected.to_numpy(), rtol=1e-12,
+                               atol=1e-6)
     with pytest.raises(InputError, match=r"currency='USD'\) but Market.prices\['spot'\] is in CNY/t"):
         run(iron, Exposure(200_000, "long", "spot", "USD"), pol, inv)
     with pytest.raises(InputError, match=r"unit='bbl'\) but Market.prices\['spot'\] is priced per 't'"):

@@ -85,7 +85,9 @@ _WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 
 def _value_column(frame: pl.DataFrame, name: str, column: str | None, prefer: Sequence[str]) -> str:
     if column is not None:
         if column not in frame.columns:
-            raise InputError(f"{name} has no column {column!r}; columns are {frame.columns}")
+            raise InputError(
+                f"{name} has no column {column!r}; columns are {frame.columns}"
+            )
         return column
     for c in prefer:
         if c in frame.columns:
@@ -123,7 +125,8 @@ def _to_values(
         return np.ascontiguousarray(arr, dtype=np.float64), None
     else:
         raise InputError(
-            f"{name} must be a polars Series or DataFrame, a numpy array or a list; got {type(obj).__name__}"
+            f"{name} must be a polars Series or DataFrame, a numpy array or a list; "
+            f"got {type(obj).__name__}"
         )
     if not (series.dtype.is_numeric() or series.dtype == pl.Boolean):
         raise InputError(f"{name} must be numeric; got dtype {series.dtype}")
@@ -210,12 +213,8 @@ def _pair_lazy(
             both = left.join(right, on="date", how="inner").sort("date")
             s2 = np.ascontiguousarray(both["s"].to_numpy(), dtype=np.float64)
             f2 = np.ascontiguousarray(both["f"].to_numpy(), dtype=np.float64)
-            why = _why(
-                s2,
-                f2,
-                np.asarray(both["s_st"].to_list(), dtype=object),
-                np.asarray(both["f_st"].to_list(), dtype=object),
-            )
+            why = _why(s2, f2, np.asarray(both["s_st"].to_list(), dtype=object),
+                       np.asarray(both["f_st"].to_list(), dtype=object))
             return s2, f2, both["date"], lambda: why
     elif s.shape[0] != f.shape[0]:
         finite_first()
@@ -392,10 +391,8 @@ def changes(
         if isinstance(prices, pl.DataFrame) and name in prices.columns:
             roll_flags = prices[name].fill_null(False).cast(pl.Boolean).to_numpy()
         elif isinstance(roll, str):
-            raise InputError(
-                f"roll={roll!r} is not a column of prices; columns are "
-                f"{prices.columns if isinstance(prices, pl.DataFrame) else []}"
-            )
+            raise InputError(f"roll={roll!r} is not a column of prices; columns are "
+                             f"{prices.columns if isinstance(prices, pl.DataFrame) else []}")
     elif roll is not None:
         arr = roll.fill_null(False).to_numpy() if isinstance(roll, pl.Series) else np.asarray(roll)
         if arr.shape != (n,):
@@ -490,9 +487,8 @@ def to_usd(
                 "(pl.col(...)) or scalars for both, or no expression at all"
             )
         if not isinstance(usd_cny, pl.Expr):
-            check_finite(
-                float(usd_cny), "usd_cny", positive=True, allow_null=False, what="a rate [CNY per USD]"
-            )
+            check_finite(float(usd_cny), "usd_cny", positive=True, allow_null=False,
+                         what="a rate [CNY per USD]")
         c_expr = cny if isinstance(cny, pl.Expr) else pl.lit(float(cny))
         r_expr = usd_cny if isinstance(usd_cny, pl.Expr) else pl.lit(float(usd_cny))
         return pl.when(r_expr.is_finite() & (r_expr > 0)).then(c_expr / r_expr)
@@ -678,22 +674,18 @@ def import_parity(
     out = align(dom, bm, lag=lag, tolerance=tolerance, suffix="_benchmark")
     out = align(out, fx, lag=lag, tolerance=tolerance, suffix="_fx")
     vat = _vat_rates(out["date"]) if tax_inclusive else np.zeros(out.height)
-    return (
-        out.with_columns(vat_rate=pl.Series(vat))
-        .select(
-            "date",
-            "domestic",
-            "vat_rate",
-            (pl.col("domestic") / (1.0 + pl.col("vat_rate"))).alias("domestic_ex_vat"),
-            "benchmark",
-            "usd_cny",
-            (pl.col("benchmark") * pl.col("usd_cny")).alias("benchmark_cny"),
-        )
-        .with_columns(
-            domestic_usd=pl.col("domestic_ex_vat") / pl.col("usd_cny"),
-            parity=pl.col("domestic_ex_vat") / pl.col("benchmark_cny"),
-            premium=pl.col("domestic_ex_vat") - pl.col("benchmark_cny"),
-        )
+    return out.with_columns(vat_rate=pl.Series(vat)).select(
+        "date",
+        "domestic",
+        "vat_rate",
+        (pl.col("domestic") / (1.0 + pl.col("vat_rate"))).alias("domestic_ex_vat"),
+        "benchmark",
+        "usd_cny",
+        (pl.col("benchmark") * pl.col("usd_cny")).alias("benchmark_cny"),
+    ).with_columns(
+        domestic_usd=pl.col("domestic_ex_vat") / pl.col("usd_cny"),
+        parity=pl.col("domestic_ex_vat") / pl.col("benchmark_cny"),
+        premium=pl.col("domestic_ex_vat") - pl.col("benchmark_cny"),
     )
 
 
@@ -768,7 +760,9 @@ def align(
     if not isinstance(shift, dt.timedelta) or shift < dt.timedelta(0):
         raise InputError(f"lag={lag!r} must be a non-negative number of days or a timedelta")
     key_name = f"{on}{suffix}"
-    r = right.with_columns(pl.col(on).alias(key_name)).with_columns((pl.col(on) + shift).alias(on))
+    r = right.with_columns(pl.col(on).alias(key_name)).with_columns(
+        (pl.col(on) + shift).alias(on)
+    )
     clash = [c for c in r.columns if c in left.columns and c != on]
     r = r.rename({c: f"{c}{suffix}" for c in clash})
     return left.join_asof(r, on=on, strategy="backward", tolerance=tolerance)
@@ -776,12 +770,7 @@ def align(
 
 _WEEKDAY_NAMES = {
     **_WEEKDAYS,
-    "monday": 0,
-    "tuesday": 1,
-    "wednesday": 2,
-    "thursday": 3,
-    "friday": 4,
-    "saturday": 5,
+    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5,
     "sunday": 6,
 }
 _EVERY = ("day", "week", "month")
@@ -937,7 +926,9 @@ def resample(
             .agg(pl.len().cast(pl.Int64).alias("trading_days"))
             .rename({"_k": on})
         )
-        out = out.join(counts, on=on, how="left").with_columns(pl.col("trading_days").fill_null(0))
+        out = out.join(counts, on=on, how="left").with_columns(
+            pl.col("trading_days").fill_null(0)
+        )
     others = [c for c in frame.columns if c != on]
     aggs = [
         pl.col(c).any().alias(c) if frame.schema[c] == pl.Boolean else pl.col(c).last().alias(c)
@@ -952,10 +943,8 @@ def resample(
     out = out.join(agg, on=on, how="left").with_columns(pl.col("n_days").fill_null(0))
     if cal is not None:
         status = (
-            pl.when(pl.col("n_days") > 0)
-            .then(pl.lit("ok"))
-            .when(pl.col("trading_days") == 0)
-            .then(pl.lit("closed"))
+            pl.when(pl.col("n_days") > 0).then(pl.lit("ok"))
+            .when(pl.col("trading_days") == 0).then(pl.lit("closed"))
             .otherwise(pl.lit("no_data"))
         )
     else:
@@ -1014,7 +1003,9 @@ def monthly(
     return resample(frame, "month", on=on, calendar=calendar, start=start, end=end)
 
 
-def pair_changes(spot_changes: pl.DataFrame, futures_changes: pl.DataFrame, *, lag: int) -> pl.DataFrame:
+def pair_changes(
+    spot_changes: pl.DataFrame, futures_changes: pl.DataFrame, *, lag: int
+) -> pl.DataFrame:
     """Pair two series of changes period by period, with a stated lag, and say which is which.
 
     Series from different calendars and time zones (SC settles 15:00 Beijing, Brent is
@@ -1086,7 +1077,8 @@ def pair_changes(spot_changes: pl.DataFrame, futures_changes: pl.DataFrame, *, l
     out = fu.join(sp, on="date", how="left")
     both = pl.col("spot_change").is_not_null() & pl.col("futures_change").is_not_null()
     bad = out.filter(
-        both & ((pl.col("spot_date") - pl.col("spot_from")) != (pl.col("date") - pl.col("futures_from")))
+        both
+        & ((pl.col("spot_date") - pl.col("spot_from")) != (pl.col("date") - pl.col("futures_from")))
     )
     if bad.height:
         r = bad.row(0, named=True)
@@ -1096,12 +1088,10 @@ def pair_changes(spot_changes: pl.DataFrame, futures_changes: pl.DataFrame, *, l
             "Resample both on one full grid (hedging.resample keeps empty periods as nulls)"
         )
     status = (
-        pl.when(both)
-        .then(pl.lit("ok"))
+        pl.when(both).then(pl.lit("ok"))
         .when(pl.col("spot_change").is_null() & pl.col("futures_change").is_null())
         .then(pl.lit("both_missing"))
-        .when(pl.col("spot_change").is_null())
-        .then(pl.lit("spot_missing"))
+        .when(pl.col("spot_change").is_null()).then(pl.lit("spot_missing"))
         .otherwise(pl.lit("futures_missing"))
     )
     return out.with_columns(status=status).select(
@@ -1173,12 +1163,8 @@ class DccFit:
         rows: list[tuple[str, str, float]] = []
         for name, g in (("spot", self.spot), ("futures", self.futures)):
             rows += [(name, k, getattr(g, k)) for k in ("mu", "omega", "alpha", "beta", "loglik")]
-        rows += [
-            ("dcc", "a", self.a),
-            ("dcc", "b", self.b),
-            ("dcc", "qbar", self.qbar),
-            ("dcc", "loglik", self.loglik),
-        ]
+        rows += [("dcc", "a", self.a), ("dcc", "b", self.b), ("dcc", "qbar", self.qbar),
+                 ("dcc", "loglik", self.loglik)]
         return pl.DataFrame(rows, schema=["series", "parameter", "value"], orient="row")
 
 
@@ -1303,7 +1289,9 @@ def _check_window(window: int, n: int, name: str = "window") -> None:
     if window < 3:
         raise InputError(f"{name}={window} is too short; use at least 3 rows")
     if window > n:
-        raise InputError(f"{name}={window} is longer than the data ({n} rows); use a window of at most {n}")
+        raise InputError(
+            f"{name}={window} is longer than the data ({n} rows); use a window of at most {n}"
+        )
 
 
 def _rolling(s: np.ndarray, f: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -1420,7 +1408,9 @@ def hedge_ratio(
         and (window_in or "periods") == "periods"
         and (min_periods is None or min_periods == window)
     ):
-        return _hedge_ratio_fused(spot_changes, futures_changes, method, window, lam, how, missing, window_in)
+        return _hedge_ratio_fused(
+            spot_changes, futures_changes, method, window, lam, how, missing, window_in
+        )
     s, f, dates, why = _pair(spot_changes, futures_changes, how)
     n = s.shape[0]
     what = f"hedge_ratio(method={method!r})"
@@ -1456,7 +1446,8 @@ def hedge_ratio(
     assert window is not None
     if (window_in or "periods") == "observations":
         _check_window(window, int(keep.sum()), "window (complete observations)")
-        r_ok, st_ok = _rolling(np.ascontiguousarray(s[keep]), np.ascontiguousarray(f[keep]), int(window))
+        r_ok, st_ok = _rolling(np.ascontiguousarray(s[keep]), np.ascontiguousarray(f[keep]),
+                               int(window))
         ratio = np.full(n, np.nan)
         status = np.full(n, _MISSING_CODE, dtype=np.int64)
         ratio[keep], status[keep] = r_ok, st_ok
@@ -1691,7 +1682,8 @@ def _evaluate(
     if vu == 0.0:
         raise InputError("spot_changes is constant (zero variance); effectiveness is undefined")
     vh, varh, esh = _risk(s - h * f, level)
-    return Effectiveness(sample, level, n, int((~ok).sum()), float(h.mean()), vu, vh, varu, varh, esu, esh)
+    return Effectiveness(sample, level, n, int((~ok).sum()), float(h.mean()),
+                         vu, vh, varu, varh, esu, esh)
 
 
 def _check_level(level: float) -> None:
@@ -1750,7 +1742,9 @@ def effectiveness(
         cols = [pl.col("hedge_ratio").cast(pl.Float64)]
         if "status" in ratio.columns:
             cols.append(pl.col("status").cast(pl.String).alias("_st"))
-        joined = pl.DataFrame({"date": dates}).join(ratio.select("date", *cols), on="date", how="left")
+        joined = pl.DataFrame({"date": dates}).join(
+            ratio.select("date", *cols), on="date", how="left"
+        )
         h = joined["hedge_ratio"].to_numpy().astype(np.float64)
         if "_st" in joined.columns:
             h_why = np.asarray(joined["_st"].fill_null("no ratio for the date").to_list(), dtype=object)
@@ -1822,7 +1816,9 @@ def effectiveness_oos(
     """
     _check_level(level)
     if method not in ("ols", "static", "ewma", "dcc"):
-        raise InputError(f"method={method!r} is not accepted; use 'ols', 'static', 'ewma' or 'dcc'")
+        raise InputError(
+            f"method={method!r} is not accepted; use 'ols', 'static', 'ewma' or 'dcc'"
+        )
     _check_missing(missing)
     s, f, dates, why = _pair(spot_changes, futures_changes, how)
     _raise_if_missing(why, dates, missing, "effectiveness_oos: the changes")
@@ -1862,7 +1858,9 @@ def effectiveness_oos(
         bc_s = _k.garch11_backcast_nb(es[:w])
         bc_f = _k.garch11_backcast_nb(ef[:w])
         s2s = _k.garch11_variance_nb(es, fit.spot.omega, fit.spot.alpha, fit.spot.beta, bc_s)
-        s2f = _k.garch11_variance_nb(ef, fit.futures.omega, fit.futures.alpha, fit.futures.beta, bc_f)
+        s2f = _k.garch11_variance_nb(
+            ef, fit.futures.omega, fit.futures.alpha, fit.futures.beta, bc_f
+        )
         z1 = np.ascontiguousarray(es / np.sqrt(s2s))
         z2 = np.ascontiguousarray(ef / np.sqrt(s2f))
         rho = _k.dcc_filter_nb(z1, z2, fit.a, fit.b, fit.qbar)
@@ -1959,7 +1957,9 @@ def contracts_needed(
     elif isinstance(product, int | float) and not isinstance(product, bool):
         mult = float(product)
     else:
-        raise InputError(f"product={product!r} must be a product code, a Product or a multiplier [unit/lot]")
+        raise InputError(
+            f"product={product!r} must be a product code, a Product or a multiplier [unit/lot]"
+        )
     if not (mult > 0.0 and math.isfinite(mult)):
         raise InputError(f"multiplier {mult!r} must be a positive number [unit/lot]")
     for name, v in (("exposure_quantity", exposure_quantity), ("ratio", ratio)):

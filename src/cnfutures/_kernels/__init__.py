@@ -28,7 +28,6 @@ install_locator()
 WARMUPS: list[Callable[[], None]] = []
 __all__ = ["KERNEL_MODULES", "WARMUPS", "warmup_all"]
 
-
 def warmup_all() -> None:
     """Import every kernel module that exists and run its ``_warmup`` (compile or load cache)."""
     for name in KERNEL_MODULES:

@@ -44,13 +44,8 @@ def _bachelier_one_entry(F: float, K: float, T: float, r: float, sigma: float, w
 
 
 def bachelier_price(
-    F: np.ndarray,
-    K: np.ndarray,
-    T: np.ndarray,
-    r: np.ndarray,
-    sigma: np.ndarray,
-    w: np.ndarray,
-    out: np.ndarray,
+    F: np.ndarray, K: np.ndarray, T: np.ndarray, r: np.ndarray, sigma: np.ndarray,
+    w: np.ndarray, out: np.ndarray,
 ) -> None:
     """Bachelier price into ``out``; ``w`` is +1 (call) or -1 (put); sigma in price units."""
     for i in prange(F.shape[0]):
@@ -58,20 +53,9 @@ def bachelier_price(
 
 
 def bachelier_greeks(
-    F: np.ndarray,
-    K: np.ndarray,
-    T: np.ndarray,
-    r: np.ndarray,
-    sigma: np.ndarray,
-    w: np.ndarray,
-    price: np.ndarray,
-    delta: np.ndarray,
-    gamma: np.ndarray,
-    vega: np.ndarray,
-    theta: np.ndarray,
-    rho: np.ndarray,
-    vanna: np.ndarray,
-    volga: np.ndarray,
+    F: np.ndarray, K: np.ndarray, T: np.ndarray, r: np.ndarray, sigma: np.ndarray,
+    w: np.ndarray, price: np.ndarray, delta: np.ndarray, gamma: np.ndarray, vega: np.ndarray,
+    theta: np.ndarray, rho: np.ndarray, vanna: np.ndarray, volga: np.ndarray,
 ) -> None:
     """Bachelier price and Greeks (same conventions as Black-76; vega per 1.00 of sigma)."""
     for i in prange(F.shape[0]):

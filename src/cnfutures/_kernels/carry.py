@@ -23,12 +23,8 @@ DAYS_PER_YEAR = 365.0
 
 
 def fair_value(
-    spot: np.ndarray,
-    r: np.ndarray,
-    T: np.ndarray,
-    storage: np.ndarray,
-    convenience: np.ndarray,
-    out: np.ndarray,
+    spot: np.ndarray, r: np.ndarray, T: np.ndarray, storage: np.ndarray,
+    convenience: np.ndarray, out: np.ndarray,
 ) -> None:
     """``out = spot * exp((r + storage - convenience) * T)``."""
     for i in range(spot.shape[0]):
@@ -36,11 +32,7 @@ def fair_value(
 
 
 def implied_convenience_yield(
-    spot: np.ndarray,
-    futures: np.ndarray,
-    r: np.ndarray,
-    T: np.ndarray,
-    storage: np.ndarray,
+    spot: np.ndarray, futures: np.ndarray, r: np.ndarray, T: np.ndarray, storage: np.ndarray,
     out: np.ndarray,
 ) -> None:
     """``out = r + storage - ln(futures / spot) / T``."""
@@ -49,10 +41,7 @@ def implied_convenience_yield(
 
 
 def roll_yield(
-    settle: np.ndarray,
-    ltd_days: np.ndarray,
-    group: np.ndarray,
-    out: np.ndarray,
+    settle: np.ndarray, ltd_days: np.ndarray, group: np.ndarray, out: np.ndarray,
     years: np.ndarray,
 ) -> None:
     """Roll yield from row i to row i + 1 within a group (rows sorted by group, then LTD).
@@ -81,4 +70,5 @@ def _warmup() -> None:
     out = np.empty(2)
     fair_value_nb(a, a * 0.02, a, a * 0.0, a * 0.0, out)
     implied_convenience_yield_nb(a, a, a * 0.02, a, a * 0.0, out)
-    roll_yield_nb(a, np.array([0, 30], dtype=np.int64), np.zeros(2, dtype=np.int64), out, np.empty(2))
+    roll_yield_nb(a, np.array([0, 30], dtype=np.int64), np.zeros(2, dtype=np.int64), out,
+                  np.empty(2))

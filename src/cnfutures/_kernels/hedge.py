@@ -346,7 +346,9 @@ def rolling_hedge_ratio_par(
     return n_odd
 
 
-rolling_hedge_ratio_par_nb = njit(cache=True, parallel=True, error_model="numpy")(rolling_hedge_ratio_par)
+rolling_hedge_ratio_par_nb = njit(cache=True, parallel=True, error_model="numpy")(
+    rolling_hedge_ratio_par
+)
 
 
 # --------------------------------------------------------------------------------------
@@ -408,7 +410,9 @@ def ewma_hedge_ratio(
 
 # fastmath={"contract"} only lets LLVM fuse ``lam * c + p`` into one multiply-add (shorter
 # dependency chain through the state, ~25% faster); no other relaxation (NaN checks intact)
-ewma_hedge_ratio_nb = njit(cache=True, error_model="numpy", fastmath={"contract"})(ewma_hedge_ratio)
+ewma_hedge_ratio_nb = njit(cache=True, error_model="numpy", fastmath={"contract"})(
+    ewma_hedge_ratio
+)
 
 
 # --------------------------------------------------------------------------------------
@@ -434,7 +438,9 @@ garch11_backcast = register_jitable(garch11_backcast)
 garch11_backcast_nb = njit(cache=True)(garch11_backcast)
 
 
-def garch11_variance(e: np.ndarray, omega: float, alpha: float, beta: float, backcast: float) -> np.ndarray:
+def garch11_variance(
+    e: np.ndarray, omega: float, alpha: float, beta: float, backcast: float
+) -> np.ndarray:
     """Conditional variances ``s2_t = omega + alpha e_{t-1}^2 + beta s2_{t-1}``.
 
     ``s2_0 = omega + (alpha + beta) * backcast``. ``s2_t`` uses information up to ``t-1``.
@@ -588,7 +594,9 @@ _dcc_objective = register_jitable(_dcc_objective)
 # Nelder-Mead (dimension d, unconstrained), restarted from the best vertex until a restart
 # no longer improves the objective. Objective selector ``kind``: 0 GARCH, 1 DCC.
 # --------------------------------------------------------------------------------------
-def _objective(kind: int, theta: np.ndarray, a1: np.ndarray, a2: np.ndarray, s: float) -> float:
+def _objective(
+    kind: int, theta: np.ndarray, a1: np.ndarray, a2: np.ndarray, s: float
+) -> float:
     f = _garch_objective(theta, a1, s) if kind == 0 else _dcc_objective(theta, a1, a2, s)
     if math.isnan(f):
         return np.inf

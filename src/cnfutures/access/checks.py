@@ -428,14 +428,14 @@ def check_order(
     if investor.kind == "individual" and opening:
         start, row = individual_exit_start(c)
         if row is not None and start is not None and d >= start:
-            fails.append(
-                Reason(
-                    "individual_delivery",
-                    f"individuals may not hold {c.code} from {start}: {row['rule']}",
-                    row["source"],
-                    bool(row["verified"]),
+                fails.append(
+                    Reason(
+                        "individual_delivery",
+                        f"individuals may not hold {c.code} from {start}: {row['rule']}",
+                        row["source"],
+                        bool(row["verified"]),
+                    )
                 )
-            )
 
     # 8. QFI: no delivery, speculative codes only (UNVERIFIED rule, flagged)
     if investor.route_ is Route.QFI:

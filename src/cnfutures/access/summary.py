@@ -65,11 +65,9 @@ def minimum_funds(investor: Investor, product_code: str, on: DateLike) -> tuple[
     best = in_force(
         load_access_toml("money.toml")["account_minimum"],
         d,
-        where=lambda r: (
-            r["exchange"] == p.exchange
-            and r["product"] in ("*", p.code)
-            and r["kind"] in ("*", investor.kind)
-        ),
+        where=lambda r: r["exchange"] == p.exchange
+        and r["product"] in ("*", p.code)
+        and r["kind"] in ("*", investor.kind),
         rank=lambda r: (r["product"] != "*", r["kind"] != "*"),
     )
     if best is None:
@@ -192,7 +190,7 @@ def access_summary(
             if exit_row is not None:
                 if "ltd_offset" in exit_row:
                     n = 1 - int(exit_row["ltd_offset"])
-                    nth = f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n if n < 20 else n % 10, 'th') }"
+                    nth = f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n if n < 20 else n % 10, 'th')}"
                     constraints.append(f"individuals flat by the close of the {nth} trading day before LTD")
                 else:
                     constraints.append(f"individuals exit before stage {exit_row['stage']}")

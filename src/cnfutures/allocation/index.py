@@ -216,17 +216,13 @@ def _sleeve(
     pair_w = np.column_stack([wo, w_new]).reshape(-1)
     keep_rows = pair_w > 0
     pair_c = np.array(contracts, dtype=object)[np.column_stack([io, iN]).reshape(-1)]
-    hold = (
-        pl.DataFrame(
-            {
-                "trading_day": pl.Series(np.repeat(days.to_numpy(), 2)[keep_rows], dtype=pl.Date),
-                "contract": pl.Series(pair_c[keep_rows], dtype=pl.String),
-                "roll_weight": pair_w[keep_rows],
-            }
-        )
-        .with_columns(sleeve=pl.lit(name))
-        .select("trading_day", "sleeve", "contract", "roll_weight")
-    )
+    hold = pl.DataFrame(
+        {
+            "trading_day": pl.Series(np.repeat(days.to_numpy(), 2)[keep_rows], dtype=pl.Date),
+            "contract": pl.Series(pair_c[keep_rows], dtype=pl.String),
+            "roll_weight": pair_w[keep_rows],
+        }
+    ).with_columns(sleeve=pl.lit(name)).select("trading_day", "sleeve", "contract", "roll_weight")
     return _Sleeve(name, product_code, ret, v_now, hold)
 
 

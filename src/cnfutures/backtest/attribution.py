@@ -91,6 +91,10 @@ COMPONENTS: tuple[Component, ...] = (
               "minus the FX cost: the spread on USD/CNY conversions, a route channel's rate above the "
               "fixing (offshore CNH), the spread on CNY margin bought with USD (QFI)"),
     Component("funding_usd", "costs: funding", "costs", "minus the funding cost of the net USD sent"),
+    Component("option_pnl_usd", "options: marked to market", "options",
+              "option legs: premium paid or received, daily marks, exercise payoffs (0 without legs)"),
+    Component("option_fees_usd", "costs: option fees", "costs",
+              "minus the option fees and commission, and the closing fees of exercised futures"),
 )  # fmt: skip
 
 _NAMES = tuple(c.name for c in COMPONENTS)
@@ -199,10 +203,12 @@ def daily_attribution(prep: Prepared, led: np.ndarray, *, currency: str, sign: f
         "hedge_roll_usd": roll,
         "hedge_execution_usd": execution,
         "hedge_slippage_usd": -led[k.L_SLIP] / fx,
-        "fees_exchange_usd": -(led[k.L_FEES] - commission_cny) / fx,
+        "fees_exchange_usd": -(led[k.L_FEES] - commission_cny - led[k.L_OPT_FEES]) / fx,
         "commission_usd": -commission_cny / fx,
         "fx_spread_usd": -led[k.L_FXCOST],
         "funding_usd": -led[k.L_FUNDING],
+        "option_pnl_usd": led[k.L_OPT_PNL] / fx,
+        "option_fees_usd": -led[k.L_OPT_FEES] / fx,
     }
     _check_adds_up(cols, led[k.L_NET], prep.days)
     return pl.DataFrame(
@@ -283,9 +289,9 @@ def attribution_totals(daily: pl.DataFrame) -> pl.DataFrame:
     --------
     >>> import datetime as dt
     >>> d = pl.DataFrame({"trading_day": [dt.date(2025, 1, 2)], **{c.name: [1.0] for c in COMPONENTS},
-    ...                   "net_pnl_usd": [12.0], "roll_gap_cny": [None]})
+    ...                   "net_pnl_usd": [14.0], "roll_gap_cny": [None]})
     >>> attribution_totals(d)["usd"].sum()
-    12.0
+    14.0
     """
     sums = daily.select(pl.col(n).sum() for n in _NAMES).row(0)
     return pl.DataFrame(

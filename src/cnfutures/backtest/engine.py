@@ -15,15 +15,18 @@ import polars as pl
 from cnfutures._dates import DateLike
 from cnfutures.access import Investor, eligible, individual_exit_start
 from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market
+from cnfutures.backtest.optlegs import Series, option_arrays, plan_series
 from cnfutures.errors import DataError, InputError
 from cnfutures.frames.roll import RollRule, roll_schedule
 from cnfutures.market.calendar import calendar
 from cnfutures.market.contracts import contract
+from cnfutures.market.options import option_product
 from cnfutures.market.products import Product, product
 from cnfutures.market.rules import RuleBook, limit_band
 from cnfutures.validation import FX_MAX_AGE_DAYS, check_fx_fresh
 
 if TYPE_CHECKING:  # pragma: no cover  (the kernel module imports numba: loaded when booking)
+    from cnfutures._kernels.optlegs import OptionArrays
     from cnfutures._kernels.settlement import BookParams, ContractRules, DaySchedule, PathArrays
     from cnfutures.market.rules import DayRules
 
@@ -131,13 +134,15 @@ class BookInputs(NamedTuple):
     rules: ContractRules
     schedule: DaySchedule
     params: BookParams
+    options: OptionArrays | None = None
 
 
 @dataclass(frozen=True)
 class Prepared:
     """Kernel inputs of one backtest (typed bundles) and the frames behind them.
 
-    ``contracts`` names the contract axis ``K`` of ``inputs``; ``days`` the day axis ``D``.
+    ``contracts`` names the contract axis ``K`` of ``inputs``; ``days`` the day axis ``D``;
+    ``option_series`` the option series the legs hold (None without option legs).
     """
 
     product: Product
@@ -148,6 +153,12 @@ class Prepared:
     ratio: np.ndarray
     quantity: np.ndarray
     expo_price: np.ndarray
+    option_series: pl.DataFrame | None = None
+
+    @property
+    def has_options(self) -> bool:
+        """True when the policy has option legs (the ledger and summary then carry option columns)."""
+        return self.inputs.options is not None
 
     @property
     def arrays(self) -> dict[str, np.ndarray]:
@@ -326,9 +337,13 @@ def _hold_schedule(
 
 
 def _held_cells(
-    sched: pl.DataFrame, fut: pl.DataFrame, p: Product, days: pl.Series, exec_col: str
+    sched: pl.DataFrame, fut: pl.DataFrame, p: Product, days: pl.Series, exec_col: str,
+    series: list[Series] | None = None,
 ) -> tuple[list[str], pl.DataFrame, pl.DataFrame]:
     """The contracts held (axis ``K``), the market cells with their ``k``/``d`` indices, and ``k`` by code.
+
+    The underlyings of option series (``series``) follow the futures held on the contract axis;
+    their settlement is needed on every day a series is held.
 
     Raises
     ------
@@ -336,6 +351,8 @@ def _held_cells(
         A held contract of another size, no execution column, a missing settlement the roll needs.
     """
     contracts = sched["target"].unique(maintain_order=True).to_list()
+    if series:
+        contracts += [x for x in dict.fromkeys(s.underlying for s in series) if x not in contracts]
     sizes = {x: contract(x).multiplier for x in contracts}
     odd = {x: m for x, m in sizes.items() if m != p.multiplier}
     if odd:
@@ -355,6 +372,11 @@ def _held_cells(
             .select("trading_day", pl.col("p").alias("contract")),
         ]
     )  # fmt: skip
+    if series:
+        dl = days.to_list()
+        held = [(dl[d], s.underlying) for s in series for d in range(s.d_open, s.d_end + 1)]
+        more = pl.DataFrame(held, schema=need.schema, orient="row")
+        need = pl.concat([need, more]).unique(maintain_order=True)
     if exec_col not in fut.columns:
         raise DataError(f"execution={exec_col!r} needs a {exec_col!r} column in Market.futures")
     chk = need.join(fut, on=["trading_day", "contract"], how="left")
@@ -514,6 +536,8 @@ class MarketPrep:
     expo_price: np.ndarray
     policy: HedgePolicy
     cnh_basis: np.ndarray | None = None
+    market: Market | None = None  # kept for the option legs (settlements, implied vol)
+    option_plan: list[Series] | None = None  # the option series the legs hold (None: no legs)
     _rules: dict[tuple[bool, bool], tuple[DayRules, np.ndarray, np.ndarray]] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -575,14 +599,22 @@ class MarketPrep:
             collateral_fx=_collateral_fx(c, investor, days),
             conversion_basis=_conversion_basis(self.cnh_basis, investor),
         )  # fmt: skip
+        opt_arrays, opt_series = None, None
+        if self.option_plan is not None:  # the route's option access, fees switch and margin rules
+            assert self.market is not None
+            opt_arrays, opt_series = option_arrays(
+                self.policy, p, self.market, investor, days, self.option_plan, self.contracts, self.settle[0],
+                self.prev_settle, self.quantity, self.book, _asof, fees=c.exchange_fees,
+            )  # fmt: skip
         inputs = BookInputs(
             market_arrays,
             rules,
             sched,
             booking_params(p, self.policy, c),
+            opt_arrays,
         )
         return Prepared(p, days, self.contracts, inputs, self.schedule, self.ratio, self.quantity,
-                        self.expo_price)  # fmt: skip
+                        self.expo_price, opt_series)  # fmt: skip
 
 
 def _collateral_fx(c: Costs, investor: Investor, days: pl.Series) -> np.ndarray:
@@ -664,7 +696,8 @@ def prepare_market(
     days = _day_axis(p, fut, investor, start, end)
     # 1. which contract to hold; 2. contract × day matrices of the contracts it uses
     sched = _hold_schedule(policy, p, days, fut, kind == "individual")
-    contracts, cells, kmap = _held_cells(sched, fut, p, days, policy.execution)
+    series = plan_series(policy.options, option_product(p.code), days, fut) if policy.options else None
+    contracts, cells, kmap = _held_cells(sched, fut, p, days, policy.execution, series)
     locked = _reopen_locks(rb, p, fut, days)
     settle, exec_px, prev = _price_matrices(cells, len(contracts), days.len(), policy.execution)
     target_k = (
@@ -682,6 +715,7 @@ def prepare_market(
         locked=locked, settle=settle, exec_px=exec_px, prev_settle=prev, target_k=target_k, forced=forced,
         dt_years=dt_years, fx=fx[None, :], expo_pnl=expo[None, :], want=want.astype(np.float64)[None, :],
         ratio=ratio, quantity=qty, expo_price=px, policy=policy, cnh_basis=_cnh_basis(usd_cnh, days, fx),
+        market=market if series is not None else None, option_plan=series,
     )  # fmt: skip
 
 
@@ -754,7 +788,13 @@ def book(
     if jit:
         fn = k.book_paths_par_nb if P >= k.PARALLEL_MIN_PATHS else k.book_paths_nb
     m, r, sch = (type(b)(*(np.ascontiguousarray(x) for x in b)) for b in inputs[:3])
-    fn(m, r, sch, inputs.params, out)
+    o = inputs.options  # None: the futures-only specialisation of the kernel
+    if o is not None:
+        arrays: dict[str, Any] = {
+            n: np.ascontiguousarray(x) for n, x in o._asdict().items() if isinstance(x, np.ndarray)
+        }
+        o = o._replace(**arrays)
+    fn(m, r, sch, inputs.params, out, o)
     return out.ledger, out.summary
 
 

@@ -79,7 +79,7 @@ class BacktestResult:
         """
         metrics = point_metrics(prep, led, summ)
         ledger = ledger_frame(prep, led)
-        units = metric_units("backtest")
+        units = metric_units("backtest", options=prep.has_options)
         summary = pl.DataFrame(
             [(name, metrics[name], unit) for name, unit in units],
             schema={"metric": pl.String, "value": pl.Float64, "unit": pl.String},
@@ -91,12 +91,17 @@ class BacktestResult:
             f"route {investor.route.value} "
             f"({investor.kind}), {prep.days[0]} to {prep.days[-1]}"
         )
+        meta: dict[str, Any] = {}
+        if prep.option_series is not None:
+            legs = ", ".join(f"{x.side} {x.kind} {x.moneyness:g}" for x in policy.options)
+            title += f", options: {legs}"
+            meta["option_series"] = prep.option_series
         attr = None
         if exposure is not None:
             from cnfutures.backtest.attribution import daily_attribution
 
             attr = daily_attribution(prep, led, currency=exposure.currency_in(market), sign=exposure.sign)
-        return cls(ledger, summary, bool(market.simulated), market.label, title, daily_attribution=attr)
+        return cls(ledger, summary, bool(market.simulated), market.label, title, meta, daily_attribution=attr)
 
     def attribution(self, by: str = "day") -> pl.DataFrame:
         """Where the net P&L came from: exposure, hedge (benchmark, basis, roll yield, ...), costs.

@@ -544,7 +544,9 @@ def _run_batch(task: _Task) -> pl.DataFrame:
             prep = preps.get(key)
             if prep is None:
                 try:
-                    prep = prepare(market, exposure, policy, investor, costs, start=spec.start, end=spec.end)
+                    prep = prepare(
+                        market, exposure, policy, investor, costs, start=spec.start, end=spec.end
+                    )
                 except Exception as exc:  # every point sharing these inputs fails the same way
                     prep = exc
                 preps[key] = prep

@@ -20,7 +20,6 @@ simulated market), [exposure], [investor], [policy], [costs], [sweep] and [grid]
 to combine). Try `cnfutures sweep --example`; `cnfutures sweep --print-example` prints that file
 to start your own. Prices of the sample market are SIMULATED."""
 
-
 def register(sub: Any) -> None:
     """Add the ``sweep`` sub-command to an argparse sub-parser collection."""
     p = sub.add_parser("sweep", help="backtest a grid of hedge policies and rank them", description=_HELP)

@@ -421,10 +421,8 @@ def read_exchange_daily(
     if p is not None and p.is_file() and not _is_parquet(p):
         frame, layout, skipped, title_day = read_exchange_text(p, encoding)
         name = str(p)
-        if (
-            trading_day is None
-            and "trading_day" not in frame.columns
-            and not (set(frame.columns) & {k for k, v in EXCHANGE_HEADERS.items() if v == "trading_day"})
+        if trading_day is None and "trading_day" not in frame.columns and not (
+            set(frame.columns) & {k for k, v in EXCHANGE_HEADERS.items() if v == "trading_day"}
         ):
             # the exchanges' daily files carry their date in the title line (DCE) or in the
             # file name kx<YYYYMMDD>.dat (SHFE/INE); other names are not read for a date
@@ -724,18 +722,8 @@ def read_settlements(source: Source, *, encoding: str | None = None) -> pl.DataF
     return out.with_columns(pl.col("contract").str.strip_chars().str.to_lowercase())
 
 
-_SETTLEMENT_COLUMNS = (
-    "trading_day",
-    "contract",
-    "settle",
-    "prev_settle",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "open_interest",
-)
+_SETTLEMENT_COLUMNS = ("trading_day", "contract", "settle", "prev_settle", "open", "high", "low", "close",
+                       "volume", "open_interest")
 
 
 def _read_settlement_dir(path: Path, encoding: str | None) -> pl.DataFrame:

@@ -50,7 +50,6 @@ __all__ = [
     "price_limit",
 ]
 
-
 @dataclass(frozen=True)
 class RuleValue:
     """A rule value in force, with where it came from.
@@ -798,7 +797,9 @@ class RuleBook:
         """
         for parameter in parameters:
             if parameter not in _TABLE_PARAMETERS:
-                raise InputError(f"table() takes one of {', '.join(_TABLE_PARAMETERS)}; got {parameter!r}")
+                raise InputError(
+                    f"table() takes one of {', '.join(_TABLE_PARAMETERS)}; got {parameter!r}"
+                )
         missing = {"trading_day", "contract"} - set(frame.columns)
         if missing:
             raise InputError(f"frame lacks column(s) {sorted(missing)}; it needs trading_day and contract")
