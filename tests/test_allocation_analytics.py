@@ -211,7 +211,9 @@ def test_investable_risk_paths_are_reproducible_and_checked() -> None:
     a = investable_risk({"sc": 0.5, "i": 0.5}, 2e6, "ff_client", n_paths=3, **kw)  # type: ignore[arg-type]
     b = investable_risk({"sc": 0.5, "i": 0.5}, 2e6, "ff_client", n_paths=5, **kw)  # type: ignore[arg-type]
     assert a.equals(b.head(3))
-    np.testing.assert_allclose(a["net_usd"], a["futures_pnl_usd"] - a["costs_usd"], rtol=1e-12)  # usd_rate 0
+    np.testing.assert_allclose(  # usd_rate 0
+        a["net_usd"], a["futures_pnl_usd"] - a["costs_usd"] + a["fx_revaluation_usd"], rtol=1e-12
+    )
     assert (a["costs_usd"] > 0).all()
     with pytest.raises(AccessDenied):
         investable_risk({"sc": 0.5, "i": 0.5}, 2e6, "osbp_client", n_paths=2, **kw)  # type: ignore[arg-type]
@@ -298,6 +300,7 @@ def test_investable_risk_single_sleeve_equals_hedge_risk() -> None:
     ref = hedge_risk(expo, policy, inv, costs, n_paths=3, fan=False, **kw).paths.sort("path")  # type: ignore[arg-type]
     np.testing.assert_allclose(got["futures_pnl_usd"], ref["hedge_pnl_usd"], rtol=1e-12)
     np.testing.assert_allclose(got["costs_usd"], ref["costs_usd"], rtol=1e-12)
+    np.testing.assert_allclose(got["fx_revaluation_usd"], ref["fx_revaluation_usd"], rtol=1e-12)
 
 
 def test_investable_risk_correlation_widens_the_spread() -> None:

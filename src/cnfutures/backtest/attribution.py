@@ -296,9 +296,9 @@ def attribution_totals(daily: pl.DataFrame) -> pl.DataFrame:
     --------
     >>> import datetime as dt
     >>> d = pl.DataFrame({"trading_day": [dt.date(2025, 1, 2)], **{c.name: [1.0] for c in COMPONENTS},
-    ...                   "net_pnl_usd": [14.0], "roll_gap_cny": [None]})
+    ...                   "net_pnl_usd": [15.0], "roll_gap_cny": [None]})
     >>> attribution_totals(d)["usd"].sum()
-    14.0
+    15.0
     """
     sums = daily.select(pl.col(n).sum() for n in _NAMES).row(0)
     return pl.DataFrame(
