@@ -626,8 +626,9 @@ def _cash_text(result: Reportable) -> str:
             f"Net USD posted turned negative on {days[first]} and reached {_usd(posted[k])} on {days[k]}: "
             f"by then the hedge had earned {_usd(hedge_cum[k])} of variation margin, credited in CNY. "
             f"Cash above the margin buffer is returned, so {_usd(back)} came back against {_usd(sent)} "
-            f"sent; {_usd(cash_usd[k])} of CNY cash and {_usd(coll[k])} of USD collateral were still in "
-            "the account. A negative figure is money the hedge has paid out to you, not a debt."
+            f"sent; {_usd(cash_usd[k])} of CNY cash and {_usd(coll[k])} of collateral (USD, or a QFI's CNY "
+            "at the fixing) were still in the account. A negative figure is money the hedge has paid out "
+            "to you, not a debt."
         )
     else:
         out.append("Net USD posted never turned negative: the account never returned more USD than was sent.")
