@@ -438,10 +438,10 @@ def _contract_rules(dr: DayRules, investor: Investor, c: Costs) -> ContractRules
     if investor.hedging_quota is not None:
         pos = np.maximum(pos, float(investor.hedging_quota))
         olim = np.full(pos.shape, math.inf)
-    return ContractRules(
+    return ContractRules(  # writable copies: the day rules' arrays are read-only (shared by a memo)
         margin_rate=np.ascontiguousarray(dr.margin + c.broker_addon),
-        pos_limit=np.ascontiguousarray(pos),
-        open_limit=np.ascontiguousarray(olim),
+        pos_limit=np.array(pos, dtype=np.float64, order="C"),
+        open_limit=np.array(olim, dtype=np.float64, order="C"),
         fee_open_lot=np.nan_to_num(dr.fee_open_lot),
         fee_open_rate=np.nan_to_num(dr.fee_open_rate),
         fee_close_lot=np.nan_to_num(dr.fee_close_lot),
