@@ -426,9 +426,10 @@ def _price_matrices(
 
 def _limit_prices(prev: np.ndarray, limit_rate: np.ndarray, tick: float) -> tuple[np.ndarray, np.ndarray]:
     """Limit-up and limit-down prices as ``[1, K, D]`` [CNY/unit] (``±inf`` where no limit applies)."""
-    up, dn = limit_band(prev, limit_rate, tick)
     has = ~np.isnan(prev) & ~np.isnan(limit_rate)
-    return np.where(has, up, np.inf)[None, :, :], np.where(has, dn, -np.inf)[None, :, :]
+    up, dn = np.full(prev.shape, np.inf), np.full(prev.shape, -np.inf)
+    up[has], dn[has] = limit_band(prev[has], limit_rate[has], tick)  # elementwise: only the cells with both
+    return up[None, :, :], dn[None, :, :]
 
 
 def _checked_day_rules(
