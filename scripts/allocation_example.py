@@ -190,7 +190,9 @@ def render_body() -> str:
         "fx_cost_usd",
         "funding_usd",
         "whole_lots_usd",
-        "roll_sizing_locks_usd",
+        "sizing_usd",
+        "roll_and_locks_usd",
+        "interest_usd",
         "peak_usd_posted",
         "limit_locked_days",
     )

@@ -229,3 +229,24 @@ def test_index_starting_inside_a_roll_window_holds_the_mix() -> None:
     later = {"sc": f.filter(pl.col("trading_day") >= roll_day)}
     ref = naive.index_levels(later, {"sc": RULES["sc"]}, {"sc": 1.0})
     assert_close(ix.levels, ref, ("er_cny",))
+
+
+@pytest.mark.parametrize("k", [0.5, 3.0, 1e3])
+def test_scaling_a_sleeves_prices_changes_no_return(k: float) -> None:
+    """Returns are price ratios: a currency or unit change of one sleeve leaves every level unchanged."""
+    base = build_index(futures(), {"sc": 0.4, "i": 0.3, "nr": 0.1, "ru": 0.2}, rebalance="monthly")
+    fr = dict(futures())
+    fr["i"] = fr["i"].with_columns(pl.col("settle") * k)
+    scaled = build_index(fr, {"sc": 0.4, "i": 0.3, "nr": 0.1, "ru": 0.2}, rebalance="monthly")
+    np.testing.assert_allclose(
+        scaled.levels["er_cny"].to_numpy(), base.levels["er_cny"].to_numpy(), rtol=1e-12
+    )
+
+
+def test_a_zero_weight_sleeve_does_not_move_the_index() -> None:
+    two = build_index(
+        {"sc": futures()["sc"], "i": futures()["i"]}, {"sc": 1.0, "i": 0.0}, rebalance="monthly"
+    )
+    one = build_index({"sc": futures()["sc"]}, {"sc": 1.0}, rebalance="monthly")
+    common = two.levels.join(one.levels, on="trading_day", suffix="_one")
+    np.testing.assert_allclose(common["er_cny"].to_numpy(), common["er_cny_one"].to_numpy(), rtol=1e-12)

@@ -369,3 +369,33 @@ def test_sweep_route_axis_bad_values() -> None:
     t = sweep(spec_i, {"route": ["ff_client", "osnbp"]}, executor="serial")  # OSNBP: no such route at DCE
     assert t["error"][0] is None
     assert t["error"][1].startswith("AccessDenied: route='osnbp'") and "route_at_exchange" in t["error"][1]
+
+
+def test_routes_cli_reads_a_cnh_series(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    from cnfutures.backtest.routes import compare_routes, format_comparison
+    from cnfutures.cli import main
+
+    cnh = _cnh(1.002).drop_nulls()
+    path = tmp_path / "cnh.csv"
+    cnh.write_csv(path)
+    assert (
+        main(["routes", "--quantity", "500000", "--start", START, "--end", END, "--usd-cnh", str(path)]) == 0
+    )
+    out = capsys.readouterr().out
+    want = compare_routes(_market(), EXPO, HedgePolicy("sc"), start=START, end=END, usd_cnh=cnh)
+    assert format_comparison(want) in out
+    plain = compare_routes(_market(), EXPO, HedgePolicy("sc"), start=START, end=END)
+    assert format_comparison(plain) not in out  # the OI and OSBP rows changed
+
+
+def test_cli_cost_flag_on_a_route_not_yet_open_gives_the_access_reason(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from cnfutures.cli import main
+
+    # QFI before sc joined the QFI list (2022-09-02, products.toml): the access reason, not a missing cost row
+    rc = main(["backtest", "--no-report", "--route", "qfi", "--start", "2021-03-01", "--end", "2021-06-01",
+               "--commission", "1.5"])  # fmt: skip
+    assert rc != 0
+    err = capsys.readouterr().err
+    assert "qfi institution may not trade sc on 2021-03-01" in err and "source:" in err

@@ -25,6 +25,7 @@ from cnfutures.allocation.index import (
     default_roll,
 )
 from cnfutures.allocation.investable import TRACKING_COLUMNS, Replay, replay
+from cnfutures.allocation.risk import investable_risk
 
 __all__ = [
     "DEFAULT_ROLL",
@@ -39,6 +40,7 @@ __all__ = [
     "correlation",
     "default_roll",
     "drawdowns",
+    "investable_risk",
     "monte_carlo",
     "performance",
     "replay",

@@ -212,18 +212,18 @@ def _sleeve(
             )
     ret = np.zeros(n)
     ret[1:] = v_carry / v_now[:-1] - 1.0
+    # day by day, the old contract then the new one (a later expiry: its code sorts after)
+    pair_w = np.column_stack([wo, w_new]).reshape(-1)
+    keep_rows = pair_w > 0
+    pair_c = np.array(contracts, dtype=object)[np.column_stack([io, iN]).reshape(-1)]
     hold = pl.DataFrame(
         {
-            "trading_day": pl.concat([days, days]),
-            "sleeve": [name] * (2 * n),
-            "contract": old + new,
-            "roll_weight": np.concatenate([wo, w_new]),
+            "trading_day": pl.Series(np.repeat(days.to_numpy(), 2)[keep_rows], dtype=pl.Date),
+            "contract": pl.Series(pair_c[keep_rows], dtype=pl.String),
+            "roll_weight": pair_w[keep_rows],
         }
-    ).filter(pl.col("roll_weight") > 0)
-    hold = hold.group_by("trading_day", "sleeve", "contract", maintain_order=True).agg(
-        pl.col("roll_weight").sum()
-    )
-    return _Sleeve(name, product_code, ret, v_now, hold.sort("trading_day", "contract"))
+    ).with_columns(sleeve=pl.lit(name)).select("trading_day", "sleeve", "contract", "roll_weight")
+    return _Sleeve(name, product_code, ret, v_now, hold)
 
 
 def _day_index(days: pl.Series, on: pl.Series) -> np.ndarray:

@@ -8,19 +8,22 @@ sleeve is set on each rebalancing day, ``q_p = W_p · NAV_USD · X / P_p`` [unit
 price, ``X`` CNY per USD, ``NAV_USD`` the paper index's value of the notional that day) and held
 between rebalancing days; the engine rounds it to whole lots and rolls on the roll rule's day.
 
-The investable value in USD: ``V(t) = V(t-1) · (1 + y_USD δ_t) + Σ_p (hedge P&L_p(t) - costs_p(t))``,
-with the engine's hedge P&L (variation margin / fixing) and costs (fees, FX spread, the
-``funding_rate`` = ``y_USD`` + custodian fee on the USD sent to the futures firm: the collateral
-yield lost on cash at the firm). The paper index is the USD-collateral, FX-unhedged total
-return of the same sleeves. The tracking difference ``paper - investable`` [USD] is split into
+The investable value in USD: ``V(0) = N + pnl(0)``, ``V(t) = V(t-1) · (1 + y_USD δ_t) + pnl(t)``,
+``pnl = Σ_p (hedge P&L_p - costs_p)`` with the engine's hedge P&L (variation margin / fixing) and
+costs (fees, FX spread, the ``funding_rate`` = ``y_USD`` + custodian fee on the USD sent to the
+futures firm: the collateral yield lost on cash at the firm). The paper index is the
+USD-collateral, FX-unhedged total return of the same sleeves. The tracking difference
+``paper - investable`` [USD] is split exactly into
 
-* ``fees_usd``, ``fx_cost_usd``, ``funding_usd``: the ledger's costs (exact);
-* ``whole_lots_usd``: the daily P&L of the fraction rounded away,
-  ``Σ_t VM(t) · (q(t-1)/m - lots(t-1)) / lots(t-1) / X(t)`` over days a position was held;
-* ``roll_sizing_locks_usd``: the rest — the engine's one-day roll vs the index's N-day window,
-  a quantity held between rebalancing days (and through rolls) vs the index's exposure that
-  follows its USD value every day, trades a limit lock blocked (``limit_locked_days`` and
-  ``delayed_roll_days`` are counted beside it).
+* ``fees_usd``, ``fx_cost_usd``, ``funding_usd``: the ledgers' costs;
+* ``whole_lots_usd``: the P&L of the fraction of a lot rounded away (the engine's variation
+  margin scaled to the fractional quantity, less the booked one);
+* ``sizing_usd``: the index's sleeve exposure, which follows the index value every day, against
+  the quantity held between rebalancing days, on the index's own contracts and roll window;
+* ``roll_and_locks_usd``: the fractional quantity on the index's contracts and ``N``-day window
+  against the engine's roll on the rule's day and its trades blocked by limit locks
+  (``limit_locked_days`` and ``delayed_roll_days`` are counted beside it);
+* ``interest_usd``: the collateral yield on the gap between the paper and investable values.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from cnfutures.access.investor import Investor, Route, parse_route
 from cnfutures.allocation.index import AllocationIndex
 from cnfutures.backtest.costs import costs_of
 from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market
-from cnfutures.errors import AccessDenied, InputError
+from cnfutures.errors import AccessDenied, DataError, InputError
 
 __all__ = ["TRACKING_COLUMNS", "Replay", "replay"]
 
@@ -52,10 +55,9 @@ TRACKING_COLUMNS: tuple[tuple[str, str], ...] = (
     ("fx_cost_usd", "USD, conversion spread"),
     ("funding_usd", "USD, collateral yield lost on USD at the firm + custodian fee"),
     ("whole_lots_usd", "USD, P&L of the fraction of a lot rounded away"),
-    (
-        "roll_sizing_locks_usd",
-        "USD, the rest: one-day vs N-day roll, quantity held vs daily re-sizing, limit locks",
-    ),
+    ("sizing_usd", "USD, index exposure following its value daily vs a quantity held between rebalances"),
+    ("roll_and_locks_usd", "USD, the index's N-day roll window vs the engine's roll day, blocked trades"),
+    ("interest_usd", "USD, collateral yield on the difference between paper and investable values"),
     ("peak_usd_posted", "USD, largest net USD at the futures firm"),
     ("limit_locked_days", "days, summed over sleeves"),
     ("delayed_roll_days", "days, summed over sleeves"),
@@ -99,16 +101,49 @@ def _quantities(ix: AllocationIndex, sleeve: str, nav: np.ndarray, days: list[An
     return pl.DataFrame(rows, schema={"date": pl.Date, "quantity": pl.Float64}, orient="row")
 
 
-def _whole_lots_usd(led: pl.DataFrame, qty: np.ndarray, mult: float) -> float:
-    lots = led["lots"].to_numpy()
-    vm = led["variation_margin_cny"].to_numpy()
-    fx = led["usd_cny"].to_numpy()
-    prev = lots[:-1]
-    frac = qty[:-1] / mult
-    held = prev != 0
-    gap = np.zeros_like(prev, dtype=np.float64)
-    gap[held] = vm[1:][held] * (frac[held] - prev[held]) / prev[held] / fx[1:][held]
-    return float(gap.sum())
+def _on_index_days(ledger: pl.DataFrame, days: list[Any], name: str) -> pl.DataFrame:
+    """The engine's ledger, checked to cover exactly the index days."""
+    got = ledger["trading_day"].to_list()
+    if got != days:
+        extra = sorted(set(got) - set(days))[:3]
+        missing = sorted(set(days) - set(got))[:3]
+        raise DataError(
+            f"the engine's ledger for sleeve {name!r} does not cover the index days: days not in the index "
+            f"{extra}, index days missing {missing}; give markets whose futures share the index's days",
+            [str(d) for d in extra + missing],
+        )
+    return ledger
+
+
+def _futures_split(
+    ix: AllocationIndex, name: str, led: pl.DataFrame, paper: np.ndarray, hedge: np.ndarray, mult: float
+) -> dict[str, float]:
+    """Paper futures P&L - engine futures P&L of one sleeve, split three ways [USD].
+
+    ``PP(t) = W(t-1) · V(t-1) · X(t-1) · r(t) / X(t)`` (the paper sleeve), ``PQ(t) = q(t-1) · r(t) ·
+    P(t-1) / X(t)`` (the engine's fractional quantity on the paper's contracts and window),
+    ``EF(t) = VM(t) · q(t-1) / (m · lots(t-1)) / X(t)`` (the engine's P&L at fractional lots; its
+    own P&L on days without a position): sizing ``Σ PP - PQ``, roll and locks ``Σ PQ - EF``, whole
+    lots ``Σ EF - hedge``.
+    """
+    s = ix.sleeves.filter(pl.col("sleeve") == name)
+    r = s["sleeve_return"].to_numpy()[1:]
+    w = s["weight"].to_numpy()[1:]
+    price = s["held_price"].to_numpy()[:-1]
+    X = led["usd_cny"].to_numpy()
+    q = led["exposure_qty"].to_numpy()[:-1]
+    lots = led["lots"].to_numpy()[:-1]
+    vm = led["variation_margin_cny"].to_numpy()[1:]
+    pp = w * paper[:-1] * X[:-1] * r / X[1:]
+    pq = q * r * price / X[1:]
+    ef = hedge[1:].copy()
+    held = lots != 0
+    ef[held] = vm[held] * q[held] / (mult * lots[held]) / X[1:][held]
+    return {
+        "sizing_usd": float((pp - pq).sum()),
+        "roll_and_locks_usd": float((pq - ef).sum()),
+        "whole_lots_usd": float((ef - hedge[1:]).sum()) - float(hedge[0]),
+    }
 
 
 def replay(
@@ -205,7 +240,8 @@ def replay(
             denied[r.value] = str(e)
             continue
         pnl = np.zeros(len(days))
-        comp = dict.fromkeys(("fees_usd", "fx_cost_usd", "funding_usd", "whole_lots_usd"), 0.0)
+        comp = dict.fromkeys(("fees_usd", "fx_cost_usd", "funding_usd", "whole_lots_usd", "sizing_usd",
+                              "roll_and_locks_usd"), 0.0)  # fmt: skip
         counts = dict.fromkeys(("limit_locked_days", "delayed_roll_days", "limit_bound_days"), 0.0)
         posted = np.zeros(len(days))
         try:
@@ -218,29 +254,31 @@ def replay(
                 costs = costs_of(route_economics(r, code, d0, ovr), base)
                 res = run(m, expo, HedgePolicy(code, ratio=1.0, roll=rule), inv, costs, start=d0, end=d1)
                 results[(r.value, name)] = res
-                led = res.ledger.join(pl.DataFrame({"trading_day": days}), on="trading_day", how="right")
-                if led["lots"].null_count():
-                    raise InputError(f"the engine's ledger for sleeve {name!r} misses index days")
-                pnl += (led["hedge_pnl_usd"] - led["costs_usd"]).to_numpy()
+                led = _on_index_days(res.ledger, days, name)
+                hedge = led["hedge_pnl_usd"].to_numpy()
+                pnl += hedge - led["costs_usd"].to_numpy()
                 posted += led["usd_posted"].to_numpy()
-                for k in ("fees_usd", "fx_cost_usd", "funding_usd"):
-                    comp[k] += res[k]
+                comp["fees_usd"] += float((led["fees_cny"] / led["usd_cny"]).sum())
+                comp["fx_cost_usd"] += float(led["fx_cost_usd"].sum())
+                comp["funding_usd"] += float(led["funding_usd"].sum())
                 for k in counts:
                     counts[k] += res[k]
-                mult = _multiplier(code)
-                comp["whole_lots_usd"] += _whole_lots_usd(led, led["exposure_qty"].to_numpy(), mult)
+                split = _futures_split(ix, name, led, paper, hedge, _multiplier(code))
+                for k, v in split.items():
+                    comp[k] += v
         except AccessDenied as e:
             denied[r.value] = str(e)
             continue
         value = np.empty(len(days))
-        value[0] = notional_usd
+        value[0] = notional_usd + pnl[0]  # the opening day's fees
         for t in range(1, len(days)):
             value[t] = value[t - 1] * (1.0 + y * delta[t]) + pnl[t]
         td = float(paper[-1] - value[-1])
-        explained = comp["fees_usd"] + comp["fx_cost_usd"] + comp["funding_usd"] + comp["whole_lots_usd"]
+        # collateral yield earned on the paper value but not on the (lower or higher) investable value
+        interest = float((y * delta[1:] * (paper[:-1] - value[:-1])).sum())
         rows.append({
             "route": r.value, "paper_usd": float(paper[-1]), "investable_usd": float(value[-1]),
-            "tracking_difference_usd": td, **comp, "roll_sizing_locks_usd": td - explained,
+            "tracking_difference_usd": td, **comp, "interest_usd": interest,
             "peak_usd_posted": float(posted.max()), **counts,
         })  # fmt: skip
         daily.append(pl.DataFrame({"trading_day": days, "route": [r.value] * len(days), "paper_usd": paper,

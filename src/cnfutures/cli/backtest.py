@@ -132,6 +132,9 @@ def _costs(args: argparse.Namespace, investor: Any, start: str) -> Any:
     given = {k: v for k, v in given.items() if v is not None}
     if not given:
         return None
+    from cnfutures.access import eligible
+
+    eligible(investor, args.product, start).raise_if_denied()  # the route's reason before its cost rows
     base = Costs(funding_rate=given["funding_rate"]) if "funding_rate" in given else None
     c = route_costs(investor, args.product, start, base=base)
     return dataclasses.replace(c, **{k: v for k, v in given.items() if k != "funding_rate"})

@@ -36,6 +36,11 @@ def register(sub: Any) -> None:
         help="override a commercial input, e.g. --set overseas_intermediary.oi_markup=1.5 or "
         "--set '*.fx_spread=8 bp' (repeatable)",
     )  # fmt: skip
+    p.add_argument(
+        "--usd-cnh", default=None, metavar="CSV",
+        help="your USD/CNH CSV: date, usd_cnh [CNY per USD]; the routes with an offshore channel (overseas "
+        "intermediary, OSBP client) then convert at it (default: every route at the fixing + its spread)",
+    )  # fmt: skip
     p.set_defaults(func=_routes)
 
 
@@ -59,9 +64,15 @@ def _routes(args: argparse.Namespace) -> int:
     market = Market.sample(args.product, args.start, args.end, seed=args.seed)
     price = next(iter(market.prices))
     exposure = Exposure(args.quantity, args.side, price, "USD" if price == "brent" else "CNY")
+    cnh = None
+    if args.usd_cnh:
+        from cnfutures.frames.io import read_fx
+
+        cnh = read_fx(args.usd_cnh, columns={"usd_cnh": "usd_cny"}).rename({"usd_cny": "usd_cnh"})
     cmp = compare_routes(
         market, exposure, HedgePolicy(args.product, ratio=args.ratio), kind=args.kind,
         hedging_quota=args.hedging_quota, overrides=_overrides(args.set), start=args.start, end=args.end,
+        usd_cnh=cnh,
     )  # fmt: skip
     print(f"{args.product} hedge of {args.quantity:,.0f} ({args.side}), {args.start} to {args.end}; "
           f"market: {market.label}")  # fmt: skip
