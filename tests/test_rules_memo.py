@@ -204,6 +204,26 @@ def test_the_memo_is_bounded_lru(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(RuleBook.default()._memo) <= 32
 
 
+def test_the_memo_is_bounded_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    book = RuleBook.default().with_override("margin", "sc", 0.2, effective="2025-05-06")
+    days = _days()
+    first = book.day_rules(SC, days[:20])
+    first.margin  # a [K, D] view built: counted too
+    one = rules_mod._nbytes(first)
+    want = sum(a.nbytes for a in first.per_cell.values()) + first.margin.nbytes
+    assert one > want
+    monkeypatch.setattr(rules_mod, "DAY_RULES_MEMO_BYTES", int(2.5 * one))
+    book.day_rules(SC, days[:20]).margin
+    second = book.day_rules(SC, days[:21])
+    assert len(book._memo) == 2
+    second.margin
+    book.day_rules(SC, days[:22])  # three would pass the budget: the least recent goes
+    assert len(book._memo) == 2 and book._memo.get(next(iter(book._memo))) is second
+    monkeypatch.setattr(rules_mod, "DAY_RULES_MEMO_BYTES", 1)
+    last = book.day_rules(SC, days[:23])
+    assert list(book._memo.values()) == [last]  # the newest is always kept
+
+
 def test_copies_and_pickles_start_empty_and_agree() -> None:
     book = RuleBook.default().with_override("margin", "sc", 0.2, effective="2025-05-06")
     dr = book.day_rules(SC, _days())

@@ -207,6 +207,14 @@ def _frozen(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
+def _nbytes(dr: DayRules) -> int:
+    """Memory [bytes] held by a DayRules: its per-cell arrays, cells and the ``[K, D]`` views built so far."""
+    c = dr.cells
+    arrays = [*dr.per_cell.values(), *dr.verified.values(), c.days, c.k, c.d, c.day, c.month, c.stage]
+    arrays += [v for v in vars(dr).values() if isinstance(v, np.ndarray)]
+    return sum(a.nbytes for a in arrays) + 8 * c.code_of.size
+
+
 _DAY_FIELDS = (
     "margin", "limit_rate", "position_limit", "open_limit", "max_order", "fee_open_lot", "fee_open_rate",
     "fee_close_lot", "fee_close_rate", "fee_close_today_lot", "fee_close_today_rate",
@@ -281,6 +289,11 @@ _TABLE_PARAMETERS = ("margin", "price_limit", "position_limit", "open_limit", "m
 
 DAY_RULES_MEMO_SIZE = 32
 """Compiled :class:`DayRules` each :class:`RuleBook` keeps (least recently used dropped first)."""
+
+DAY_RULES_MEMO_BYTES = 128 * 2**20
+"""Memory [bytes] the kept :class:`DayRules` of one book may hold, their ``[K, D]`` views
+included (least recently used dropped first; the newest is always kept). An 8-year sc
+backtest's rules take about 21 MB."""
 
 _MEMO_LOCK = threading.Lock()
 
@@ -687,10 +700,11 @@ class RuleBook:
 
         Notes
         -----
-        The result is memoised on this book (at most :data:`DAY_RULES_MEMO_SIZE` results, the
-        least recently used dropped first), keyed by everything it depends on: the contracts,
-        the days, ``hedge``, ``holder``, ``fees``, the content of ``locked`` and the table's
-        conventions; the rows are the book's own (a book is immutable, and
+        The result is memoised on this book (at most :data:`DAY_RULES_MEMO_SIZE` results and
+        :data:`DAY_RULES_MEMO_BYTES` of memory, the least recently used dropped first), keyed
+        by everything it depends on: the contracts, the days, ``hedge``, ``holder``, ``fees``,
+        the content of ``locked`` and the table's conventions; the rows are the book's own
+        (a book is immutable, and
         :meth:`with_override`, :meth:`with_file` and :meth:`with_frame` return a new book with
         an empty memo). A repeated call returns the same :class:`DayRules`, whose arrays are
         read-only; copy one to change it.
@@ -721,7 +735,9 @@ class RuleBook:
         with _MEMO_LOCK:
             self._memo[key] = out
             self._memo.move_to_end(key)
-            while len(self._memo) > DAY_RULES_MEMO_SIZE:
+            while len(self._memo) > DAY_RULES_MEMO_SIZE or (
+                len(self._memo) > 1 and sum(map(_nbytes, self._memo.values())) > DAY_RULES_MEMO_BYTES
+            ):
                 self._memo.popitem(last=False)
         return out
 
