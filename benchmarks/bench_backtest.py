@@ -39,9 +39,12 @@ def paths() -> dict[str, np.ndarray]:
 def _book(a: dict[str, np.ndarray]) -> np.ndarray:
     summ = np.zeros((P, k.N_SUMMARY))
     k.book_paths_par_nb(  # summary only (empty ledger), paths over both cores
-        *(b(**{f: a[f] for f in b._fields}) for b in (k.PathArrays, k.ContractRules, k.DaySchedule)),
+        # (DaySchedule's optional route fields take their defaults)
+        *(b(**{f: a[f] for f in b._fields if f in a}) for b in (k.PathArrays, k.ContractRules,
+                                                                   k.DaySchedule)),
         k.BookParams(1000.0, 0.1, 0.0, 2.0, 0.0005, 0.2, 0.5, 0.05),
         k.BookOutput(np.zeros((k.N_LEDGER, 0)), summ, np.zeros((0, k.N_TRACK, 0))),
+        None,
     )  # fmt: skip
     return summ
 

@@ -98,6 +98,21 @@ API: list[tuple[str, str]] = [
         "from cnfutures import value_options\n"
         "value_options({'sc2509C490': -10}, '2025-06-03', {'sc2509': 480.3}, r=0.015, sigma=0.35)",
     ),
+    (
+        "run with a collar",
+        "from cnfutures.backtest import Market, Exposure, HedgePolicy, collar, run\n"
+        "from cnfutures.access import Investor\n"
+        "run(Market.sample('sc', '2025-03-03', '2025-06-06'), Exposure(500_000, 'short', 'brent'),"
+        " HedgePolicy('sc', ratio=0.0, options=collar(1.05, 0.95), option_vol=0.35), Investor('qfi'),"
+        " start='2025-04-01')",
+    ),
+    (
+        "hedge_risk with a collar",
+        "from cnfutures import hedge_risk, Investor\n"
+        "from cnfutures.backtest import Exposure, HedgePolicy, collar\n"
+        "hedge_risk(Exposure(100_000, 'short', 'benchmark'), HedgePolicy('sc', ratio=0.0, options=collar()),"
+        " Investor('qfi'), start='2025-01-02', n_days=30, n_paths=20, seed=3)",
+    ),
     ("warmup", "import cnfutures; cnfutures.warmup()"),
 ]
 

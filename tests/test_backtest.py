@@ -41,7 +41,7 @@ def test_end_to_end_ledger_and_summary(market: Market, tmp_path: Path) -> None:
     assert r["limit_bound_days"] == led["limit_bound"].sum()
     assert r["peak_usd_posted"] > 0
     page = r.report(tmp_path)
-    assert "SIMULATED" in page.read_text() and "base64" in page.read_text()
+    assert "SIMULATED" in page.read_text() and "class='cnf-chart'" in page.read_text()
 
 
 def test_ratio_zero_zero_costs_equals_exposure(market: Market) -> None:
@@ -80,3 +80,18 @@ def test_cli_runs_and_writes_report(tmp_path: Path, capsys: pytest.CaptureFixtur
     out = capsys.readouterr().out
     assert rc == 0 and "SIMULATED" in out and "effectiveness_weekly" in out
     assert (tmp_path / "rep" / "index.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("product", "route"),
+    [("sc", "osbp_client"), ("nr", "osbp_client"), ("i", "overseas_intermediary")],
+)
+def test_cli_default_route_exists_at_the_exchange(
+    product: str, route: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --route the CLI uses a route the product's exchange has (DCE has no OSBP:
+    market-facts §3.2), so ``cnfutures backtest --product i`` runs instead of being refused."""
+    rc = main(["backtest", "--product", product, "--start", "2025-03-03", "--end", "2025-04-30",
+               "--no-report"])  # fmt: skip
+    assert rc == 0
+    assert f"route {route} (institution)" in capsys.readouterr().out

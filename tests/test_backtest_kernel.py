@@ -40,6 +40,7 @@ def _run(
         k.DaySchedule(m["target"], m["forced"], m["dt"], np.full(m["dt"].shape[0], sc["haircut"])),
         k.BookParams(**{f: sc[f] for f in k.BookParams._fields}),
         k.BookOutput(led, summ, np.zeros((0, k.N_TRACK, 0))),
+        None,
     )
     return led, summ
 

@@ -28,6 +28,7 @@ s.book_paths_par_nb(
     s.DaySchedule(np.zeros(D, np.int64), np.zeros(D, np.int64), np.zeros(D), np.full(D, 0.95)),
     s.BookParams(10.0, 0.0, 0.0, 0.0, 0.0, 0.2, 0.5, 0.05),
     s.BookOutput(np.zeros((s.N_LEDGER, D)), summ, np.zeros((P, s.N_TRACK, D))),
+    None,
 )
 assert np.isfinite(summ).all()
 print("ok", s.book_paths_nb.signatures == [])

@@ -19,8 +19,11 @@ from cnfutures.errors import DataError
 from cnfutures.market.contracts import product
 
 
-def _naive(sched: pl.DataFrame, fut: pl.DataFrame, days: pl.Series) -> pl.DataFrame:
+def _naive(
+    sched: pl.DataFrame, fut: pl.DataFrame, days: pl.Series, extra: tuple[str, ...] = ()
+) -> pl.DataFrame:
     contracts = sched["target"].unique(maintain_order=True).to_list()
+    contracts += [x for x in dict.fromkeys(extra) if x not in contracts]
     kmap = pl.DataFrame({"contract": contracts, "k": np.arange(len(contracts), dtype=np.int64)})
     dmap = pl.DataFrame({"trading_day": days, "d": np.arange(days.len(), dtype=np.int64)})
     cells = (
@@ -85,3 +88,27 @@ def test_a_missing_settlement_the_roll_needs_is_named() -> None:
     eng._held_cells(sched, no_open, p, days, "settle")  # the open is not needed when executing at the settle
     with pytest.raises(DataError, match=r"lacks the settlement \(or open\) of 1"):
         eng._held_cells(sched, no_open, p, days, "open")
+
+
+def test_option_underlyings_join_the_axis_and_are_checked() -> None:
+    from cnfutures.backtest.model import Market, collar
+    from cnfutures.backtest.optlegs import plan_series
+    from cnfutures.market.options import option_product
+
+    m = Market.sample("sc", "2024-05-06", "2025-06-06")
+    p = product("sc")
+    fut = m.futures
+    policy = HedgePolicy("sc", ratio=0.0, options=collar(1.05, 0.95), option_vol=0.35, option_rate=0.015)
+    days = eng._day_axis(p, fut, None, "2024-06-03", "2025-06-06")
+    sched = eng._hold_schedule(policy, p, days, fut, False)
+    series = plan_series(policy.options, option_product("sc"), days, fut)
+    contracts, cells, _ = eng._held_cells(sched, fut, p, days, "settle", series)
+    assert cells.equals(_naive(sched, fut, days, tuple(x.underlying for x in series)))
+    assert {x.underlying for x in series} <= set(contracts)
+    # an underlying's settlement gone on a day a series is held: named, each cell counted once
+    s0 = series[0]
+    day = days[s0.d_open + 1]
+    hit = (pl.col("trading_day") == day) & (pl.col("contract") == s0.underlying)
+    bad = fut.with_columns(pl.when(hit).then(None).otherwise(pl.col("settle")).alias("settle"))
+    with pytest.raises(DataError, match=rf"of 1 \(day, contract\) cell\(s\) .*first {day} {s0.underlying}"):
+        eng._held_cells(sched, bad, p, days, "settle", series)

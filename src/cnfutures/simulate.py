@@ -41,6 +41,7 @@ __all__ = [
     "Params",
     "calibrate",
     "default_params",
+    "implied_vol",
     "market",
     "with_params",
 ]
@@ -484,3 +485,92 @@ def with_params(base: Params, **changes: Any) -> Params:
     1.0
     """
     return replace(base, **changes)
+
+
+STREAM_VOL = 6  # shocks of the implied-vol level (key: day index); streams 1-5: _kernels/paths.py
+
+
+def model_vol(params: Params, tau: float) -> float:
+    """Instantaneous volatility of a contract ``tau`` years from expiry in the two-factor model.
+
+    ``sqrt(exp(-2 kappa tau) sigma_chi^2 + sigma_xi^2 + 2 rho exp(-kappa tau) sigma_chi sigma_xi)``
+    [1/√year]: the log futures price moves by ``exp(-kappa tau) dchi + dxi``.
+
+    Examples
+    --------
+    >>> round(model_vol(default_params("sc"), 0.1), 4) > 0
+    True
+    """
+    e = math.exp(-params.kappa * tau)
+    sc, sx = params.sigma_chi, params.sigma_xi
+    v = e * e * sc * sc + sx * sx + 2.0 * params.rho * e * sc * sx
+    return math.sqrt(max(v, 0.0))
+
+
+def implied_vol(
+    params: Params,
+    chi: np.ndarray,
+    seed: int,
+    path0: int,
+    *,
+    tau: float,
+    kappa_v: float = 4.0,
+    eta: float = 0.6,
+    rho_v: float = -0.4,
+) -> np.ndarray:
+    """A seeded implied-volatility path per simulated path, tied to the model's futures paths.
+
+    ``iv_t = model_vol(tau) × exp(x_t - eta² / (4 kappa_v))``: the model's instantaneous vol of
+    a contract ``tau`` years out (:func:`model_vol`) times a log level ``x`` that mean-reverts to
+    0 at speed ``kappa_v`` [1/year] with vol ``eta`` [1/√year] (``x_0 = 0``; the shift makes
+    the stationary mean of the factor 1). The shocks of ``x`` are correlated ``rho_v`` with the
+    short-term factor's shocks recovered from ``chi`` (negative: vol rises as prices fall);
+    the rest is drawn from stream :data:`STREAM_VOL`, keyed by (seed, path, day) like the
+    price shocks, so path ``i`` is the same whatever chunk it is drawn in. One vol per day
+    for all strikes (no smile).
+
+    Parameters
+    ----------
+    params : Params
+    chi : ndarray [P, D]
+        The short-term factor of paths ``path0 ..`` (``draw(...)["chi"]``).
+    seed, path0 : int
+    tau : float [year]
+
+    Returns
+    -------
+    ndarray [P, D] [1/√year]
+
+    Examples
+    --------
+    >>> su = setup("sc", "2025-06-02", n_days=5)
+    >>> out = draw(su, 7, 0, 2)
+    >>> v = implied_vol(su.params, out["chi"], 7, 0, tau=0.1)
+    >>> again = implied_vol(su.params, out["chi"][1:], 7, 1, tau=0.1)  # path 1 drawn alone
+    >>> v.shape, bool((v > 0).all()), bool((again == v[1:]).all())
+    ((2, 5), True, True)
+    """
+    from cnfutures._kernels import paths as k
+
+    checks = (("kappa_v", kappa_v, 0.0, 100.0), ("eta", eta, 0.0, 5.0), ("rho_v", rho_v, -1.0, 1.0))
+    for name, val, lo, hi in checks:
+        if not lo <= val <= hi:
+            raise InputError(f"{name}={val!r} must lie in [{lo}, {hi}]")
+    P, D = chi.shape
+    z = np.empty((P, D))
+    k.keyed_normals_nb(np.uint64(_seed(seed)), np.uint64(STREAM_VOL), np.uint64(path0),
+                       np.arange(D, dtype=np.uint64), z)  # fmt: skip
+    dt_ = 1.0 / TRADING_DAYS_PER_YEAR
+    sd = params.sigma_chi * math.sqrt(dt_)
+    zc = np.zeros((P, D))
+    if sd > 0:  # the short-term factor's standardised shocks: dchi = -kappa chi dt + sigma_chi dW
+        zc[:, 1:] = (np.diff(chi, axis=1) + params.kappa * chi[:, :-1] * dt_) / sd
+    shock = rho_v * zc + math.sqrt(1.0 - rho_v * rho_v) * z
+    a = math.exp(-kappa_v * dt_)
+    b = eta * math.sqrt((1.0 - a * a) / (2.0 * kappa_v)) if kappa_v > 0 else eta * math.sqrt(dt_)
+    x = np.zeros((P, D))
+    for d in range(1, D):
+        x[:, d] = a * x[:, d - 1] + b * shock[:, d]
+    shift = eta * eta / (4.0 * kappa_v) if kappa_v > 0 else 0.0
+    out: np.ndarray = model_vol(params, tau) * np.exp(x - shift)
+    return out

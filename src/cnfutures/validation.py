@@ -11,7 +11,10 @@ whose message names the argument, the row, the value and what is accepted:
 * :func:`check_finite` - values are finite, and positive where the domain says so;
 * :func:`check_fx` - a USD/CNY frame: positive, finite rates, one row per date;
 * :func:`check_fx_fresh` - the rate used on a day is at most ``max_age_days`` old;
-* :func:`check_declared` - a series' currency and unit are declared and known.
+* :func:`check_declared` - a series' currency and unit are declared and known;
+* :func:`check_option_series` - an option series trades that day, its strike is listed, it
+  expires no later than its underlying and no exercise is asked after its expiry;
+* :func:`check_option_access` - the investor's route may trade (or write) the option that day.
 
 Validation is idempotent: a frame that passes comes back unchanged (or sorted, when
 sorting was asked for) and passes again.
@@ -37,7 +40,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from cnfutures.errors import CnFuturesError, DataError, InputError, UnknownContract
+from cnfutures.errors import AccessDenied, CnFuturesError, DataError, InputError, UnknownContract
 
 __all__ = [
     "CURRENCIES",
@@ -51,6 +54,8 @@ __all__ = [
     "check_fx_fresh",
     "check_keys",
     "check_listed",
+    "check_option_access",
+    "check_option_series",
 ]
 
 #: Calendar days an FX rate may be carried forward (the longest Chinese closure, Spring
@@ -434,3 +439,96 @@ def check_declared(currency: object, unit: object, *, name: str = "series") -> t
     if not isinstance(unit, str) or unit.strip() not in UNITS:
         raise InputError(f"{name} unit={unit!r} is not accepted; use one of {sorted(UNITS)}")
     return currency.strip().upper(), unit.strip()
+
+
+def check_option_series(
+    opt: Any,
+    on: dt.date,
+    *,
+    listed_strikes: Sequence[float] | None = None,
+    exercise_on: dt.date | None = None,
+) -> None:
+    """Check an option (a :class:`~cnfutures.market.options.OptionContract`) may be used on ``on``.
+
+    Checks, in order: the series trades that day (options listed, underlying trading, not past
+    expiry); its expiry is not after the underlying's last trading day; its strike is among the
+    strikes listed that day (when given); an exercise date (when given) is not after the expiry.
+
+    Raises
+    ------
+    UnknownContract
+        Naming the option, the day and the rule (listing window, expiry rule, listed strikes).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from cnfutures.market.options import option
+    >>> o, day = option("sc2509C490"), dt.date(2025, 6, 3)
+    >>> check_option_series(o, day, listed_strikes=[480.0, 490.0])
+    >>> try:
+    ...     check_option_series(o, day, exercise_on=dt.date(2025, 8, 20))
+    ... except UnknownContract as exc:
+    ...     print(exc)  # doctest: +ELLIPSIS
+    option 'sc2509C490': exercise on 2025-08-20 is after its expiry 2025-08-13 (nth_last_trading_day...)
+    """
+    if not opt.is_listed(on):
+        opt.require_listed(on)  # raises, naming the listing date, the underlying or the expiry rule
+        raise UnknownContract(f"option {opt.code!r} is not listed on {on}")  # pragma: no cover
+    rule = opt.expiry_rule[0]
+    u_last = opt.underlying.last_trading_day
+    if opt.expiry > u_last:
+        raise UnknownContract(
+            f"option {opt.code!r}: expiry {opt.expiry} ({rule}) is after the last trading day {u_last} "
+            f"of its underlying {opt.underlying.code}; an option expires before its futures"
+        )
+    if listed_strikes is not None and not any(abs(opt.strike - k) < 1e-9 for k in listed_strikes):
+        shown = ", ".join(f"{k:g}" for k in listed_strikes[:: max(1, len(listed_strikes) // _MAX_LISTED)])
+        if not listed_strikes:
+            raise UnknownContract(f"option {opt.code!r}: no strike is listed on {on}")
+        raise UnknownContract(
+            f"option {opt.code!r}: strike {opt.strike:g} is not listed on {on} (the exchange lists "
+            f"{listed_strikes[0]:g} to {listed_strikes[-1]:g} that day around the previous settlement: "
+            f"{shown})"
+        )
+    if exercise_on is not None and exercise_on > opt.expiry:
+        raise UnknownContract(
+            f"option {opt.code!r}: exercise on {exercise_on} is after its expiry {opt.expiry} ({rule})"
+        )
+
+
+def check_option_access(
+    code: str, on: dt.date, route: str, side: str, allowed_from: dt.date | None, source: str
+) -> None:
+    """Check a route may trade an option (``side`` ``"long"`` buys, ``"short"`` writes) on ``on``.
+
+    ``allowed_from`` is the first day the route may trade the product's options (the option
+    access data: ``qfi_from`` for QFIs, ``overseas_from`` for specified-product routes), None when
+    the data grants the route no access.
+
+    Raises
+    ------
+    AccessDenied
+        Naming the option, the route, the side and the rule with its source.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> day = dt.date(2025, 6, 3)
+    >>> check_option_access("sc2509C490", day, "qfi", "short", dt.date(2022, 9, 2), "S16")
+    >>> try:
+    ...     check_option_access("ru2509P14000", day, "qfi", "short", None, "S16, S17")
+    ... except AccessDenied as exc:
+    ...     print(exc)  # doctest: +ELLIPSIS
+    route 'qfi' may not write (short) ru2509P14000 on 2025-06-03: the option access data grants ...
+    """
+    verb = "write (short)" if side == "short" else "buy (long)"
+    if allowed_from is None:
+        raise AccessDenied(
+            f"route {route!r} may not {verb} {code} on {on}: the option access data grants this route no "
+            f"access to these options (source: {source})"
+        )
+    if on < allowed_from:
+        raise AccessDenied(
+            f"route {route!r} may not {verb} {code} on {on}: the route may trade these options from "
+            f"{allowed_from} (source: {source})"
+        )

@@ -10,7 +10,9 @@ wanted lots, FX and exposure P&L per path), :class:`ContractRules` (``[K, D]``),
 ``book_paths(...)`` is the plain Python twin; ``book_paths_nb`` the compiled kernel and
 ``book_paths_par_nb`` the same kernel with the paths spread over all cores (``prange``; each
 path is independent, so the results are identical). Pass an empty ledger for a summary-only
-run over many paths. The booking rules are documented in ``docs/backtest.md`` and in :func:`book_paths`.
+run over many paths. Option legs are booked from the same day loop by
+:func:`cnfutures._kernels.optlegs.option_day` (skipped when the policy has none). The booking
+rules are documented in ``docs/backtest.md`` and in :func:`book_paths`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,25 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
+from numba.extending import register_jitable
+
+from cnfutures._kernels.optlegs import (
+    N_OPT,
+    O_CASH,
+    O_DELTA,
+    O_EXERCISE,
+    O_FEES,
+    O_GAMMA,
+    O_LOTS,
+    O_PNL,
+    O_PREMIUM,
+    O_REQ,
+    O_VALUE,
+    O_VEGA,
+    OptionArrays,
+    no_options,
+    option_day,
+)
 
 # ledger rows (first axis of ``ledger``)
 L_CONTRACT = 0  # index of the contract held at the end of the day (-1: none)
@@ -51,7 +72,19 @@ L_MCALL = 24  # 1 on a margin call (posting while a position was open)
 L_DELAYED = 25  # 1 when a scheduled roll was delayed
 L_EQUITY = 26  # account equity: cash + collateral × haircut × FX [CNY]
 L_TARGET = 27  # target lots after the position / opening limits [lots]
-N_LEDGER = 28
+# option legs (0 for a futures-only policy; see cnfutures._kernels.optlegs)
+L_OPT_LOTS = 28  # signed option lots held at the day's end (all legs) [lots]
+L_OPT_PREMIUM = 29  # premium of the options opened that day, + paid / - received [CNY]
+L_OPT_PNL = 30  # option P&L, marked to the option settlement or the model [CNY]
+L_OPT_EXERCISE = 31  # exercise payoff received (+) / paid (-) [CNY]
+L_OPT_FEES = 32  # option fees + commission, incl. closing the exercised futures [CNY]
+L_OPT_MARGIN = 33  # short-option margin inside the requirement [CNY]
+L_OPT_VALUE = 34  # value of the options held [CNY]
+L_OPT_CASH = 35  # option cash flow of the day (premium, exercise, close) [CNY]
+L_DELTA = 36  # book delta: futures lots × size + option delta [unit]
+L_GAMMA = 37  # book gamma of the options [unit per CNY/unit]
+L_VEGA = 38  # book vega of the options [CNY per 1.00 of vol]
+N_LEDGER = 39
 
 # summary columns (second axis of ``summary``)
 S_EXPO = 0
@@ -73,7 +106,12 @@ S_DD_EXPO = 15  # worst drawdown of cumulative exposure P&L [USD] (<= 0)
 S_DD_NET = 16  # worst drawdown of cumulative hedged P&L [USD] (<= 0)
 S_FORCED = 17
 S_BOUND = 18  # days the position or opening limit cut the target
-N_SUMMARY = 19
+S_OPT_PNL = 19  # option P&L [USD]
+S_OPT_PREMIUM = 20  # premium paid (+) / received (-) [USD]
+S_OPT_EXERCISE = 21  # exercise payoff [USD]
+S_OPT_FEES = 22  # option fees [USD] (inside S_FEES)
+S_OPT_PEAK_MARGIN = 23  # largest short-option margin [CNY]
+N_SUMMARY = 24
 
 # daily per-path tracks (second axis of ``track``)
 T_CUM_EXPO = 0  # cumulative exposure P&L [USD]
@@ -212,8 +250,19 @@ class BookOutput(NamedTuple):
     track: np.ndarray
 
 
-def book_paths(m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParams, out: BookOutput) -> None:
-    """Book a futures hedge day by day on every path.
+@register_jitable
+def _n_legs(o: OptionArrays | None) -> int:
+    """Number of option legs (0 for ``None``; the test is pruned at compile time)."""
+    if o is None:
+        return 0
+    return int(o.w.shape[0])
+
+
+def book_paths(
+    m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParams, out: BookOutput,
+    o: OptionArrays | None = None,
+) -> None:
+    """Book a futures hedge, and its option legs if any, day by day on every path.
 
     Parameters
     ----------
@@ -228,6 +277,9 @@ def book_paths(m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParam
         spread, margin buffers [fraction], funding rate [1/year].
     out : BookOutput
         Ledger of path 0, per-path summary and daily tracks (filled in place).
+    o : OptionArrays or None
+        Option legs (:mod:`cnfutures._kernels.optlegs`); None for a futures-only policy (a
+        separate compiled specialisation without the option code: the futures loop as it was).
     """
     settle, exec_px, lim_up, lim_dn = m.settle, m.exec_px, m.lim_up, m.lim_dn
     want_lots, fx, expo_pnl = m.want_lots, m.fx, m.expo_pnl
@@ -248,6 +300,17 @@ def book_paths(m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParam
     has_basis = conv_basis.shape[0] == n_days
     fx_rows = fx.shape[0]
     want_rows = want_lots.shape[0]
+    # option-leg state (per path and leg: lots, strike, last mark, expiry; the underlying's index)
+    # and each path's option totals of the day, allocated here, not inside the parallel loop
+    # (numba may hoist a loop-invariant allocation out of ``prange``: one array for all threads).
+    # Every use of ``o`` is under ``if o is not None``, which numba prunes at compile time: a
+    # futures-only call (``o=None``) compiles to the futures loop alone.
+    # (A variable a ``prange`` body may use without defining it in that iteration is shared by all
+    # threads: the state is defined unconditionally, for ``o=None`` with no leg.)
+    n_legs = _n_legs(o)
+    o_state = np.zeros((n_paths, 4, n_legs))
+    o_kk = np.zeros((n_paths, n_legs), np.int64)
+    o_day = np.zeros((n_paths, N_OPT))
     for p in prange(n_paths):
         # index arithmetic, not ``p if ... else 0``: under ``prange`` the loop index is unsigned
         # and unifying it with an int literal types the index as float64 (a TypingError on a
@@ -281,6 +344,17 @@ def book_paths(m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParam
         n_delayed = 0.0
         n_forced = 0.0
         n_bound = 0.0
+        o_n = o_state[p, 0]  # this path's rows of the option-leg state
+        o_strike = o_state[p, 1]
+        o_v = o_state[p, 2]
+        o_exp = o_state[p, 3]
+        o_k = o_kk[p]
+        od = o_day[p]
+        t_opnl = 0.0
+        t_oprem = 0.0
+        t_oex = 0.0
+        t_ofee = 0.0
+        o_peak = 0.0
         for d in range(n_days):
             f = fx[pf, d]
             haircut = haircut_d[d]
@@ -378,9 +452,24 @@ def book_paths(m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParam
             # 4. margin requirement at today's settlement
             s_held = settle[p, k, d] if k >= 0 else math.nan
             req = abs(lots) * s_held * multiplier * margin_rate[k, d] if lots != 0.0 else 0.0
+            # 4b. option legs: premium, marks, exercise, fees, short margin
+            o_cash = 0.0
+            o_pnl = 0.0
+            if o is not None:
+                option_day(
+                    o, p, d, settle, margin_rate, fee_close_lot, fee_close_rate, multiplier, commission,
+                    o_n, o_strike, o_k, o_v, o_exp, od, keep and p == 0,
+                )  # fmt: skip
+                o_cash = od[O_CASH]
+                o_pnl = od[O_PNL]
+                fees += od[O_FEES]
+                req += od[O_REQ]
+                o_peak = max(o_peak, od[O_REQ])
             # 5. cash, conversions, collateral
             fund = max(funded, 0.0) * funding_rate * dt_years[d]
             cash += vm - fees
+            if o is not None:
+                cash += o_cash
             # negative cash is covered by converting USD (0 when cash >= 0; branch-free), at the
             # fixing, or at the route's channel rate g = fixing × basis (offshore CNH) if given
             g = f * conv_basis[d] if has_basis else f
@@ -424,6 +513,13 @@ def book_paths(m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParam
             costs = fees_usd + fxcost + fund
             e = expo_pnl[p, d]
             net = e + hedge - costs
+            if o is not None:
+                o_usd = o_pnl / f
+                net += o_usd
+                t_opnl += o_usd
+                t_oprem += od[O_PREMIUM] / f
+                t_oex += od[O_EXERCISE] / f
+                t_ofee += od[O_FEES] / f
             # 6. totals
             t_expo += e
             t_hedge += hedge
@@ -479,10 +575,29 @@ def book_paths(m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParam
                 ledger[L_DELAYED, d] = delayed
                 ledger[L_EQUITY, d] = equity
                 ledger[L_TARGET, d] = tgt
+                if o is not None:
+                    ledger[L_OPT_LOTS, d] = od[O_LOTS]
+                    ledger[L_OPT_PREMIUM, d] = od[O_PREMIUM]
+                    ledger[L_OPT_PNL, d] = o_pnl
+                    ledger[L_OPT_EXERCISE, d] = od[O_EXERCISE]
+                    ledger[L_OPT_FEES, d] = od[O_FEES]
+                    ledger[L_OPT_MARGIN, d] = od[O_REQ]
+                    ledger[L_OPT_VALUE, d] = od[O_VALUE]
+                    ledger[L_OPT_CASH, d] = o_cash
+                    ledger[L_DELTA, d] = lots * multiplier + od[O_DELTA]
+                    ledger[L_GAMMA, d] = od[O_GAMMA]
+                    ledger[L_VEGA, d] = od[O_VEGA]
         summary[p, S_EXPO] = t_expo
         summary[p, S_HEDGE] = t_hedge
         summary[p, S_COSTS] = t_costs
         summary[p, S_NET] = t_expo + t_hedge - t_costs
+        if o is not None:
+            summary[p, S_NET] += t_opnl
+            summary[p, S_OPT_PNL] = t_opnl
+            summary[p, S_OPT_PREMIUM] = t_oprem
+            summary[p, S_OPT_EXERCISE] = t_oex
+            summary[p, S_OPT_FEES] = t_ofee
+            summary[p, S_OPT_PEAK_MARGIN] = o_peak
         summary[p, S_FEES] = t_fees
         summary[p, S_SLIP] = t_slip
         summary[p, S_FXCOST] = t_fxc
@@ -507,10 +622,25 @@ book_paths_nb = njit(cache=True, error_model="numpy")(book_paths)
 # ``parallel`` flag: bound to the same function, whichever kernel compiled first was loaded
 # for both (the multi-core kernel then ran on one core, or the serial one started threads).
 # The multi-core kernel is bound to a copy of the function under its own name.
-_book_paths_par = types.FunctionType(book_paths.__code__, book_paths.__globals__, "book_paths_par")
+_book_paths_par = types.FunctionType(
+    book_paths.__code__, book_paths.__globals__, "book_paths_par", book_paths.__defaults__
+)
 _book_paths_par.__qualname__ = "book_paths_par"
 book_paths_par_nb = njit(cache=True, error_model="numpy", parallel=True)(_book_paths_par)
 PARALLEL_MIN_PATHS = 16  # from this many paths on, book on all cores
+
+
+def _one_idle_leg(n_days: int) -> OptionArrays:
+    """An option bundle of one leg that never opens (compiles the option specialisation)."""
+    z = no_options(n_days)
+    one = np.zeros(1)
+    row = np.zeros((1, n_days))
+    return z._replace(
+        w=one + 1.0, moneyness=one + 1.0, american=one + 1.0, action=np.zeros((1, n_days), np.int64),
+        k_open=np.full((1, n_days), -1, np.int64), expiry_ord=row, lots=row.copy(), strike=row.copy(),
+        price=row.copy(), fee_open=row.copy(), fee_close=row.copy(), fee_exercise=row.copy(),
+        floor=row.copy(),
+    )  # fmt: skip
 
 
 def _warmup() -> None:
@@ -532,4 +662,13 @@ def _warmup() -> None:
             s,
             c,
             BookOutput(np.zeros((N_LEDGER, D)), np.zeros((P, N_SUMMARY)), np.zeros((P, N_TRACK, D))),
+            None,
+        )
+        fn(  # the specialisation with option legs (one leg, never opened)
+            m,
+            r,
+            s,
+            c,
+            BookOutput(np.zeros((N_LEDGER, D)), np.zeros((P, N_SUMMARY)), np.zeros((P, N_TRACK, D))),
+            _one_idle_leg(D),
         )

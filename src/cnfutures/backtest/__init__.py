@@ -9,8 +9,20 @@ Examples
 
 from __future__ import annotations
 
+from cnfutures.backtest.compare import compare, compare_results
 from cnfutures.backtest.engine import backtest, prepare, run
-from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market
+from cnfutures.backtest.model import (
+    Costs,
+    Exposure,
+    HedgePolicy,
+    Market,
+    OptionLeg,
+    call_spread,
+    collar,
+    protective_call,
+    protective_put,
+    put_spread,
+)
 from cnfutures.backtest.result import LEDGER_COLUMNS, BacktestResult
 
 __all__ = [
@@ -20,7 +32,15 @@ __all__ = [
     "Exposure",
     "HedgePolicy",
     "Market",
+    "OptionLeg",
     "backtest",
+    "call_spread",
+    "collar",
+    "compare",
+    "compare_results",
     "prepare",
+    "protective_call",
+    "protective_put",
+    "put_spread",
     "run",
 ]

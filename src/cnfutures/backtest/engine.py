@@ -15,15 +15,18 @@ import polars as pl
 from cnfutures._dates import DateLike
 from cnfutures.access import Investor, eligible, individual_exit_start
 from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market
+from cnfutures.backtest.optlegs import Series, option_arrays, plan_series
 from cnfutures.errors import DataError, InputError
 from cnfutures.frames.roll import RollRule, roll_schedule
 from cnfutures.market.calendar import calendar
 from cnfutures.market.contracts import contract
+from cnfutures.market.options import option_product
 from cnfutures.market.products import Product, product
 from cnfutures.market.rules import RuleBook, limit_band
 from cnfutures.validation import FX_MAX_AGE_DAYS, check_fx_fresh
 
 if TYPE_CHECKING:  # pragma: no cover  (the kernel module imports numba: loaded when booking)
+    from cnfutures._kernels.optlegs import OptionArrays
     from cnfutures._kernels.settlement import BookParams, ContractRules, DaySchedule, PathArrays
     from cnfutures.market.rules import DayRules
 
@@ -131,13 +134,15 @@ class BookInputs(NamedTuple):
     rules: ContractRules
     schedule: DaySchedule
     params: BookParams
+    options: OptionArrays | None = None
 
 
 @dataclass(frozen=True)
 class Prepared:
     """Kernel inputs of one backtest (typed bundles) and the frames behind them.
 
-    ``contracts`` names the contract axis ``K`` of ``inputs``; ``days`` the day axis ``D``.
+    ``contracts`` names the contract axis ``K`` of ``inputs``; ``days`` the day axis ``D``;
+    ``option_series`` the option series the legs hold (None without option legs).
     """
 
     product: Product
@@ -148,6 +153,12 @@ class Prepared:
     ratio: np.ndarray
     quantity: np.ndarray
     expo_price: np.ndarray
+    option_series: pl.DataFrame | None = None
+
+    @property
+    def has_options(self) -> bool:
+        """True when the policy has option legs (the ledger and summary then carry option columns)."""
+        return self.inputs.options is not None
 
     @property
     def arrays(self) -> dict[str, np.ndarray]:
@@ -326,9 +337,13 @@ def _hold_schedule(
 
 
 def _held_cells(
-    sched: pl.DataFrame, fut: pl.DataFrame, p: Product, days: pl.Series, exec_col: str
+    sched: pl.DataFrame, fut: pl.DataFrame, p: Product, days: pl.Series, exec_col: str,
+    series: list[Series] | None = None,
 ) -> tuple[list[str], pl.DataFrame, pl.DataFrame]:
     """The contracts held (axis ``K``), the market cells with their ``k``/``d`` indices, and ``k`` by code.
+
+    The underlyings of option series (``series``) follow the futures held on the contract axis;
+    their settlement is needed on every day a series is held.
 
     Raises
     ------
@@ -336,6 +351,8 @@ def _held_cells(
         A held contract of another size, no execution column, a missing settlement the roll needs.
     """
     contracts = sched["target"].unique(maintain_order=True).to_list()
+    if series:
+        contracts += [x for x in dict.fromkeys(s.underlying for s in series) if x not in contracts]
     sizes = {x: contract(x).multiplier for x in contracts}
     odd = {x: m for x, m in sizes.items() if m != p.multiplier}
     if odd:
@@ -377,6 +394,13 @@ def _held_cells(
     roll = (prev_k >= 0) & (prev_k != tk)
     need_k = np.concatenate((tk, prev_k[roll]))
     need_d = np.concatenate((sd, sd[roll]))
+    if series:  # and every day an option series is held, its underlying (each cell once, in order)
+        kpos = {x: i for i, x in enumerate(contracts)}
+        under = (np.full(x.d_end + 1 - x.d_open, kpos[x.underlying], dtype=np.int64) for x in series)
+        need_k = np.concatenate([need_k, *under])
+        need_d = np.concatenate([need_d, *(np.arange(x.d_open, x.d_end + 1) for x in series)])
+        first = np.sort(np.unique(need_k * (D + 1) + need_d, return_index=True)[1])
+        need_k, need_d = need_k[first], need_d[first]
     lacking = (need_k < 0) | (need_d < 0) | ~priced[need_k, need_d]
     if lacking.any():
         prev_target = sched["target"].shift(1)
@@ -386,6 +410,11 @@ def _held_cells(
                 sched.select("trading_day", prev_target.alias("contract")).filter(pl.Series(roll)),
             ]
         )  # fmt: skip
+        if series:
+            dl = days.to_list()
+            held = [(dl[d], x.underlying) for x in series for d in range(x.d_open, x.d_end + 1)]
+            more = pl.DataFrame(held, schema=need.schema, orient="row")
+            need = pl.concat([need, more]).unique(maintain_order=True)
         miss = need.filter(pl.Series(lacking))
         raise DataError(
             f"Market.futures lacks the settlement (or {exec_col}) of {miss.height} (day, contract) cell(s) "
@@ -547,6 +576,8 @@ class MarketPrep:
     expo_price: np.ndarray
     policy: HedgePolicy
     cnh_basis: np.ndarray | None = None
+    market: Market | None = None  # kept for the option legs (settlements, implied vol)
+    option_plan: list[Series] | None = None  # the option series the legs hold (None: no legs)
     _rules: dict[tuple[bool, bool], tuple[DayRules, np.ndarray, np.ndarray]] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -608,14 +639,22 @@ class MarketPrep:
             collateral_fx=_collateral_fx(c, investor, days),
             conversion_basis=_conversion_basis(self.cnh_basis, investor),
         )  # fmt: skip
+        opt_arrays, opt_series = None, None
+        if self.option_plan is not None:  # the route's option access, fees switch and margin rules
+            assert self.market is not None
+            opt_arrays, opt_series = option_arrays(
+                self.policy, p, self.market, investor, days, self.option_plan, self.contracts, self.settle[0],
+                self.prev_settle, self.quantity, self.book, _asof, fees=c.exchange_fees,
+            )  # fmt: skip
         inputs = BookInputs(
             market_arrays,
             rules,
             sched,
             booking_params(p, self.policy, c),
+            opt_arrays,
         )
         return Prepared(p, days, self.contracts, inputs, self.schedule, self.ratio, self.quantity,
-                        self.expo_price)  # fmt: skip
+                        self.expo_price, opt_series)  # fmt: skip
 
 
 def _collateral_fx(c: Costs, investor: Investor, days: pl.Series) -> np.ndarray:
@@ -697,7 +736,8 @@ def prepare_market(
     days = _day_axis(p, fut, investor, start, end)
     # 1. which contract to hold; 2. contract × day matrices of the contracts it uses
     sched = _hold_schedule(policy, p, days, fut, kind == "individual")
-    contracts, cells, kmap = _held_cells(sched, fut, p, days, policy.execution)
+    series = plan_series(policy.options, option_product(p.code), days, fut) if policy.options else None
+    contracts, cells, kmap = _held_cells(sched, fut, p, days, policy.execution, series)
     locked = _reopen_locks(rb, p, fut, days)
     settle, exec_px, prev = _price_matrices(cells, len(contracts), days.len(), policy.execution)
     target_k = (
@@ -715,6 +755,7 @@ def prepare_market(
         locked=locked, settle=settle, exec_px=exec_px, prev_settle=prev, target_k=target_k, forced=forced,
         dt_years=dt_years, fx=fx[None, :], expo_pnl=expo[None, :], want=want.astype(np.float64)[None, :],
         ratio=ratio, quantity=qty, expo_price=px, policy=policy, cnh_basis=_cnh_basis(usd_cnh, days, fx),
+        market=market if series is not None else None, option_plan=series,
     )  # fmt: skip
 
 
@@ -787,7 +828,13 @@ def book(
     if jit:
         fn = k.book_paths_par_nb if P >= k.PARALLEL_MIN_PATHS else k.book_paths_nb
     m, r, sch = (type(b)(*(np.ascontiguousarray(x) for x in b)) for b in inputs[:3])
-    fn(m, r, sch, inputs.params, out)
+    o = inputs.options  # None: the futures-only specialisation of the kernel
+    if o is not None:
+        arrays: dict[str, Any] = {
+            n: np.ascontiguousarray(x) for n, x in o._asdict().items() if isinstance(x, np.ndarray)
+        }
+        o = o._replace(**arrays)
+    fn(m, r, sch, inputs.params, out, o)
     return out.ledger, out.summary
 
 
@@ -856,7 +903,9 @@ def run(
         market, exposure, policy, investor, costs, start=start, end=end, book=book_, usd_cnh=usd_cnh
     )
     led, summ = book(prep.inputs)
-    return BacktestResult.from_arrays(prep, led, summ, market=market, policy=policy, investor=investor)
+    return BacktestResult.from_arrays(
+        prep, led, summ, market=market, policy=policy, investor=investor, exposure=exposure
+    )
 
 
 backtest = run

@@ -28,6 +28,9 @@ __all__ = [
     "LEDGER",
     "LEDGER_COLUMNS",
     "METRICS",
+    "OPTION_LEDGER",
+    "OPTION_LEDGER_COLUMNS",
+    "OPTION_METRICS",
     "Column",
     "Metric",
     "check_settled",
@@ -35,6 +38,7 @@ __all__ = [
     "ledger_frame",
     "metric_names",
     "metric_units",
+    "option_metrics",
     "path_metrics",
     "point_metrics",
     "summary_metrics",
@@ -106,6 +110,22 @@ LEDGER: tuple[Column, ...] = (
 # (name, unit) of every ledger column, in order
 LEDGER_COLUMNS: tuple[tuple[str, str], ...] = tuple((c.name, c.unit) for c in LEDGER)
 
+# the columns a policy with option legs adds after :data:`LEDGER` (cnfutures._kernels.optlegs)
+OPTION_LEDGER: tuple[Column, ...] = (
+    Column("option_lots", "lots, signed (+ long), all legs", "L_OPT_LOTS"),
+    Column("option_premium_cny", "CNY, + paid / - received for options opened", "L_OPT_PREMIUM"),
+    Column("option_pnl_cny", "CNY, marked to the option settlement or the model", "L_OPT_PNL"),
+    Column("option_exercise_cny", "CNY, exercise payoff received (+) / paid (-)", "L_OPT_EXERCISE"),
+    Column("option_fees_cny", "CNY, option fees + commission (inside fees_cny)", "L_OPT_FEES"),
+    Column("option_margin_cny", "CNY, short-option margin (inside margin_required_cny)", "L_OPT_MARGIN"),
+    Column("option_value_cny", "CNY, value of the options held", "L_OPT_VALUE"),
+    Column("option_cash_cny", "CNY, premium + exercise + close proceeds", "L_OPT_CASH"),
+    Column("book_delta", "unit of the underlying, futures + options", "L_DELTA"),
+    Column("book_gamma", "unit per CNY/unit, options", "L_GAMMA"),
+    Column("book_vega", "CNY per 1.00 of implied vol, options", "L_VEGA"),
+)
+OPTION_LEDGER_COLUMNS: tuple[tuple[str, str], ...] = tuple((c.name, c.unit) for c in OPTION_LEDGER)
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -166,6 +186,21 @@ METRICS: tuple[Metric, ...] = (
     Metric("limit_bound_days", "days", "days the position or opening limit cut the target", "S_BOUND"),
 )  # fmt: skip
 
+# the metrics a policy with option legs adds (after those of the output it extends)
+OPTION_METRICS: tuple[Metric, ...] = (
+    Metric("option_pnl_usd", "USD, option legs marked to market (inside net_pnl_usd)",
+           "sum option P&L_d / FX_d", "S_OPT_PNL"),
+    Metric("option_premium_usd", "USD, net premium paid (+) / received (-)", "sum premium_d / FX_d",
+           "S_OPT_PREMIUM"),
+    Metric("option_exercise_usd", "USD, exercise payoffs", "sum exercise_d / FX_d", "S_OPT_EXERCISE"),
+    Metric("option_fees_usd", "USD (inside fees_usd)", "sum option fees_d / FX_d", "S_OPT_FEES"),
+    Metric("cost_of_protection_usd", "USD, net premium + option fees", "option premium + option fees"),
+    Metric("net_pnl_ex_options_usd", "USD, net P&L less the option legs' P&L and fees",
+           "net - option P&L + option fees"),
+    Metric("peak_option_margin_cny", "CNY, largest short-option margin", "max_d option margin_d",
+           "S_OPT_PEAK_MARGIN"),
+)  # fmt: skip
+
 # order of the backtest summary (its rows predate this layout)
 _SUMMARY_ORDER = (
     "trading_days", "effectiveness_daily", "effectiveness_weekly", "vol_unhedged_usd", "vol_hedged_usd",
@@ -180,10 +215,11 @@ _PATH_ORDER = (
     "forced_rolls", "limit_bound_days", "max_drawdown_unhedged_usd", "max_drawdown_hedged_usd",
     "vol_unhedged_usd", "vol_hedged_usd", "effectiveness_daily",
 )  # fmt: skip
-_BY_NAME = {m.name: m for m in METRICS}
+_BY_NAME = {m.name: m for m in (*METRICS, *OPTION_METRICS)}
+_OPTION_ORDER = tuple(m.name for m in OPTION_METRICS)
 
 
-def metric_names(output: str) -> tuple[str, ...]:
+def metric_names(output: str, *, options: bool = False) -> tuple[str, ...]:
     """Names of the metrics of one output, in its order.
 
     Parameters
@@ -191,20 +227,25 @@ def metric_names(output: str) -> tuple[str, ...]:
     output : {"backtest", "paths", "sweep"}
         The backtest summary (needs the daily ledger), the per-path metrics of a hedge-risk
         run (kernel totals only) or a sweep row (every metric of :data:`METRICS`).
+    options : bool
+        Append :data:`OPTION_METRICS` (a policy with option legs).
 
     Examples
     --------
     >>> metric_names("paths")[:2]
     ('exposure_pnl_usd', 'hedge_pnl_usd')
+    >>> metric_names("backtest", options=True)[-1]
+    'peak_option_margin_cny'
     """
+    extra = _OPTION_ORDER if options else ()
     if output == "backtest":
-        return _SUMMARY_ORDER
+        return _SUMMARY_ORDER + extra
     if output == "paths":
-        return _PATH_ORDER
-    return tuple(m.name for m in METRICS)
+        return _PATH_ORDER + extra
+    return tuple(m.name for m in METRICS) + extra
 
 
-def metric_units(output: str) -> tuple[tuple[str, str], ...]:
+def metric_units(output: str, *, options: bool = False) -> tuple[tuple[str, str], ...]:
     """``(name, unit)`` of the metrics of one output (see :func:`metric_names`), in its order.
 
     Examples
@@ -212,7 +253,7 @@ def metric_units(output: str) -> tuple[tuple[str, str], ...]:
     >>> dict(metric_units("paths"))["vol_hedged_usd"], dict(metric_units("backtest"))["vol_hedged_usd"]
     ('USD/sqrt(year)', 'USD/√year')
     """
-    ms = [_BY_NAME[n] for n in metric_names(output)]
+    ms = [_BY_NAME[n] for n in metric_names(output, options=options)]
     return tuple((m.name, (m.path_unit or m.unit) if output == "paths" else m.unit) for m in ms)
 
 
@@ -278,7 +319,7 @@ def ledger_frame(prep: Prepared, led: np.ndarray) -> pl.DataFrame:
     names = np.array([*prep.contracts, None], dtype=object)
     inputs["contract"] = pl.Series(names[led[k.L_CONTRACT].astype(np.int64)], dtype=pl.String)
     cols: dict[str, Any] = {}
-    for c in LEDGER:
+    for c in (*LEDGER, *OPTION_LEDGER) if prep.has_options else LEDGER:
         if c.source.startswith("L_"):
             row = led[getattr(k, c.source)]
             cols[c.name] = row.astype(bool) if c.flag else row
@@ -336,7 +377,23 @@ def point_metrics(prep: Prepared, led: np.ndarray, summ: np.ndarray) -> dict[str
     from cnfutures._kernels import settlement as k
 
     check_settled(prep, led)
-    return summary_metrics(prep.days, prep.inputs.market.expo_pnl[0], led[k.L_NET], summ[0])
+    out = summary_metrics(prep.days, prep.inputs.market.expo_pnl[0], led[k.L_NET], summ[0])
+    if prep.has_options:
+        out.update(option_metrics(summ[0:1], out["net_pnl_usd"]))
+    return out
+
+
+def option_metrics(s: np.ndarray, net: Any) -> dict[str, Any]:
+    """The :data:`OPTION_METRICS` from the kernel's per-path totals ``s`` [P, N_SUMMARY] (scalars for
+    one path) and the net P&L [USD]."""
+    from cnfutures._kernels import settlement as k
+
+    out: dict[str, Any] = {m.name: s[:, getattr(k, m.total)] for m in OPTION_METRICS if m.total is not None}
+    out["cost_of_protection_usd"] = out["option_premium_usd"] + out["option_fees_usd"]
+    out["net_pnl_ex_options_usd"] = net - out["option_pnl_usd"] + out["option_fees_usd"]
+    if s.shape[0] == 1 and np.ndim(net) == 0:
+        return {name: float(np.asarray(v).reshape(-1)[0]) for name, v in out.items()}
+    return out
 
 
 def path_metrics(s: np.ndarray, day0: np.ndarray, D: int) -> dict[str, np.ndarray]:

@@ -19,8 +19,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from cnfutures.simulate import Params as simulate_Params
 
 __all__ = [
-    "RATIO_METHODS", "Costs", "Exposure", "HedgePolicy", "Market", "declare_units", "parse_ratio",
-    "sample_params",
+    "RATIO_METHODS", "Costs", "Exposure", "HedgePolicy", "Market", "OptionLeg", "call_spread", "collar",
+    "declare_units", "parse_ratio", "protective_call", "protective_put", "put_spread", "sample_params",
 ]
 
 RATIO_METHODS: tuple[str, ...] = ("rolling", "ewma", "dcc")
@@ -72,6 +72,13 @@ class Market:
         True when ``futures`` comes from :mod:`cnfutures.simulate` (labelled in all output).
     label : str
         Description shown in reports.
+    options : polars.DataFrame, optional
+        Option settlements (a user's exchange files): ``trading_day`` (Date), ``option`` (code in
+        any form :func:`cnfutures.market.options.option` reads), ``settle`` [CNY/unit]. Option legs
+        are marked to them where present, else to the model.
+    implied_vol : polars.DataFrame, optional
+        Implied volatility of the product's options per day: ``date``, ``implied_vol``
+        [1/√year]; applied as-of each trading day (the model price of option legs).
 
     Examples
     --------
@@ -88,8 +95,28 @@ class Market:
     usd_cny: pl.DataFrame
     simulated: bool = False
     label: str = ""
+    options: pl.DataFrame | None = None
+    implied_vol: pl.DataFrame | None = None
 
     def __post_init__(self) -> None:
+        if self.options is not None:
+            _check_frame(self.options, "Market.options", {"trading_day": (pl.Date,), "option": (pl.String,),
+                                                          "settle": _NUM})  # fmt: skip
+            check_keys(self.options, "trading_day", name="Market.options", by=("option",))
+            check_finite(
+                self.options["settle"], "Market.options.settle", what="an option settlement [CNY/unit]"
+            )
+            bad = self.options.filter(pl.col("settle") < 0)
+            if bad.height:
+                raise DataError(
+                    f"Market.options has {bad.height} negative settlement(s), first "
+                    f"{bad['trading_day'][0]} {bad['option'][0]}: {bad['settle'][0]}; an option price is >= 0"
+                )
+        if self.implied_vol is not None:
+            _check_frame(self.implied_vol, "Market.implied_vol", {"date": (pl.Date,), "implied_vol": _NUM})
+            check_keys(self.implied_vol, "date", name="Market.implied_vol")
+            check_finite(self.implied_vol["implied_vol"], "Market.implied_vol.implied_vol", positive=True,
+                         what="an implied volatility [1/sqrt(year)]")  # fmt: skip
         _check_frame(
             self.futures,
             "Market.futures",
@@ -404,6 +431,160 @@ class Exposure:
 
 
 @dataclass(frozen=True)
+class OptionLeg:
+    """One option leg of a hedge: a series chosen by a rule, held to expiry or rolled.
+
+    Parameters
+    ----------
+    kind : {"call", "put"}
+    side : {"long", "short"}
+        ``"long"`` buys the options (pays the premium), ``"short"`` writes them (receives it and
+        posts the short-option margin).
+    moneyness : float
+        Strike rule: ``strike / underlying settlement`` on the day a series is opened, snapped to
+        the nearest strike of the exchange's grid (1.05: 5 % out of the money for a call).
+    tenor_months : int
+        The series opened is the first whose expiry is at least this many calendar months after
+        the opening day (its underlying is a listed futures contract of the product).
+    ratio : float
+        Size: option lots per lot of the exposure's futures equivalent (``quantity / size``),
+        rounded to whole lots; 1.0 covers the whole exposure.
+    roll_days : int [trading days]
+        0: hold each series to expiry (exercised in the money), open the next one the next
+        trading day; ``n > 0``: close it ``n`` trading days before expiry and open the next
+        series that day.
+
+    Examples
+    --------
+    >>> OptionLeg("call", moneyness=1.05, tenor_months=2).side
+    'long'
+    """
+
+    kind: Literal["call", "put"]
+    side: Literal["long", "short"] = "long"
+    moneyness: float = 1.0
+    tenor_months: int = 1
+    ratio: float = 1.0
+    roll_days: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("call", "put"):
+            raise InputError(f"OptionLeg kind={self.kind!r}; accepted: 'call', 'put'")
+        if self.side not in ("long", "short"):
+            raise InputError(f"OptionLeg side={self.side!r}; accepted: 'long', 'short'")
+        m = self.moneyness
+        if isinstance(m, bool) or not isinstance(m, int | float) or not 0.5 <= m <= 1.5:
+            raise InputError(
+                f"OptionLeg moneyness={m!r} must be a number in [0.5, 1.5] (strike / futures)"
+            )
+        r = self.ratio
+        if isinstance(r, bool) or not isinstance(r, int | float) or not math.isfinite(r) or r <= 0:
+            raise InputError(
+                f"OptionLeg ratio={r!r} must be a finite number > 0 [option lots per futures lot]"
+            )
+        for name, lo, hi in (("tenor_months", 1, 12), ("roll_days", 0, 20)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                raise InputError(f"OptionLeg {name}={v!r} must be a whole number in [{lo}, {hi}]")
+
+    @property
+    def w(self) -> float:
+        """+1 for a call, -1 for a put."""
+        return 1.0 if self.kind == "call" else -1.0
+
+    @property
+    def sign(self) -> float:
+        """+1 long, -1 short."""
+        return 1.0 if self.side == "long" else -1.0
+
+
+def protective_call(
+    moneyness: float = 1.0, tenor_months: int = 1, ratio: float = 1.0
+) -> tuple[OptionLeg, ...]:
+    """Long calls: a buyer's (short exposure's) cap on the price paid.
+
+    Examples
+    --------
+    >>> protective_call(1.05)[0].kind
+    'call'
+    """
+    return (OptionLeg("call", "long", moneyness, tenor_months, ratio),)
+
+
+def protective_put(
+    moneyness: float = 1.0, tenor_months: int = 1, ratio: float = 1.0
+) -> tuple[OptionLeg, ...]:
+    """Long puts: a seller's (long exposure's) floor on the price received.
+
+    Examples
+    --------
+    >>> protective_put(0.95)[0].side
+    'long'
+    """
+    return (OptionLeg("put", "long", moneyness, tenor_months, ratio),)
+
+
+def collar(
+    cap: float = 1.05, floor: float = 0.95, tenor_months: int = 1, ratio: float = 1.0, *, buyer: bool = True
+) -> tuple[OptionLeg, ...]:
+    """A collar: for a buyer (``buyer=True``) long calls at ``cap`` financed by short puts at
+    ``floor``; for a seller long puts at ``floor`` and short calls at ``cap`` (moneyness).
+
+    Examples
+    --------
+    >>> [(x.kind, x.side, x.moneyness) for x in collar(1.05, 0.95)]
+    [('call', 'long', 1.05), ('put', 'short', 0.95)]
+    """
+    if not floor < cap:
+        raise InputError(f"collar floor={floor!r} must be below cap={cap!r} (moneyness)")
+    if buyer:
+        return (
+            OptionLeg("call", "long", cap, tenor_months, ratio),
+            OptionLeg("put", "short", floor, tenor_months, ratio),
+        )
+    return (
+        OptionLeg("put", "long", floor, tenor_months, ratio),
+        OptionLeg("call", "short", cap, tenor_months, ratio),
+    )
+
+
+def call_spread(
+    low: float = 1.0, high: float = 1.1, tenor_months: int = 1, ratio: float = 1.0
+) -> tuple[OptionLeg, ...]:
+    """Long calls at ``low``, short calls at ``high`` (moneyness): a capped cap.
+
+    Examples
+    --------
+    >>> [x.side for x in call_spread()]
+    ['long', 'short']
+    """
+    if not low < high:
+        raise InputError(f"call_spread low={low!r} must be below high={high!r} (moneyness)")
+    return (
+        OptionLeg("call", "long", low, tenor_months, ratio),
+        OptionLeg("call", "short", high, tenor_months, ratio),
+    )
+
+
+def put_spread(
+    high: float = 1.0, low: float = 0.9, tenor_months: int = 1, ratio: float = 1.0
+) -> tuple[OptionLeg, ...]:
+    """Long puts at ``high``, short puts at ``low`` (moneyness): a floor down to ``low``.
+
+    Examples
+    --------
+    >>> [(x.kind, x.moneyness) for x in put_spread()]
+    [('put', 1.0), ('put', 0.9)]
+    """
+    if not low < high:
+        raise InputError(f"put_spread low={low!r} must be below high={high!r} (moneyness)")
+    return (
+        OptionLeg("put", "long", high, tenor_months, ratio),
+        OptionLeg("put", "short", low, tenor_months, ratio),
+    )
+
+
+@dataclass(frozen=True)
 class HedgePolicy:
     """How the hedge is run.
 
@@ -431,11 +612,21 @@ class HedgePolicy:
         Ratio used before the first estimate.
     lam : float
         EWMA decay.
+    options : tuple of OptionLeg
+        Option legs booked beside the futures (:func:`collar`, :func:`protective_call`, ...);
+        ``ratio=0`` hedges with the options alone.
+    option_vol : float, optional [1/√year]
+        Implied volatility of the model price of the option legs when the market carries
+        neither option settlements nor ``Market.implied_vol``.
+    option_rate : float [1/year]
+        Discount rate of the option pricing models (ACT/365).
 
     Examples
     --------
     >>> HedgePolicy("sc", ratio=0.8).ratio
     0.8
+    >>> len(HedgePolicy("sc", ratio=0.0, options=collar(1.05, 0.95)).options)
+    2
     """
 
     product: str
@@ -448,8 +639,20 @@ class HedgePolicy:
     reestimate_every: int = 21
     initial_ratio: float = 1.0
     lam: float = 0.94
+    options: tuple[OptionLeg, ...] = ()
+    option_vol: float | None = None
+    option_rate: float = 0.0
 
     def __post_init__(self) -> None:
+        legs = self.options
+        if not isinstance(legs, tuple) or not all(isinstance(x, OptionLeg) for x in legs):
+            raise InputError("HedgePolicy options must be a tuple of OptionLeg (e.g. collar(1.05, 0.95))")
+        v = self.option_vol
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < 5):
+            raise InputError(f"option_vol={v!r} must be a volatility in (0, 5) [1/sqrt(year)] or None")
+        rr = self.option_rate
+        if isinstance(rr, bool) or not isinstance(rr, int | float) or not -0.1 < rr < 0.5:
+            raise InputError(f"option_rate={rr!r} must be a rate in (-0.1, 0.5) [1/year]")
         r = self.ratio
         if isinstance(r, str):
             if r not in RATIO_METHODS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,9 @@ class BacktestResult:
         Market description.
     title : str
         Policy description.
+    daily_attribution : polars.DataFrame or None
+        The daily P&L attribution (:func:`cnfutures.backtest.attribution.daily_attribution`);
+        read it with :meth:`attribution`.
     """
 
     ledger: pl.DataFrame
@@ -41,6 +45,7 @@ class BacktestResult:
     label: str = ""
     title: str = ""
     meta: dict[str, Any] = field(default_factory=dict, repr=False)
+    daily_attribution: pl.DataFrame | None = field(default=None, repr=False)
 
     def __getitem__(self, metric: str) -> float:
         """Value of one summary metric.
@@ -58,12 +63,23 @@ class BacktestResult:
 
     @classmethod
     def from_arrays(
-        cls, prep: Prepared, led: np.ndarray, summ: np.ndarray, *, market: Any, policy: Any, investor: Any
+        cls,
+        prep: Prepared,
+        led: np.ndarray,
+        summ: np.ndarray,
+        *,
+        market: Any,
+        policy: Any,
+        investor: Any,
+        exposure: Any = None,
     ) -> BacktestResult:
-        """Wrap the kernel output (ledger rows of path 0, summary) into polars."""
+        """Wrap the kernel output (ledger rows of path 0, summary) into polars.
+
+        With ``exposure`` the daily P&L attribution is computed too (:meth:`attribution`).
+        """
         metrics = point_metrics(prep, led, summ)
         ledger = ledger_frame(prep, led)
-        units = metric_units("backtest")
+        units = metric_units("backtest", options=prep.has_options)
         summary = pl.DataFrame(
             [(name, metrics[name], unit) for name, unit in units],
             schema={"metric": pl.String, "value": pl.Float64, "unit": pl.String},
@@ -75,7 +91,60 @@ class BacktestResult:
             f"route {investor.route.value} "
             f"({investor.kind}), {prep.days[0]} to {prep.days[-1]}"
         )
-        return cls(ledger, summary, bool(market.simulated), market.label, title)
+        meta: dict[str, Any] = {}
+        if prep.option_series is not None:
+            legs = ", ".join(f"{x.side} {x.kind} {x.moneyness:g}" for x in policy.options)
+            title += f", options: {legs}"
+            meta["option_series"] = prep.option_series
+        attr = None
+        if exposure is not None:
+            from cnfutures.backtest.attribution import daily_attribution
+
+            attr = daily_attribution(prep, led, currency=exposure.currency_in(market), sign=exposure.sign)
+        return cls(ledger, summary, bool(market.simulated), market.label, title, meta, daily_attribution=attr)
+
+    def attribution(self, by: str = "day") -> pl.DataFrame:
+        """Where the net P&L came from: exposure, hedge (benchmark, basis, roll yield, ...), costs.
+
+        The components (:data:`cnfutures.backtest.attribution.COMPONENTS`, all [USD]) add up to
+        ``net_pnl_usd`` on every day.
+
+        Parameters
+        ----------
+        by : {"day", "year", "total"}
+            One row per trading day, per calendar year (plus a ``total`` row), or one row per
+            component for the whole run.
+
+        Raises
+        ------
+        InputError
+            ``by`` is not one of the above, or the result was built without its exposure
+            (``BacktestResult.from_arrays(..., exposure=None)``).
+
+        Examples
+        --------
+        >>> from cnfutures.access import Investor
+        >>> from cnfutures.backtest import Exposure, HedgePolicy, Market, run
+        >>> r = run(Market.sample("sc", "2025-03-03", "2025-06-06"), Exposure(500_000, "short", "brent"),
+        ...         HedgePolicy("sc"), Investor("qfi"))
+        >>> r.attribution("total")["component"][5]
+        'hedge_roll_usd'
+        """
+        from cnfutures.backtest.attribution import attribution_by_year, attribution_totals
+        from cnfutures.errors import InputError
+
+        if by not in ("day", "year", "total"):
+            raise InputError(f"attribution by={by!r}; accepted: 'day', 'year', 'total'")
+        if self.daily_attribution is None:
+            raise InputError(
+                "this result has no P&L attribution: it was built without its exposure "
+                "(pass exposure= to BacktestResult.from_arrays; cnfutures.backtest.run does)"
+            )
+        if by == "day":
+            return self.daily_attribution
+        if by == "year":
+            return attribution_by_year(self.daily_attribution)
+        return attribution_totals(self.daily_attribution)
 
     def plot(self, path: str | Path) -> list[Path]:
         """Write the figures as PNG files into directory ``path`` (needs ``cnfutures[report]``).
@@ -102,15 +171,16 @@ class BacktestResult:
             paths.append(p)
         return paths
 
-    def report(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write one self-contained HTML page (summary table, figures as base64 PNG).
+    def report(self, path: str | Path, *, overwrite: bool = False, sections: Sequence[Any] = ()) -> Path:
+        """Write one self-contained, offline HTML page (docs/report.md).
 
+        Summary, P&L attribution (waterfall, per year, the roll yield explained), cash and
+        collateral explained, position, the days the rules bit; interactive charts (zoom,
+        hover) drawn by the embedded uPlot, no network and no optional dependency.
         ``path`` is a directory (the page is ``index.html`` in it) or a ``.html`` file. An
         existing file there is replaced only if it is an earlier cnfutures report, unless
-        ``overwrite=True``.
-        Without matplotlib the page carries the tables and a note that figures need
-        ``pip install "cnfutures[report]"``.
+        ``overwrite=True``. ``sections`` (:class:`cnfutures.report.Section`) are appended.
         """
         from cnfutures.backtest.report import write_report
 
-        return write_report(self, path, overwrite=overwrite)
+        return write_report(self, path, overwrite=overwrite, sections=sections)

@@ -13,6 +13,7 @@ to a memory budget, so thousands of paths over years stay within a few hundred M
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +26,11 @@ from cnfutures._dates import DateLike
 from cnfutures._params import Params
 from cnfutures.access import Investor
 from cnfutures.backtest.engine import BookInputs, Prepared, book, prepare, target_lots
-from cnfutures.backtest.layout import metric_units, path_metrics
+from cnfutures.backtest.layout import metric_units, option_metrics, path_metrics
 from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market, declare_units
 from cnfutures.errors import DataError, InputError
 from cnfutures.market.contracts import contract
+from cnfutures.market.options import option
 from cnfutures.market.rules import RuleBook
 
 if TYPE_CHECKING:  # pragma: no cover  (the kernel module imports numba: loaded when booking)
@@ -38,6 +40,7 @@ __all__ = ["MAX_PATH_DAYS", "PATH_METRICS", "SIMULATED_PRICES", "HedgeRisk", "he
 
 # per-path metrics (column, unit) of HedgeRisk.paths (the engine's one metric layout)
 PATH_METRICS: tuple[tuple[str, str], ...] = metric_units("paths")
+PATH_OPTION_METRICS: tuple[tuple[str, str], ...] = metric_units("paths", options=True)  # with option legs
 
 _SERIES = ("unhedged_pnl_usd", "hedged_pnl_usd", "usd_posted")
 SIMULATED_PRICES = {"benchmark": "USD", "spot": "CNY"}  # series of a simulated market -> currency
@@ -98,14 +101,15 @@ class HedgeRisk:
         ('exposure_pnl_usd', 'q50')
         """
         qs = sorted(set(_check_q(q)))  # a quantile asked twice is one column
-        names = [m for m, _ in PATH_METRICS]
+        units_of = PATH_METRICS if "option_pnl_usd" not in self.paths.columns else PATH_OPTION_METRICS
+        names = [m for m, _ in units_of]
         long = self.paths.unpivot(on=names, index="path", variable_name="metric")
         out = long.group_by("metric", maintain_order=True).agg(
             pl.col("value").mean().alias("mean"),
             pl.col("value").std().alias("std"),
             *(pl.col("value").quantile(x, interpolation="linear").alias(_qname(x)) for x in qs),
         )
-        units = pl.DataFrame({"metric": names, "unit": [u for _, u in PATH_METRICS]})
+        units = pl.DataFrame({"metric": names, "unit": [u for _, u in units_of]})
         return units.join(out, on="metric", how="left", maintain_order="left")
 
     def usd_to_keep(self, confidence: float = 0.99) -> float:
@@ -122,6 +126,16 @@ class HedgeRisk:
         v = self.paths["peak_usd_posted"].quantile(c, interpolation="linear")
         assert v is not None
         return float(v)
+
+    def report(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the self-contained HTML report: outcome table and interactive fan charts.
+
+        ``path`` is a directory (``index.html``) or an ``.html`` file (see
+        :func:`cnfutures.report.write_risk_report`).
+        """
+        from cnfutures.backtest.report import write_risk_report
+
+        return write_risk_report(self, path, overwrite=overwrite)
 
     def plot_fan(self, path: str | Path) -> Path:
         """Write a PNG fan chart (cumulative P&L hedged vs unhedged, and USD posted).
@@ -290,6 +304,12 @@ def hedge_risk(
         f"SIMULATED {policy.product} market, {n_paths} paths, seed {seed}, "
         f"{su_all.days[0]} to {su_all.days[-1]}"
     )
+    tau, vol_process = 0.0, False
+    if policy.options:  # the option legs' vol: the policy's, or the simulator's implied-vol process
+        tau = max(x.tenor_months for x in policy.options) / 12.0
+        if policy.option_vol is None:  # path 0's template needs one vol to validate the set-up
+            policy = dataclasses.replace(policy, option_vol=simulate.model_vol(prm, tau))
+            vol_process = True
     prep = prepare(_template_market(f0, label), exposure, policy, investor, costs, book=book_)
     # 2. the contracts held, simulated path chunk by path chunk
     su = su_all.restrict(prep.contracts)
@@ -305,10 +325,16 @@ def hedge_risk(
         )
     kmap = {c: i for i, c in enumerate(prep.contracts)}
     row_k = su.rows["contract"].replace_strict(kmap, return_dtype=pl.Int64).to_numpy()
-    slots = _slots(prep.inputs.schedule.target_k, row_k, su.row_day, K, D)
+    slots = _slots(prep.inputs.schedule.target_k, row_k, su.row_day, K, D, _option_first(prep, kmap, K, D))
     keep = slots.occ[slots.slot_of[row_k], su.row_day] == row_k  # rows inside their window
     cells = _Cells(keep, slots.slot_of[row_k][keep], su.row_day[keep], slots.occ.shape[0], D)
     base = _slot_inputs(prep.inputs, slots)  # contract axis: slots (market filled per chunk)
+    if base.options is not None:  # per path: the strike snapped to the grid, the model price
+        o = base.options
+        k_open = np.where(o.k_open >= 0, slots.slot_of[np.maximum(o.k_open, 0)], -1)
+        base = base._replace(options=o._replace(
+            k_open=k_open, strike=np.full(o.strike.shape, np.nan), price=np.full(o.price.shape, np.nan)
+        ))  # fmt: skip
     per_path = 8 * (4 * cells.S * D + (6 if policy.execution != "settle" else 4) * su.rows.height
                     + (12 + k.N_TRACK) * D)  # fmt: skip
     chunk = max(1, min(n_paths, MEMORY_BUDGET // per_path))
@@ -323,7 +349,11 @@ def hedge_risk(
         market = _chunk_market(out, cells, dense, prep, base, exposure, policy, prm.basis)
         # the kernel writes each path's daily track straight into the fan's array
         trk = tracks[p0 : p0 + P] if tracks is not None else dense.get("track", (P, k.N_TRACK, D), 0.0)
-        _, s = book(base._replace(market=market), ledger=False, track=trk)
+        chunk_in = base._replace(market=market)
+        if base.options is not None and vol_process:
+            iv = simulate.implied_vol(prm, out["chi"], seed, p0, tau=tau)
+            chunk_in = chunk_in._replace(options=base.options._replace(vol=np.ascontiguousarray(iv)))
+        _, s = book(chunk_in, ledger=False, track=trk)
         bad = ~np.isfinite(s[:, k.S_NET])
         if bad.any():
             raise DataError(
@@ -333,7 +363,7 @@ def hedge_risk(
             )
         summ[p0 : p0 + P] = s
         day0[p0 : p0 + P] = trk[:, k.T_CUM_NET, 0]
-    paths = _path_frame(summ, day0, D)
+    paths = _path_frame(summ, day0, D, options=prep.has_options)
     fan_frame = _fan(prep, tracks, qs) if tracks is not None else None
     return HedgeRisk(paths, fan_frame, qs, label)
 
@@ -438,7 +468,23 @@ class _Slots:
     slot_of: np.ndarray
 
 
-def _slots(target_k: np.ndarray, row_k: np.ndarray, row_day: np.ndarray, K: int, D: int) -> _Slots:
+def _option_first(prep: Prepared, kmap: dict[str, int], K: int, D: int) -> np.ndarray | None:
+    """First day each contract is read as the underlying of an option series (``D``: never)."""
+    if prep.option_series is None:
+        return None
+    first = np.full(K, D, dtype=np.int64)
+    d_of = {d: i for i, d in enumerate(prep.days.to_list())}
+    for code, opened in prep.option_series.select(
+        pl.col("option").map_elements(lambda c: option(c).underlying.code, return_dtype=pl.String), "opened"
+    ).iter_rows():
+        first[kmap[code]] = min(first[kmap[code]], d_of[opened])
+    return first
+
+
+def _slots(
+    target_k: np.ndarray, row_k: np.ndarray, row_day: np.ndarray, K: int, D: int,
+    extra_first: np.ndarray | None = None,
+) -> _Slots:
     """Pack the contracts a hedge holds into as few price rows as possible.
 
     The booking kernel reads contract ``k`` only from the day before it first becomes the
@@ -446,11 +492,14 @@ def _slots(target_k: np.ndarray, row_k: np.ndarray, row_day: np.ndarray, K: int,
     it reads NaN and the path is reported). Those windows are interval-coloured greedily (by
     start) into slots, keeping at least one empty (NaN) day between two windows of a slot, so
     a ``[P, K, D]`` price cube becomes ``[P, S, D]`` with ``S`` about 3 instead of ``K``
-    (dozens over years).
+    (dozens over years). ``extra_first`` moves a contract's first day earlier (the day an option
+    series on it opens: its settlement is read from then on).
     """
     days = np.arange(D)
     first = np.full(K, D, dtype=np.int64)
     np.minimum.at(first, target_k, days)
+    if extra_first is not None:  # the underlyings of option series, from the day one opens
+        first = np.minimum(first, extra_first)
     last = np.full(K, -1, dtype=np.int64)
     np.maximum.at(last, row_k, row_day)
     start = np.maximum(first - 1, 0)
@@ -490,9 +539,13 @@ def _slot_inputs(inputs: BookInputs, slots: _Slots) -> BookInputs:
     return inputs._replace(rules=ContractRules(**cols), schedule=inputs.schedule._replace(target_k=target_k))
 
 
-def _path_frame(s: np.ndarray, day0: np.ndarray, D: int) -> pl.DataFrame:
+def _path_frame(s: np.ndarray, day0: np.ndarray, D: int, *, options: bool = False) -> pl.DataFrame:
     """Per-path metrics from the kernel's summary; daily variances over days 1..D-1."""
     cols = {"path": np.arange(s.shape[0], dtype=np.int32), **path_metrics(s, day0, D)}
+    if options:
+        from cnfutures._kernels import settlement as k
+
+        cols.update(option_metrics(s, s[:, k.S_NET]))
     return pl.DataFrame(cols).with_columns(pl.col("path").cast(pl.Int32))
 
 

@@ -15,6 +15,12 @@ cargoes, priced off EIA Brent [USD/bbl], hedged with INE sc through an OSBP clie
 bundled sample market (real EIA Brent and FRED USD/CNY; the sc contracts are SIMULATED)."""
 
 
+# the route used when --route is not given: an OSBP's client where the exchange has overseas
+# special brokers (INE), else an overseas intermediary (DCE, SHFE: no OSBP category)
+_DEFAULT_ROUTE = {"sc": "osbp_client", "nr": "osbp_client", "i": "overseas_intermediary",
+                  "ru": "overseas_intermediary"}  # fmt: skip
+
+
 def register(sub: Any) -> None:
     """Add the ``backtest`` sub-command to an argparse sub-parser collection."""
     from cnfutures.access.investor import Route
@@ -24,9 +30,10 @@ def register(sub: Any) -> None:
         "--product", default="sc", choices=["sc", "i", "nr", "ru"], help="futures product (default sc)"
     )
     p.add_argument(
-        "--route", default="osbp_client",
+        "--route", default=None,
         choices=[r.value for r in Route],
-        help="access route of the investor (default osbp_client)",
+        help="access route of the investor (default: osbp_client at INE (sc, nr), "
+        "overseas_intermediary at DCE and SHFE (i, ru), which have no OSBP category)",
     )  # fmt: skip
     p.add_argument("--investor-kind", default="institution", choices=["institution", "individual"],
                    help="legal kind; individuals exit before the stage their rules forbid")  # fmt: skip
@@ -178,7 +185,8 @@ def _run_inner(args: argparse.Namespace) -> int:
         roll=RollRule(kind=args.roll, days_before_ltd=args.roll_days, before_stage=stage),
         band=args.band, execution=args.execution, slippage_ticks=args.slippage, window=args.window,
     )  # fmt: skip
-    investor = Investor(args.route, kind=args.investor_kind, hedging_quota=args.hedging_quota)
+    route = args.route or _DEFAULT_ROUTE[args.product]
+    investor = Investor(route, kind=args.investor_kind, hedging_quota=args.hedging_quota)
     costs = _costs(args, investor, start)
     exposure = Exposure(args.quantity, args.side, price_name, currency)  # type: ignore[arg-type]
     _progress(2, total, "booking day by day", t0)
@@ -193,6 +201,11 @@ def _run_inner(args: argparse.Namespace) -> int:
     w = max(len(m) for m in res.summary["metric"])
     for m, v, u in res.summary.iter_rows():
         print(f"  {m:<{w}}  {format_value(v):>16}  {u}")
+    print("where the net P&L came from [USD] (res.attribution()):")
+    tot = res.attribution("total")
+    w2 = max(len(x) for x in tot["label"])
+    for label, usd in tot.select("label", "usd").iter_rows():
+        print(f"  {label:<{w2}}  {format_value(usd):>16}")
     if path is not None:
         print(f"report: {path}")
     return 0

@@ -55,6 +55,8 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--fan", default=None, metavar="PNG", help="write the fan chart to this PNG file")
     p.add_argument("--out", default=None, metavar="PARQUET", help="write the per-path metrics to Parquet")
+    p.add_argument("--report", default=None, metavar="DIR",
+                   help="write the HTML report (fan charts) to this directory or .html file")  # fmt: skip
     p.set_defaults(func=_run)
 
 
@@ -112,6 +114,8 @@ def _run(args: argparse.Namespace) -> int:
         )
     if args.fan:
         print(f"fan chart: {r.plot_fan(args.fan)}")
+    if args.report:
+        print(f"report: {r.report(args.report)}")
     if args.out:
         r.paths.write_parquet(args.out)
         n = pl.scan_parquet(args.out).select(pl.len()).collect().item()

@@ -36,6 +36,8 @@ def register(sub: Any) -> None:
     )  # fmt: skip
     p.add_argument("--paths", type=int, default=None, metavar="N", help="simulated paths per point")
     p.add_argument("--out", default=None, metavar="PATH", help="also write every row to this Parquet file")
+    p.add_argument("--report", default=None, metavar="DIR",
+                   help="write the HTML report (ranking, cost vs variance) to this directory")  # fmt: skip
     p.add_argument("--top", type=int, default=10, metavar="N", help="rows of each ranked table (default 10)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=_run)
@@ -139,4 +141,10 @@ def _run(args: argparse.Namespace) -> int:
     _print(frame, args.top)
     if args.out:
         print(f"\nall rows: {args.out}")
+    if args.report:
+        from cnfutures.report import write_sweep_report
+
+        page = write_sweep_report(frame, args.report, top=args.top, simulated=True,
+                                  title=f"Hedge policy sweep: {spec.policy.product}")  # fmt: skip
+        print(f"report: {page}")
     return 0
