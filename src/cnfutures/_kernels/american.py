@@ -29,7 +29,14 @@ import numpy as np
 from numba import njit, prange
 from numba.extending import register_jitable
 
-from cnfutures._kernels.black76 import _black76_one, ncdf, npdf
+from cnfutures._kernels.black76 import (
+    _black76_one,
+    log_moneyness,
+    ncdf,
+    ncdf_scaled,
+    normalised_black_call,
+    npdf,
+)
 
 __all__ = [
     "american_baw",
@@ -61,17 +68,36 @@ def _ql_close(x: float, y: float, n: float) -> bool:
     return diff <= tol * abs(x) and diff <= tol * abs(y)
 
 
+@register_jitable(forceinline=True)
+def _baw_black(fsi: float, K: float, lfk: float, st: float, disc: float, w: float) -> float:
+    """:func:`_black76_one` at ``F = fsi`` given its ``ln(fsi/K)``, ``sigma sqrt(T)`` and discount.
+
+    The same operations in the same order (so the same bits) without recomputing the terms that
+    do not change during BAW's Newton iteration (``exp(-rT)``, ``sqrt(T)``) or that the iteration
+    needs anyway (the logarithm).
+    """
+    fk = fsi / K
+    d1 = lfk / st + 0.5 * st
+    e1 = math.exp(-0.5 * d1 * d1)
+    a = fsi * ncdf_scaled(w * d1, e1)
+    c = K * ncdf_scaled(w * (d1 - st), e1 * fk)
+    v = w * (a - c)
+    if v < 0.03125 * max(a, c):
+        v = math.sqrt(fsi) * math.sqrt(K) * normalised_black_call(w * log_moneyness(fsi, K), st)
+    return disc * v
+
+
 @register_jitable
 def _baw_one(F: float, K: float, T: float, r: float, sigma: float, w: float) -> float:
     disc = math.exp(-r * T)
     variance = sigma * sigma * T
     std = math.sqrt(variance)
-    eur = _black76_one(F, K, T, r, sigma, w)
-    intrinsic = max(w * (F - K), 0.0)
     if std < BAW_MIN_STDDEV:
-        return max(eur, intrinsic)
+        return max(_black76_one(F, K, T, r, sigma, w), max(w * (F - K), 0.0))
     if disc >= 1.0 and w > 0.0:
-        return eur  # r <= 0: early exercise of a call on a futures never pays (QuantLib too)
+        # r <= 0: early exercise of a call on a futures never pays (QuantLib too)
+        return _black76_one(F, K, T, r, sigma, w)  # type: ignore[no-any-return]
+    st = sigma * math.sqrt(T)  # Black-76's sigma sqrt(T) (not bit-equal to std)
     tolerance = 1e-6
     n = 0.0  # 2 ln(dD / rfD) / variance with dD = rfD
     m = -2.0 * math.log(disc) / variance
@@ -93,19 +119,23 @@ def _baw_one(F: float, K: float, T: float, r: float, sigma: float, w: float) -> 
         h = (bT - 2.0 * std) * K / (K - su)
         si = su + (K - su) * math.exp(h)
         Q = (-(n - 1.0) - math.sqrt((n - 1.0) * (n - 1.0) + 4.0 * kk)) / 2.0
-    # Newton iteration on the critical price
+    # Newton iteration on the critical price: QuantLib's steps; the Black-76 price at the
+    # trial price shares its logarithm with d1 and its loop-invariant terms are hoisted
     for _ in range(BAW_MAX_ITER + 1):
         fsi = si * disc / disc
-        d1 = (math.log(fsi / K) + 0.5 * variance) / std
-        temp = _black76_one(fsi, K, T, r, sigma, w)
+        lfk = math.log(fsi / K)
+        d1 = (lfk + 0.5 * variance) / std
+        temp = _baw_black(fsi, K, lfk, st, disc, w)
         if w > 0.0:
+            nd1 = ncdf(d1)
             lhs = si - K
-            rhs = temp + (1.0 - disc * ncdf(d1)) * si / Q
-            bi = disc * ncdf(d1) * (1.0 - 1.0 / Q) + (1.0 - disc * npdf(d1) / std) / Q
+            rhs = temp + (1.0 - disc * nd1) * si / Q
+            bi = disc * nd1 * (1.0 - 1.0 / Q) + (1.0 - disc * npdf(d1) / std) / Q
         else:
+            nd1 = ncdf(-d1)
             lhs = K - si
-            rhs = temp - (1.0 - disc * ncdf(-d1)) * si / Q
-            bi = -disc * ncdf(-d1) * (1.0 - 1.0 / Q) - (1.0 + disc * npdf(-d1) / std) / Q
+            rhs = temp - (1.0 - disc * nd1) * si / Q
+            bi = -disc * nd1 * (1.0 - 1.0 / Q) - (1.0 + disc * npdf(-d1) / std) / Q
         if not (abs(lhs - rhs) / K > tolerance):
             break
         si = (K + rhs - bi * si) / (1.0 - bi) if w > 0.0 else (K - rhs + bi * si) / (1.0 + bi)
@@ -113,15 +143,14 @@ def _baw_one(F: float, K: float, T: float, r: float, sigma: float, w: float) -> 
     fsk = sk * disc / disc
     d1 = (math.log(fsk / K) + 0.5 * variance) / std
     fwd = F * disc / disc
-    eur = _black76_one(fwd, K, T, r, sigma, w)
     if w > 0.0:
-        a = (sk / Q) * (1.0 - disc * ncdf(d1))
         if sk > F:
-            return eur + a * float((F / sk) ** Q)
+            a = (sk / Q) * (1.0 - disc * ncdf(d1))
+            return _black76_one(fwd, K, T, r, sigma, w) + a * float((F / sk) ** Q)  # type: ignore[no-any-return]
         return F - K
-    a = -(sk / Q) * (1.0 - disc * ncdf(-d1))
     if sk < F:
-        return eur + a * float((F / sk) ** Q)
+        a = -(sk / Q) * (1.0 - disc * ncdf(-d1))
+        return _black76_one(fwd, K, T, r, sigma, w) + a * float((F / sk) ** Q)  # type: ignore[no-any-return]
     return K - F
 
 
