@@ -30,12 +30,12 @@ from numba import njit, prange
 from numba.extending import register_jitable
 
 from cnfutures._kernels.black76 import (
+    ONE_OVER_SQRT_TWO_PI,
     _black76_one,
     log_moneyness,
     ncdf,
     ncdf_scaled,
     normalised_black_call,
-    npdf,
 )
 
 __all__ = [
@@ -66,25 +66,6 @@ def _ql_close(x: float, y: float, n: float) -> bool:
     diff = abs(x - y)
     tol = n * QL_EPSILON
     return diff <= tol * abs(x) and diff <= tol * abs(y)
-
-
-@register_jitable(forceinline=True)
-def _baw_black(fsi: float, K: float, lfk: float, st: float, disc: float, w: float) -> float:
-    """:func:`_black76_one` at ``F = fsi`` given its ``ln(fsi/K)``, ``sigma sqrt(T)`` and discount.
-
-    The same operations in the same order (so the same bits) without recomputing the terms that
-    do not change during BAW's Newton iteration (``exp(-rT)``, ``sqrt(T)``) or that the iteration
-    needs anyway (the logarithm).
-    """
-    fk = fsi / K
-    d1 = lfk / st + 0.5 * st
-    e1 = math.exp(-0.5 * d1 * d1)
-    a = fsi * ncdf_scaled(w * d1, e1)
-    c = K * ncdf_scaled(w * (d1 - st), e1 * fk)
-    v = w * (a - c)
-    if v < 0.03125 * max(a, c):
-        v = math.sqrt(fsi) * math.sqrt(K) * normalised_black_call(w * log_moneyness(fsi, K), st)
-    return disc * v
 
 
 @register_jitable
@@ -119,23 +100,30 @@ def _baw_one(F: float, K: float, T: float, r: float, sigma: float, w: float) -> 
         h = (bT - 2.0 * std) * K / (K - su)
         si = su + (K - su) * math.exp(h)
         Q = (-(n - 1.0) - math.sqrt((n - 1.0) * (n - 1.0) + 4.0 * kk)) / 2.0
-    # Newton iteration on the critical price: QuantLib's steps; the Black-76 price at the
-    # trial price shares its logarithm with d1 and its loop-invariant terms are hoisted
+    # Newton iteration on the critical price: QuantLib's steps, one logarithm and one
+    # exponential per step (the Black-76 price at the trial price, N(d1) and n(d1) share them)
     for _ in range(BAW_MAX_ITER + 1):
         fsi = si * disc / disc
-        lfk = math.log(fsi / K)
-        d1 = (lfk + 0.5 * variance) / std
-        temp = _baw_black(fsi, K, lfk, st, disc, w)
+        fk = fsi / K
+        lfk = math.log(fk)
+        d1 = lfk / st + 0.5 * st
+        e1 = math.exp(-0.5 * d1 * d1)
+        nd1 = ncdf_scaled(w * d1, e1)  # N(w d1)
+        a = fsi * nd1
+        c = K * ncdf_scaled(w * (d1 - st), e1 * fk)
+        v = w * (a - c)
+        if v < 0.03125 * max(a, c):
+            v = math.sqrt(fsi) * math.sqrt(K) * normalised_black_call(w * log_moneyness(fsi, K), st)
+        temp = disc * v
+        pdf = ONE_OVER_SQRT_TWO_PI * e1
         if w > 0.0:
-            nd1 = ncdf(d1)
             lhs = si - K
             rhs = temp + (1.0 - disc * nd1) * si / Q
-            bi = disc * nd1 * (1.0 - 1.0 / Q) + (1.0 - disc * npdf(d1) / std) / Q
+            bi = disc * nd1 * (1.0 - 1.0 / Q) + (1.0 - disc * pdf / std) / Q
         else:
-            nd1 = ncdf(-d1)
             lhs = K - si
             rhs = temp - (1.0 - disc * nd1) * si / Q
-            bi = -disc * nd1 * (1.0 - 1.0 / Q) - (1.0 + disc * npdf(-d1) / std) / Q
+            bi = -disc * nd1 * (1.0 - 1.0 / Q) - (1.0 + disc * pdf / std) / Q
         if not (abs(lhs - rhs) / K > tolerance):
             break
         si = (K + rhs - bi * si) / (1.0 - bi) if w > 0.0 else (K - rhs + bi * si) / (1.0 + bi)
