@@ -102,6 +102,7 @@ def _baw_one(F: float, K: float, T: float, r: float, sigma: float, w: float) -> 
         Q = (-(n - 1.0) - math.sqrt((n - 1.0) * (n - 1.0) + 4.0 * kk)) / 2.0
     # Newton iteration on the critical price: QuantLib's steps, one logarithm and one
     # exponential per step (the Black-76 price at the trial price, N(d1) and n(d1) share them)
+    nd_sk = math.nan  # N(w d1) at the critical price, from the step that accepts it
     for _ in range(BAW_MAX_ITER + 1):
         fsi = si * disc / disc
         fk = fsi / K
@@ -125,19 +126,21 @@ def _baw_one(F: float, K: float, T: float, r: float, sigma: float, w: float) -> 
             rhs = temp - (1.0 - disc * nd1) * si / Q
             bi = -disc * nd1 * (1.0 - 1.0 / Q) - (1.0 + disc * pdf / std) / Q
         if not (abs(lhs - rhs) / K > tolerance):
+            nd_sk = nd1
             break
         si = (K + rhs - bi * si) / (1.0 - bi) if w > 0.0 else (K - rhs + bi * si) / (1.0 + bi)
     sk = si
-    fsk = sk * disc / disc
-    d1 = (math.log(fsk / K) + 0.5 * variance) / std
+    if nd_sk != nd_sk:  # the iteration cap was hit: N(w d1) at the last iterate
+        fsk = sk * disc / disc
+        nd_sk = ncdf(w * (math.log(fsk / K) + 0.5 * variance) / std)
     fwd = F * disc / disc
     if w > 0.0:
         if sk > F:
-            a = (sk / Q) * (1.0 - disc * ncdf(d1))
+            a = (sk / Q) * (1.0 - disc * nd_sk)
             return _black76_one(fwd, K, T, r, sigma, w) + a * float((F / sk) ** Q)  # type: ignore[no-any-return]
         return F - K
     if sk < F:
-        a = -(sk / Q) * (1.0 - disc * ncdf(-d1))
+        a = -(sk / Q) * (1.0 - disc * nd_sk)
         return _black76_one(fwd, K, T, r, sigma, w) + a * float((F / sk) ** Q)  # type: ignore[no-any-return]
     return K - F
 
