@@ -8,6 +8,9 @@ All four follow QuantLib 1.44's engines step for step (so they can be matched to
   Guard (QuantLib issue #2749): for ``sigma sqrt(T) < 1e-6`` the critical-price search is
   ill-conditioned; the price is then ``max(European, intrinsic)``, the exact zero-volatility
   limit for b = 0. The iteration is also capped at 200 steps.
+  Each Newton step takes one logarithm and one exponential (the Black-76 price at the trial
+  price, N(d1) and n(d1) share them; QuantLib's seed, update and stopping test, so its iterates
+  up to rounding: prices within 2e-13 of the engine on the booking benchmark's inputs).
 - ``american_bjs``: Bjerksund & Stensland flat-boundary approximation in QuantLib's form
   (the 1993 formula; QuantLib's engine of that name), put by put-call symmetry.
 - ``american_bjs2002``: Bjerksund & Stensland (2002) two-step boundary (not in QuantLib):
