@@ -29,6 +29,7 @@ from cnfutures.allocation import (
 from cnfutures.backtest import Market
 from cnfutures.errors import AccessDenied, InputError
 from cnfutures.frames import RollRule
+from tests.docpages import assert_page_current
 
 
 @functools.cache
@@ -181,18 +182,7 @@ def test_cli_allocate_prints_index_roll_yield_and_replay(tmp_path, capsys) -> No
 
 def test_allocation_page_worked_example_is_up_to_date() -> None:
     """Every number of docs/allocation.md comes from scripts/allocation_example.py."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "scripts" / "allocation_example.py"
-    spec = importlib.util.spec_from_file_location("allocation_example", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    text = mod.DOC.read_text(encoding="utf-8")
-    assert mod.render(text) == text, (
-        "docs/allocation.md is out of date: run python scripts/allocation_example.py"
-    )
+    assert_page_current("allocation_example")
 
 
 def test_section_of_a_replay_explains_the_tracking_difference() -> None:
