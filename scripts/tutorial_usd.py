@@ -6,6 +6,7 @@ committed page is out of date (a test runs it). About 10 s on 2 cores. Every num
 SIMULATED by the seeded model; the same command gives the same numbers.
 """
 
+# ruff: noqa: E501  (markdown rows written as whole f-strings)
 from __future__ import annotations
 
 import sys
@@ -51,10 +52,16 @@ def _pm(usd: float) -> str:
 def _risk(params_name: str, roll: str = "5 days before LTD", quota: int | None = None) -> Any:
     inv = INVESTOR if quota is None else cf.Investor("osbp_client", hedging_quota=quota)
     return cf.hedge_risk(
-        EXPO, cf.HedgePolicy("sc", ratio=1.0, roll=ROLLS[roll]), inv, cf.Costs(),
-        start=START, n_days=DAYS, n_paths=PATHS, seed=SEED,
+        EXPO,
+        cf.HedgePolicy("sc", ratio=1.0, roll=ROLLS[roll]),
+        inv,
+        cf.Costs(),
+        start=START,
+        n_days=DAYS,
+        n_paths=PATHS,
+        seed=SEED,
         params=BASE if params_name == "base" else STRESS,
-    )  # fmt: skip
+    )
 
 
 def distribution() -> str:
@@ -79,7 +86,7 @@ def distribution() -> str:
         f"| margin calls (count) | {q('margin_calls', count)} |\n"
         f"| exposure P&L (unhedged) | {_pm(expo.mean())} (sd {_m(expo.std())}) | | | |\n"
         f"| hedged P&L | {_pm(net.mean())} (sd {_m(net.std())}) | | | |\n"
-    )  # fmt: skip
+    )
 
 
 def stress() -> str:
@@ -105,7 +112,7 @@ def limits() -> str:
         out.append(
             f"| {name} | {_m(r.usd_to_keep(0.99))} | {p['limit_bound_days'].mean():.0f} | "
             f"{_m(p['vol_hedged_usd'].median())} | {_m(p['funding_usd'].mean())} | {p['margin_calls'].mean():.1f} |"
-        )  # fmt: skip
+        )
     half, full = rows["roll 5 days before LTD"], rows["roll 5 days before LTD + hedging quota"]
     early = rows["roll before the margin stage"]
     unhedged = {f"{r.paths['vol_unhedged_usd'].median():.0f}" for r in rows.values()}
@@ -168,17 +175,25 @@ def sweep_section() -> str:
         out.append(
             f"| {r['roll']} | {r['margin_buffer']:g} | {r['ratio']:g} | {_m(r['worst'])} | {_m(r['mean_peak'])} "
             f"| {r['calls']:.1f} | {_m(r['funding'])} | {_m(r['vol_h'])} | {_m(r['vol_u'])} |"
-        )  # fmt: skip
+        )
     by = {(r["roll"], r["margin_buffer"], r["ratio"]): r for r in t.iter_rows(named=True)}
     pairs = [(roll, ratio) for roll in short.values() for ratio in (0.8, 1.0)]
     d_peak = [by[(ro, 0.5, ra)]["worst"] - by[(ro, 0.1, ra)]["worst"] for ro, ra in pairs]
     calls_lo = [by[(ro, 0.1, ra)]["calls"] for ro, ra in pairs]
     calls_hi = [by[(ro, 0.5, ra)]["calls"] for ro, ra in pairs]
     d_fund = [by[(ro, 0.5, ra)]["funding"] - by[(ro, 0.1, ra)]["funding"] for ro, ra in pairs]
-    d_ratio = [by[(ro, b, 1.0)]["worst"] - by[(ro, b, 0.8)]["worst"] for ro in short.values() for b in (0.1, 0.2, 0.5)]
+    d_ratio = [
+        by[(ro, b, 1.0)]["worst"] - by[(ro, b, 0.8)]["worst"]
+        for ro in short.values()
+        for b in (0.1, 0.2, 0.5)
+    ]
     keys = [(b, ra) for b in (0.1, 0.2, 0.5) for ra in (0.8, 1.0)]
-    less_usd = sum(by[("before stage", b, ra)]["worst"] < by[("5 days before LTD", b, ra)]["worst"] for b, ra in keys)
-    less_vol = sum(by[("before stage", b, ra)]["vol_h"] < by[("5 days before LTD", b, ra)]["vol_h"] for b, ra in keys)
+    less_usd = sum(
+        by[("before stage", b, ra)]["worst"] < by[("5 days before LTD", b, ra)]["worst"] for b, ra in keys
+    )
+    less_vol = sum(
+        by[("before stage", b, ra)]["vol_h"] < by[("5 days before LTD", b, ra)]["vol_h"] for b, ra in keys
+    )
     out += [
         "",
         "Readings, for this model and these paths:",
@@ -191,7 +206,7 @@ def sweep_section() -> str:
         f"{_pm(max(d_ratio))} at the worst path);",
         f"- **rolling before the stage** needs less USD at the worst path in {less_usd} of {len(keys)} policies "
         f"and has the lower hedged volatility in {less_vol} of {len(keys)}.",
-    ]  # fmt: skip
+    ]
     return "\n".join(out) + "\n"
 
 
