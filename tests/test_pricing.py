@@ -377,10 +377,13 @@ def test_monotone_in_sigma(F: float, m: float, T: float, r: float, s: float, kin
     K = F * math.exp(-m * 0.3 * math.sqrt(T))
     lo = pricing.black76(F, K, T, r, s, kind)
     hi = pricing.black76(F, K, T, r, s * 1.01, kind)
-    # deep in the money the time value can sit below one ulp of the price: allow 4 ulp
-    assert hi >= lo * (1 - 4 * EPS)
-    assert pricing.bachelier(F, K, T, r, s * F * 1.01, kind) >= pricing.bachelier(F, K, T, r, s * F, kind) * (
-        1 - 4 * EPS
+    # the price is F·N(d1) − K·N(d2) (discounted): deep in the money the time value sits below
+    # the rounding of those terms, so monotonicity holds to a few ulp of max(F, K), not of the
+    # price (seen: F=1, m=0.26, T=1, s=0.01, the 1.01σ call 1.1e-16 below the σ call)
+    tol = 4 * EPS * max(F, K)
+    assert hi >= lo - tol
+    assert (
+        pricing.bachelier(F, K, T, r, s * F * 1.01, kind) >= pricing.bachelier(F, K, T, r, s * F, kind) - tol
     )
 
 
