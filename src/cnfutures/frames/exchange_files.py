@@ -417,7 +417,12 @@ def read_option_daily(
     exchanges: set[str] = set()
     for row, where in zip(rows, labels, strict=True):
         code = str(row["option"])
-        root = re.match(r"^(?:[A-Za-z]+\.)?([A-Za-z]+)", code)
+        root = re.match(r"^(?:[A-Za-z]+\.)?([A-Za-z]+)\d", code)
+        if root is None:  # not an option code at all (the subtotal records were left out above)
+            try:
+                option(code)
+            except UnknownContract as exc:
+                raise UnknownContract(f"{name}: {where} ({code!r}): {exc}") from None
         prod = root.group(1).lower() if root else ""
         if keep is not None and prod not in keep:
             others += 1
