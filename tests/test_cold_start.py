@@ -76,3 +76,39 @@ def test_numba_cache_dir_overrides_the_default(tmp_path: Path, monkeypatch: pyte
     assert cache_dir() == tmp_path
     monkeypatch.delenv("NUMBA_CACHE_DIR")
     assert cache_dir() == default_cache_dir()
+
+
+_CALLER = """
+from numba import njit
+from cnfutures._kernels import _callee_probe as callee
+
+
+@njit(cache=True)
+def f(x):
+    return callee.g(x)
+"""
+
+
+def test_editing_a_called_kernel_module_invalidates_the_callers_cache(tmp_path: Path) -> None:
+    """numba's own stamp covers only the caller's file, so editing a module whose function
+    the caller inlines kept serving the old machine code; cnfutures' stamp covers every
+    kernel source. Run in a copy of the package with two probe modules."""
+    import shutil
+
+    pkg = Path(__import__("cnfutures").__file__).parent
+    root = tmp_path / "src"
+    shutil.copytree(pkg, root / "cnfutures", ignore=shutil.ignore_patterns("__pycache__", "*.nbi", "*.nbc"))
+    kernels = root / "cnfutures" / "_kernels"
+    (kernels / "_caller_probe.py").write_text(_CALLER)
+    callee = kernels / "_callee_probe.py"
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(root)}
+    code = "import cnfutures, cnfutures._kernels._caller_probe as c; print(cnfutures.__file__, c.f(1))"
+    outs = []
+    for body in ("x + 1", "x + 100"):
+        callee.write_text(f"from numba import njit\n\n\n@njit(cache=True)\ndef g(x):\n    return {body}\n")
+        proc = _child(code, env)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        where, value = proc.stdout.split()
+        assert Path(where).parent == root / "cnfutures"
+        outs.append(int(value))
+    assert outs == [2, 101]  # 2 again would be the stale cached caller

@@ -29,6 +29,7 @@ __all__ = [
     "cache_dir",
     "default_cache_dir",
     "install_locator",
+    "kernel_sources_stamp",
     "warmup_modules",
 ]
 
@@ -86,6 +87,35 @@ def cache_dir() -> Path:
     return Path(env) if env else default_cache_dir()
 
 
+_KERNELS_DIR = Path(_PACKAGE_DIR) / "_kernels"
+_stamps: dict[tuple[tuple[str, int, int], ...], str] = {}
+
+
+def kernel_sources_stamp() -> str:
+    """SHA-256 of every kernel source file (``cnfutures/_kernels/*.py``), in name order.
+
+    The cache stamp of each compiled kernel: editing any kernel module invalidates every
+    cached kernel, since numba inlines functions called across modules into the caller's
+    machine code. Re-hashed only when a file's modification time or size changes.
+
+    Examples
+    --------
+    >>> len(kernel_sources_stamp())
+    64
+    """
+    import hashlib
+
+    files = sorted(_KERNELS_DIR.glob("*.py"))
+    key = tuple((f.name, (st := f.stat()).st_mtime_ns, st.st_size) for f in files)
+    got = _stamps.get(key)
+    if got is None:
+        h = hashlib.sha256()
+        for f in files:
+            h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+        got = _stamps[key] = h.hexdigest()
+    return got
+
+
 def install_locator() -> None:
     """Make numba cache cnfutures' kernels in :func:`cache_dir` (idempotent).
 
@@ -108,20 +138,30 @@ def install_locator() -> None:
         if not config.CACHE_DIR:  # unknown numba internals: a process-wide default instead
             config.CACHE_DIR = str(default_cache_dir())
         return
-    root = str(default_cache_dir())
+    default_root = str(default_cache_dir())
 
     class CnFuturesCacheLocator(base):  # type: ignore[misc, valid-type]
-        """numba's user-provided-directory locator, rooted at cnfutures' default folder."""
+        """numba's user-provided-directory locator for cnfutures' kernels.
+
+        Rooted at ``NUMBA_CACHE_DIR`` when set, else at cnfutures' default folder. Its source
+        stamp covers every kernel source file, not only the function's own: a kernel that
+        calls (and so inlines) a function of another kernel module is recompiled when that
+        module changes (numba's own stamp would keep serving the stale machine code).
+        """
 
         def __init__(self, py_func: Any, py_file: str) -> None:
             self._py_file = py_file
             self._lineno = py_func.__code__.co_firstlineno
+            root = config.CACHE_DIR or default_root
             self._cache_path = os.path.join(root, self.get_suitable_cache_subpath(py_file))
+
+        def get_source_stamp(self) -> Any:
+            return kernel_sources_stamp()
 
         @classmethod
         def from_function(cls, py_func: Any, py_file: str) -> Any:
-            if config.CACHE_DIR or not os.path.abspath(py_file).startswith(_PACKAGE_DIR):
-                return None  # NUMBA_CACHE_DIR set, or not one of ours: numba's own rules
+            if not os.path.abspath(py_file).startswith(_PACKAGE_DIR):
+                return None  # not one of ours: numba's own rules
             return super(base, cls).from_function(py_func, py_file)
 
     impl._locator_classes.insert(0, CnFuturesCacheLocator)
