@@ -1,7 +1,8 @@
 """The options section of a backtest report: what the option legs cost and earned, and the Greeks.
 
 A backtest whose policy has option legs (:func:`cnfutures.backtest.collar`, ...) gets this
-section in its report automatically (:func:`cnfutures.backtest.report.backtest_sections`):
+section in its report automatically (``BacktestResult.report``; with
+:func:`cnfutures.backtest.report.write_report` pass ``sections=[options_section(result)]``):
 
 * the cost of protection (net premium + option fees) and the P&L with and without the options;
 * the option series the legs held and the exercise events (days with an exercise payoff);

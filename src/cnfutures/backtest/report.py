@@ -633,8 +633,10 @@ def _cash_text(result: Reportable) -> str:
 
 
 def backtest_sections(result: Reportable) -> list[Section]:
-    """The sections of a backtest report: summary, attribution, cash and collateral, position, rules;
-    and options when the policy has option legs (:mod:`cnfutures.backtest.options_report`).
+    """The sections of a backtest report: summary, attribution, cash and collateral, position, rules.
+
+    A result with option legs adds :func:`cnfutures.backtest.options_report.options_section`
+    (``BacktestResult.report`` does it).
 
     Examples
     --------
@@ -729,10 +731,6 @@ def backtest_sections(result: Reportable) -> list[Section]:
         .head(50)
     )  # fmt: skip
     secs.append(Section("Days when the rules bit (first 50)", _table(flags)))
-    if "option_lots" in led.columns:  # a policy with option legs (cnfutures.backtest.options_report)
-        from cnfutures.backtest.options_report import options_section
-
-        secs.append(options_section(result))
     return secs
 
 
