@@ -5,9 +5,11 @@ Run: python -m pytest benchmarks/bench_backtest_e2e.py --benchmark-enable \
 
 sc's whole life on the bundled calendar (2018-04-02 .. 2026-06-30, ~2,000 trading days) on a
 simulated market, one ``run()`` per round after a first run that fills the per-process
-memos (roll schedule, per-contract dates). Goal: at most 50 ms per call (no peer books the
-same rules); where the time goes is in docs/benchmarks/backtest.md. The size is the same in
-quick mode: the goal is about this backtest.
+memos (roll schedule, per-contract dates, and the rule book's compiled day rules, keyed by
+contracts, days, flags and limit-locked days: a repeat of the same backtest, as a sweep or a
+route comparison makes). Goal: at most 50 ms per call (no peer books the same rules); where
+the time goes, before and after the memo, is in docs/benchmarks/backtest.md. The size is the
+same in quick mode: the goal is about this backtest.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def sc_args() -> tuple[Any, ...]:
 def test_sc_eight_year_backtest_warm(benchmark: Any, sc_args: tuple[Any, ...]) -> None:
     from cnfutures.backtest import run
 
-    first = run(*sc_args)  # compile / load kernels, fill the memos
+    first = run(*sc_args)  # compile / load kernels, fill the memos (the day rules among them)
     assert first.ledger.height > 1900
     tag(benchmark, role="ours", name="cnfutures.backtest.run", n=first.ledger.height, max_ms=50.0)
     benchmark(run, *sc_args)

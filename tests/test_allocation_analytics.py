@@ -98,12 +98,12 @@ def test_frozen_backwardated_curve_is_all_roll_yield() -> None:
 
 
 def test_monte_carlo_paths_do_not_depend_on_their_number() -> None:
-    a = monte_carlo(["ru"], start="2024-01-02", end="2024-09-30", n_paths=2, seed=9)
-    b = monte_carlo(["ru"], start="2024-01-02", end="2024-09-30", n_paths=3, seed=9)
+    a = monte_carlo(["ru"], start="2024-01-02", end="2024-09-30", n_paths=2, seed=9, corr="independent")
+    b = monte_carlo(["ru"], start="2024-01-02", end="2024-09-30", n_paths=3, seed=9, corr="independent")
     assert a.equals(b.head(2))
     assert b["annual_vol"].min() > 0
     with pytest.raises(InputError, match="n_paths=0"):
-        monte_carlo(["ru"], start="2024-01-02", end="2024-09-30", n_paths=0)
+        monte_carlo(["ru"], start="2024-01-02", end="2024-09-30", n_paths=0, corr="independent")
 
 
 def test_section_is_escaped_html() -> None:
@@ -200,7 +200,7 @@ def test_section_of_a_replay_explains_the_tracking_difference() -> None:
 def test_investable_risk_paths_are_reproducible_and_checked() -> None:
     from cnfutures.allocation import investable_risk
 
-    kw = {"start": "2025-01-02", "n_days": 30, "seed": 5}
+    kw = {"start": "2025-01-02", "n_days": 30, "seed": 5, "corr": {("sc", "i"): 0.4}}
     a = investable_risk({"sc": 0.5, "i": 0.5}, 2e6, "ff_client", n_paths=3, **kw)  # type: ignore[arg-type]
     b = investable_risk({"sc": 0.5, "i": 0.5}, 2e6, "ff_client", n_paths=5, **kw)  # type: ignore[arg-type]
     assert a.equals(b.head(3))
@@ -210,3 +210,96 @@ def test_investable_risk_paths_are_reproducible_and_checked() -> None:
         investable_risk({"sc": 0.5, "i": 0.5}, 2e6, "osbp_client", n_paths=2, **kw)  # type: ignore[arg-type]
     with pytest.raises(InputError, match=r"weights sum to 0\.9"):
         investable_risk({"sc": 0.5, "i": 0.4}, 2e6, "ff_client", n_paths=2, **kw)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------ correlated, shared-FX Monte Carlo (issue 21)
+MC_KW = {"start": "2024-01-02", "end": "2024-12-31", "rebalance": "monthly", "column": "er_cny"}
+
+
+@functools.cache
+def _mc(products: tuple[str, ...], corr: object, seed: int, n: int = 160) -> pl.DataFrame:
+    c = corr if isinstance(corr, str) else dict(corr)  # type: ignore[call-overload]
+    return monte_carlo(list(products), "equal", corr=c, n_paths=n, seed=seed, **MC_KW)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("rho", [0.7, 0.0, -0.5])
+def test_two_sleeve_index_vol_matches_closed_form(rho: float) -> None:
+    # Closed form of a two-asset portfolio: var_I = w1² s1² + w2² s2² + 2 w1 w2 rho s1 s2.
+    # With the default parameters (same kappa, rho = 0 within each product) both factors of sc
+    # and ru have correlation `rho`, so their daily futures returns do too (up to the held
+    # contracts' slightly different loadings exp(-kappa tau): a factor above 0.999). s1², s2²
+    # are the mean path variances of each product simulated alone (sc alone: seed 21 is the
+    # same sc path; ru alone: seed 22 draws ru's own stream: same law). Sampling error: a
+    # path's variance from ~244 returns has relative SE sqrt(2/243) = 9 %, so the means over
+    # 160 paths have ~0.7 % each; monthly rebalancing lets weights drift by ~1 %. Tolerance 4 %.
+    corr = "independent" if rho == 0.0 else (((("sc", "ru"), rho),))
+    joint = _mc(("sc", "ru"), corr, 21)
+    v1 = float((_mc(("sc",), "independent", 21)["annual_vol"] ** 2).mean())
+    v2 = float((_mc(("ru",), "independent", 22)["annual_vol"] ** 2).mean())
+    closed = 0.25 * v1 + 0.25 * v2 + 2 * 0.25 * rho * math.sqrt(v1 * v2)
+    got = float((joint["annual_vol"] ** 2).mean())
+    assert got == pytest.approx(closed, rel=0.04), (got, closed, v1, v2)
+
+
+def test_monte_carlo_usd_levels_share_one_fx_path_and_need_corr() -> None:
+    kw = {"start": "2024-01-02", "end": "2024-06-28", "n_paths": 3, "seed": 4}
+    cny = monte_carlo(["sc", "i"], corr={("sc", "i"): 0.3}, column="er_cny", **kw)  # type: ignore[arg-type]
+    usd = monte_carlo(["sc", "i"], corr={("sc", "i"): 0.3}, column="er_usd", **kw)  # type: ignore[arg-type]
+    assert usd["path"].to_list() == [0, 1, 2]
+    assert not np.allclose(usd["total_return"], cny["total_return"])  # the FX path moves USD levels
+    # an independent rebuild of path 1: the joint frames, the shared fixing from any product
+    from cnfutures import simulate
+
+    f = simulate.markets(["sc", "i"], kw["start"], end=kw["end"], n_paths=3, seed=4, corr={("sc", "i"): 0.3})
+    fx = {p: f[p].filter(path=1).group_by("trading_day").agg(pl.col("usd_cny").first()) for p in f}
+    assert fx["sc"].sort("trading_day").equals(fx["i"].sort("trading_day"))
+    fut = {p: f[p].filter(path=1).select("trading_day", "contract", "settle") for p in f}
+    ix = build_index(fut, "equal", usd_cny=fx["i"].rename({"trading_day": "date"}))
+    assert performance(ix, "er_usd")["total_return"] == pytest.approx(usd["total_return"][1], rel=1e-12)
+    with pytest.raises(TypeError, match="corr"):
+        monte_carlo(["sc", "i"], **kw)  # type: ignore[call-arg, arg-type]
+    with pytest.raises(InputError, match=r"pair\(s\) \[\('sc', 'i'\)\] missing"):
+        monte_carlo(["sc", "i"], corr={}, **kw)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="do not pass usd_cny"):
+        monte_carlo(["sc", "i"], corr="independent", usd_cny=sc().usd_cny, **kw)  # type: ignore[arg-type]
+
+
+def test_investable_risk_single_sleeve_equals_hedge_risk() -> None:
+    # one product, corr "independent": the joint booking must reproduce cnfutures.hedge_risk
+    # (the same engine) on seed `seed` for a long position of w N X0 / F0 units
+    from cnfutures import simulate
+    from cnfutures.access import Investor
+    from cnfutures.access.economics import route_economics
+    from cnfutures.allocation import default_roll, investable_risk
+    from cnfutures.backtest import Costs, Exposure, HedgePolicy
+    from cnfutures.backtest.costs import costs_of
+    from cnfutures.risk import hedge_risk
+
+    kw = {"start": "2025-01-02", "n_days": 25, "seed": 8}
+    got = investable_risk({"i": 1.0}, 1e6, "ff_client", n_paths=3, corr="independent", **kw)  # type: ignore[arg-type]
+    m0 = simulate.market("i", "2025-01-02", n_days=2, seed=8, usd=True)
+    rule = default_roll("i")
+    held = m0.filter(pl.col("trading_day") == m0["trading_day"].min()).sort("last_trading_day")
+    from cnfutures.frames.roll import roll_schedule
+
+    code = roll_schedule(rule, "i", m0["trading_day"].unique().sort().head(1))["contract"][0]
+    row = held.filter(contract=code).row(0, named=True)
+    inv = Investor("ff_client")
+    qty = 1e6 * row["usd_cny"] / row["settle"]
+    costs = costs_of(route_economics(inv, "i", row["trading_day"]), Costs(funding_rate=0.0))
+    expo, policy = Exposure(qty, "short", "spot", "CNY"), HedgePolicy("i", ratio=1.0, roll=rule)
+    ref = hedge_risk(expo, policy, inv, costs, n_paths=3, fan=False, **kw).paths.sort("path")  # type: ignore[arg-type]
+    np.testing.assert_allclose(got["futures_pnl_usd"], ref["hedge_pnl_usd"], rtol=1e-12)
+    np.testing.assert_allclose(got["costs_usd"], ref["costs_usd"], rtol=1e-12)
+
+
+def test_investable_risk_correlation_widens_the_spread() -> None:
+    from cnfutures.allocation import investable_risk
+
+    kw = {"start": "2025-01-02", "n_days": 60, "seed": 3, "n_paths": 60}
+    w = {"sc": 0.5, "nr": 0.5}
+    hi = investable_risk(w, 1e6, "ff_client", corr={("sc", "nr"): 0.9}, **kw)  # type: ignore[arg-type]
+    lo = investable_risk(w, 1e6, "ff_client", corr={("sc", "nr"): -0.9}, **kw)  # type: ignore[arg-type]
+    # var ratio (1 + 0.9) / (1 - 0.9) = 19 in theory for equal sleeves; far above 3 even with
+    # 60 paths (the F-test's 99.9 % point for 59/59 degrees of freedom is about 2.3)
+    assert float(hi["return"].var()) > 3 * float(lo["return"].var())  # type: ignore[operator]

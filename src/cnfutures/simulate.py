@@ -41,8 +41,10 @@ __all__ = [
     "Params",
     "calibrate",
     "default_params",
+    "estimate_correlation",
     "implied_vol",
     "market",
+    "markets",
     "with_params",
 ]
 
@@ -474,6 +476,392 @@ def frame(su: Setup, out: dict[str, np.ndarray], *, path0: int = 0, usd: bool = 
     if usd:
         cols_out += ["usd_cny", "benchmark_usd"]
     return res.select(cols_out).sort("path", "trading_day", "contract")
+
+
+def _cholesky_psd(c: np.ndarray) -> np.ndarray:
+    """Lower-triangular ``L`` with ``L L' = c`` for a validated positive semi-definite ``c``
+    (a zero pivot gives a zero column; the identity gives the identity exactly)."""
+    n = c.shape[0]
+    low = np.zeros((n, n))
+    for j in range(n):
+        s = c[j, j] - float(low[j, :j] @ low[j, :j])
+        d = math.sqrt(s) if s > 1e-12 else 0.0
+        low[j, j] = d
+        for i in range(j + 1, n):
+            v = c[i, j] - float(low[i, :j] @ low[j, :j])
+            low[i, j] = v / d if d > 0.0 else 0.0
+    return low
+
+
+def _mix(low: np.ndarray, z: list[np.ndarray], k: int) -> np.ndarray:
+    """Row ``k`` of ``L z`` over the products' draws (zero entries skipped, so identity rows
+    return the product's own draws bit for bit)."""
+    out: np.ndarray | None = None
+    for j in range(k + 1):
+        w = low[k, j]
+        if w == 0.0:
+            continue
+        term = z[j] if w == 1.0 else w * z[j]
+        out = term.copy() if out is None else out + term
+    return out if out is not None else np.zeros_like(z[k])
+
+
+def joint_setup(
+    products: list[str],
+    start: DateLike,
+    n_days: int | None = None,
+    end: DateLike | None = None,
+    params: dict[str, Params] | None = None,
+    usd_cny: pl.DataFrame | None = None,
+    *,
+    book: RuleBook | None = None,
+) -> list[Setup]:
+    """One :func:`setup` per product over the same trading days (internal).
+
+    Examples
+    --------
+    >>> [s.product.code for s in joint_setup(["sc", "i"], "2025-06-02", n_days=3)]
+    ['sc', 'i']
+    """
+    if isinstance(products, str) or not isinstance(products, list | tuple) or not products:
+        raise InputError(f"products={products!r} must be a non-empty list of product codes")
+    if len(set(products)) != len(products):
+        raise InputError(f"products={list(products)} repeats a product; each is simulated once")
+    prm = dict(params) if params is not None else {}
+    unknown = [k for k in prm if k not in products]
+    if unknown:
+        raise InputError(f"params given for {unknown}, not among products {list(products)}")
+    sus = [setup(p, start, n_days, end, prm.get(p), None, usd_cny, book=book) for p in products]
+    d0 = sus[0].days
+    for su in sus[1:]:
+        if not su.days.equals(d0):
+            a, b = set(d0.to_list()), set(su.days.to_list())
+            diff = sorted(a ^ b)
+            raise InputError(
+                f"{sus[0].product.code} ({sus[0].product.exchange}) and {su.product.code} "
+                f"({su.product.exchange}) trade on different days in this range "
+                f"(first: {diff[0] if diff else '?'}); "
+                "a joint simulation needs one calendar"
+            )
+    return sus
+
+
+def draw_joint(
+    sus: list[Setup],
+    low: np.ndarray,
+    seed: int,
+    path0: int,
+    n_paths: int,
+    *,
+    ohlc: bool = True,
+) -> list[dict[str, np.ndarray]]:
+    """Paths ``path0 ..`` of several products with correlated factor shocks and one USD/CNY (internal).
+
+    Product ``k`` draws its independent normals from seed ``seed + k`` (the streams of
+    :func:`market`); the short-term draws of all products are mixed by the lower Cholesky
+    factor ``low`` (``e1_k = sum_j low[k, j] z1_j``), and so are the long-run factors' own
+    draws (``z2``), before :func:`factor_paths_nb`. The USD/CNY path of the first product is
+    given to every product. Returns one :func:`draw`-style dict per product.
+
+    Examples
+    --------
+    >>> sus = joint_setup(["sc", "i"], "2025-06-02", n_days=4)
+    >>> a = draw_joint(sus, np.eye(2), 7, 0, 3)
+    >>> bool((a[0]["lfx"] == a[1]["lfx"]).all())
+    True
+    """
+    from cnfutures._kernels import paths as k
+
+    if isinstance(n_paths, bool) or not isinstance(n_paths, int) or n_paths < 1:
+        raise InputError(f"n_paths={n_paths!r} must be a positive integer")
+    s0 = _seed(seed)
+    if s0 + len(sus) > 2**63:
+        raise InputError(
+            f"seed={seed!r}: seed + {len(sus) - 1} (the last product's stream) must stay below 2**63"
+        )
+    D = sus[0].days.len()
+    day_keys = np.arange(D, dtype=np.uint64)
+    p64 = np.uint64(path0)
+    no_keys = np.zeros(0, dtype=np.uint64)
+
+    def normals(k_: int, stream: int, keys: np.ndarray) -> np.ndarray:
+        z = np.empty((n_paths, keys.shape[0]))
+        if keys.shape[0]:  # (an empty draw still costs a parallel launch)
+            k.keyed_normals_nb(np.uint64(s0 + k_), np.uint64(stream), p64, keys, z)
+        return z
+
+    z1 = [normals(i, k.STREAM_CHI, day_keys) for i in range(len(sus))]
+    z2 = [normals(i, k.STREAM_XI, day_keys) for i in range(len(sus))]
+    outs: list[dict[str, np.ndarray]] = []
+    for i, su in enumerate(sus):
+        prm = su.params
+        e1, e2 = _mix(low, z1, i), _mix(low, z2, i)
+        z3 = normals(i, k.STREAM_FX, day_keys if (i == 0 and su.lfx_given.shape[0] == 0) else no_keys)
+        if z3.shape[1] != D:
+            z3 = np.zeros((n_paths, D))  # unused: FX is given or taken from the first product
+        chi, xi, lfx = np.empty((n_paths, D)), np.empty((n_paths, D)), np.empty((n_paths, D))
+        k.factor_paths_nb(
+            e1, e2, z3, 1.0 / TRADING_DAYS_PER_YEAR, prm.kappa, prm.sigma_chi, prm.sigma_xi,
+            prm.mu_xi, prm.rho, prm.chi0, math.log(prm.s0) - prm.chi0, su.xi_given, prm.sigma_fx, prm.rho_fx,
+            math.log(prm.fx0), su.lfx_given, chi, xi, lfx,
+        )  # fmt: skip
+        if i > 0:
+            lfx = outs[0]["lfx"]  # one USD/CNY path shared by every product
+        zo = normals(i, k.STREAM_OPEN, su.row_key if ohlc else no_keys)
+        zc = normals(i, k.STREAM_CLOSE, su.row_key if ohlc else no_keys)
+        R = su.rows.height
+        names = ("settle", "prev", "up", "dn", "open", "close")
+        out = {n: np.empty((n_paths, R if ohlc or n not in ("open", "close") else 0)) for n in names}
+        k.contract_paths_nb(
+            chi, xi, su.row_day, su.row_tau, su.row_start, su.row_rate, zo, zc, prm.kappa, prm.carry,
+            su.product.tick, ohlc, prm.open_frac, prm.open_sd, prm.close_sd, *(out[n] for n in names),
+        )  # fmt: skip
+        if not ohlc:
+            del out["open"], out["close"]
+        outs.append({"chi": chi, "xi": xi, "lfx": lfx, **out})
+    return outs
+
+
+def markets(
+    products: list[str],
+    start: DateLike,
+    n_days: int | None = None,
+    n_paths: int = 1,
+    seed: int = 20260101,
+    params: dict[str, Params] | None = None,
+    *,
+    corr: object,
+    end: DateLike | None = None,
+    usd_cny: pl.DataFrame | None = None,
+    book: RuleBook | None = None,
+    usd: bool = True,
+    allow_large: bool = False,
+) -> dict[str, pl.DataFrame]:
+    """Simulate several products together: correlated factor shocks, one USD/CNY (SIMULATED data).
+
+    Each product follows its own two-factor model (:func:`market`), but
+
+    * the short-term factor shocks of the products have the correlation matrix ``corr``: the
+      products' independent draws are mixed by its lower Cholesky factor ``L`` before the
+      factor recursion, ``e1_k = sum_j L[k, j] z1_j``;
+    * the long-run factors' own draws ``z2`` are mixed by the same ``L``; a product's long-run
+      shock stays ``rho_k e1_k + sqrt(1 - rho_k²) e2_k``, so two products' long-run shocks
+      have correlation ``corr[k, j] (rho_k rho_j + sqrt(1 - rho_k²) sqrt(1 - rho_j²))``,
+      which is ``corr[k, j]`` when their ``rho`` are equal;
+    * there is ONE USD/CNY path per path, the first product's (its ``fx0``, ``sigma_fx``,
+      ``rho_fx`` against its long-run shock), or the real ``usd_cny`` series when given.
+
+    Parameters
+    ----------
+    products : list of str
+        Distinct product codes trading on the same calendar over the range.
+    start : date or str
+        First trading day.
+    n_days : int, optional
+        Trading days; give this or ``end``.
+    n_paths : int
+        Paths (> 0); all products together hold at most :data:`MAX_FRAME_ROWS` rows unless
+        ``allow_large=True``.
+    seed : int
+        Product ``k`` draws from seed ``seed + k`` (the streams of :func:`market`); path ``i``
+        is identical whatever ``n_paths``.
+    params : dict of str to Params, optional
+        Model parameters by product (default :func:`default_params`).
+    corr : "independent", mapping, array-like or estimate
+        Required, no default: the correlation of the products' short-term shocks, checked by
+        :func:`cnfutures.validation.check_correlation` (``{("sc", "i"): 0.3, ...}``, an
+        ``n x n`` matrix in ``products`` order, :func:`estimate_correlation`'s result, or the
+        explicit ``"independent"``).
+    end : date or str, optional
+        Last calendar date (instead of ``n_days``).
+    usd_cny : polars.DataFrame, optional
+        Real ``date``, ``usd_cny`` [CNY per USD] fixings instead of the simulated path.
+    book : RuleBook, optional
+        Rules for the limit rates.
+    usd : bool
+        Add ``usd_cny`` [CNY per USD] and ``benchmark_usd`` [USD/unit] columns (default True:
+        the shared FX path is the point of a joint simulation).
+    allow_large : bool
+        Build frames above the row cap.
+
+    Returns
+    -------
+    dict of str to polars.DataFrame
+        One frame per product, in :func:`market`'s layout (with a ``path`` column).
+
+    Raises
+    ------
+    InputError
+        A bad correlation (names the pair or value), repeated products, products on different
+        calendars, bad days, paths or seed.
+
+    Notes
+    -----
+    With ``corr="independent"`` the first product's frame equals ``market(products[0],
+    seed=seed, usd=usd)`` bit for bit, and product ``k``'s equals ``market(products[k],
+    seed=seed + k)`` in every column except ``usd_cny`` and ``benchmark_usd`` (the shared FX).
+
+    Examples
+    --------
+    >>> f = markets(["sc", "i"], "2025-06-02", n_days=5, n_paths=2, seed=1, corr={("sc", "i"): 0.5})
+    >>> sorted(f), f["sc"]["path"].n_unique()
+    (['i', 'sc'], 2)
+    >>> a = f["sc"].group_by("path", "trading_day").agg(pl.col("usd_cny").first()).sort("path", "trading_day")
+    >>> b = f["i"].group_by("path", "trading_day").agg(pl.col("usd_cny").first()).sort("path", "trading_day")
+    >>> a.equals(b)
+    True
+    """
+    from cnfutures.validation import check_correlation
+
+    names = list(products) if isinstance(products, list | tuple) else products
+    sus = joint_setup(names, start, n_days, end, params, usd_cny, book=book)
+    low = _cholesky_psd(check_correlation(corr, names))
+    if isinstance(n_paths, int) and not isinstance(n_paths, bool) and not allow_large:
+        rows = n_paths * sum(su.rows.height for su in sus)
+        if rows > MAX_FRAME_ROWS:
+            raise InputError(
+                f"n_paths={n_paths:,} over {len(sus)} products = {rows:,} rows, above the cap of "
+                f"{MAX_FRAME_ROWS:,}: about {rows * _BYTES_PER_ROW / 1e9:,.1f} GB; pass allow_large=True"
+            )
+    outs = draw_joint(sus, low, seed, 0, n_paths)
+    return {su.product.code: frame(su, o, usd=usd) for su, o in zip(sus, outs, strict=True)}
+
+
+@dataclass(frozen=True)
+class CorrelationEstimate:
+    """Correlation of daily log settlement returns estimated from data (see :func:`estimate_correlation`).
+
+    ``products`` names the rows/columns of ``matrix`` [-]; ``observations`` is the number of
+    aligned daily returns used; ``first`` and ``last`` the days they span. Pass it as
+    ``corr=`` to :func:`markets`.
+    """
+
+    products: tuple[str, ...]
+    matrix: np.ndarray
+    observations: int
+    first: dt.date
+    last: dt.date
+
+    def pairs(self) -> dict[tuple[str, str], float]:
+        """The off-diagonal entries as ``{(a, b): rho}``.
+
+        Examples
+        --------
+        >>> import numpy as np, datetime as dt
+        >>> m = np.array([[1, 0.3], [0.3, 1]])
+        >>> e = CorrelationEstimate(("sc", "i"), m, 80, dt.date(2025, 1, 2), dt.date(2025, 5, 6))
+        >>> e.pairs()
+        {('sc', 'i'): 0.3}
+        """
+        n = len(self.products)
+        return {
+            (self.products[i], self.products[j]): float(self.matrix[i, j])
+            for i in range(n) for j in range(i + 1, n)
+        }  # fmt: skip
+
+
+#: Fewest aligned daily returns :func:`estimate_correlation` accepts by default.
+MIN_OVERLAP = 60
+
+
+def estimate_correlation(
+    frames: dict[str, pl.DataFrame], *, min_overlap: int = MIN_OVERLAP
+) -> CorrelationEstimate:
+    """Correlation of the products' daily log settlement returns, from the user's own data.
+
+    For each product, one row per trading day (the contract held: a roll schedule's or a
+    continuous series'): ``trading_day``, ``settle`` [CNY/unit] and ``contract`` (or a boolean
+    ``roll``, True on a day whose settle is of a different contract than the previous row's).
+    The products are aligned on the days all of them have a settle (inner join); a return is
+    ``log(settle_t / settle_{t-1})`` between consecutive aligned days, kept only on days where
+    no product changed contract (never across a roll) and every settle is present. The
+    Pearson correlation of those returns (all products on the same days, so the matrix is
+    positive semi-definite) is returned.
+
+    Parameters
+    ----------
+    frames : dict of str to polars.DataFrame
+        Product -> daily frame as above.
+    min_overlap : int
+        Fewest aligned returns accepted (default :data:`MIN_OVERLAP`, 60: the standard error of
+        a correlation near 0 is then about ``1/sqrt(60) = 0.13``).
+
+    Returns
+    -------
+    CorrelationEstimate
+
+    Raises
+    ------
+    InputError
+        Missing columns, a product with two rows on one day, fewer than two products, fewer
+        than ``min_overlap`` aligned returns, a constant series.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> days = [dt.date(2025, 1, 1) + dt.timedelta(days=d) for d in range(5)]
+    >>> a = pl.DataFrame({"trading_day": days, "contract": "x", "settle": [1.0, 1.1, 1.0, 1.2, 1.1]})
+    >>> b = a.with_columns(pl.col("settle") * 2)
+    >>> round(float(estimate_correlation({"a": a, "b": b}, min_overlap=4).matrix[0, 1]), 12)
+    1.0
+    """
+    if not isinstance(frames, dict) or len(frames) < 2:
+        raise InputError("frames must be a dict of at least two products -> daily frames")
+    if isinstance(min_overlap, bool) or not isinstance(min_overlap, int) or min_overlap < 3:
+        raise InputError(f"min_overlap={min_overlap!r} must be a whole number >= 3")
+    names = list(frames)
+    joined: pl.DataFrame | None = None
+    for p, f in frames.items():
+        if not isinstance(f, pl.DataFrame) or not {"trading_day", "settle"} <= set(f.columns):
+            raise InputError(
+                f"frames[{p!r}] must be a polars DataFrame with trading_day, settle, contract or roll"
+            )
+        if "contract" in f.columns:
+            seg = (pl.col("contract") != pl.col("contract").shift(1)).fill_null(False)
+        elif "roll" in f.columns:
+            seg = pl.col("roll").cast(pl.Boolean).fill_null(True)
+        else:
+            raise InputError(
+                f"frames[{p!r}] has no contract or roll column: returns across a roll cannot be excluded"
+            )
+        g = (
+            f.sort("trading_day")
+            .select(
+                pl.col("trading_day").cast(pl.Date), pl.col("settle").cast(pl.Float64), seg.alias("_roll")
+            )
+            .with_columns(pl.col("_roll").cum_sum().alias(f"seg_{p}"))
+            .select("trading_day", pl.col("settle").alias(f"s_{p}"), f"seg_{p}")
+        )
+        dup = g.filter(pl.col("trading_day").is_duplicated())
+        if dup.height:
+            raise InputError(
+                f"frames[{p!r}] has {dup.height} rows on repeated days (first {dup['trading_day'][0]}); "
+                "one row (the contract held) per day is accepted"
+            )
+        g = g.filter(pl.col(f"s_{p}").is_finite() & (pl.col(f"s_{p}") > 0))
+        joined = g if joined is None else joined.join(g, on="trading_day", how="inner")
+    assert joined is not None
+    joined = joined.sort("trading_day")
+    ok = pl.lit(True)
+    rets = []
+    for p in names:
+        ok = ok & (pl.col(f"seg_{p}") == pl.col(f"seg_{p}").shift(1))
+        rets.append((pl.col(f"s_{p}") / pl.col(f"s_{p}").shift(1)).log().alias(p))
+    r = joined.select("trading_day", *rets, ok.alias("_ok")).filter(pl.col("_ok").fill_null(False))
+    if r.height < min_overlap:
+        raise InputError(
+            f"only {r.height} aligned same-contract daily returns of {names}; "
+            f"at least {min_overlap} are needed"
+        )
+    x = r.select(names).to_numpy()
+    sd = x.std(axis=0, ddof=1)
+    flat = [names[i] for i in np.flatnonzero(~(sd > 0))]
+    if flat:
+        raise InputError(f"product(s) {flat} have constant settles over the overlap; no correlation")
+    m = np.corrcoef(x, rowvar=False)
+    m = 0.5 * (m + m.T)
+    np.fill_diagonal(m, 1.0)
+    return CorrelationEstimate(tuple(names), m, int(r.height), r["trading_day"][0], r["trading_day"][-1])
 
 
 def with_params(base: Params, **changes: Any) -> Params:

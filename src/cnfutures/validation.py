@@ -12,6 +12,8 @@ whose message names the argument, the row, the value and what is accepted:
 * :func:`check_fx` - a USD/CNY frame: positive, finite rates, one row per date;
 * :func:`check_fx_fresh` - the rate used on a day is at most ``max_age_days`` old;
 * :func:`check_declared` - a series' currency and unit are declared and known;
+* :func:`check_correlation` - a correlation matrix over named products: complete, symmetric,
+  unit diagonal, entries in [-1, 1], positive semi-definite;
 * :func:`check_option_series` - an option series trades that day, its strike is listed, it
   expires no later than its underlying and no exercise is asked after its expiry;
 * :func:`check_option_access` - the investor's route may trade (or write) the option that day;
@@ -49,6 +51,7 @@ __all__ = [
     "UNITS",
     "DataError",
     "InputError",
+    "check_correlation",
     "check_declared",
     "check_finite",
     "check_fx",
@@ -441,6 +444,131 @@ def check_declared(currency: object, unit: object, *, name: str = "series") -> t
     if not isinstance(unit, str) or unit.strip() not in UNITS:
         raise InputError(f"{name} unit={unit!r} is not accepted; use one of {sorted(UNITS)}")
     return currency.strip().upper(), unit.strip()
+
+
+#: Tolerance of the symmetry, unit-diagonal and positive-semi-definite checks of a correlation.
+CORR_TOL = 1e-10
+
+
+def check_correlation(corr: object, names: Sequence[str], *, name: str = "corr") -> np.ndarray:
+    """A validated correlation matrix over ``names`` (in that order).
+
+    Parameters
+    ----------
+    corr : "independent", mapping, array-like or estimate
+        ``"independent"`` (the identity, stated explicitly); a mapping ``{(a, b): rho}`` with
+        every unordered pair of distinct names exactly once or in both orders with the same
+        value (diagonal keys ``(a, a)`` may be given as 1); a square array-like [-] in the order
+        of ``names``; or an object with ``products`` and ``matrix`` attributes (e.g.
+        :func:`cnfutures.simulate.estimate_correlation`), reordered to ``names``.
+    names : sequence of str
+        The products, distinct.
+    name : str
+        Argument name used in messages.
+
+    Returns
+    -------
+    numpy.ndarray [n, n]
+        The matrix, symmetric with unit diagonal.
+
+    Raises
+    ------
+    InputError
+        A missing or unknown product or pair, a value not finite or outside [-1, 1], a matrix
+        not square, not symmetric, without unit diagonal or not positive semi-definite (its
+        smallest eigenvalue below ``-1e-10``).
+
+    Examples
+    --------
+    >>> check_correlation({("sc", "i"): 0.4}, ["sc", "i"]).tolist()
+    [[1.0, 0.4], [0.4, 1.0]]
+    >>> try:
+    ...     check_correlation({("sc", "i"): 1.2}, ["sc", "i"])
+    ... except InputError as exc:
+    ...     print(exc)
+    corr[('sc', 'i')]=1.2 is outside [-1, 1]
+    """
+    ns = list(names)
+    n = len(ns)
+    if isinstance(corr, str):
+        if corr != "independent":
+            raise InputError(
+                f"{name}={corr!r}; accepted: 'independent', a mapping {{(a, b): rho}}, or an {n}x{n} matrix"
+            )
+        return np.eye(n)
+    if hasattr(corr, "products") and hasattr(corr, "matrix"):
+        have = list(corr.products)
+        missing = [p for p in ns if p not in have]
+        if missing:
+            raise InputError(f"{name} covers {have}; product(s) {missing} are missing")
+        m = np.asarray(corr.matrix, dtype=np.float64)
+        idx = [have.index(p) for p in ns]
+        return check_correlation(m[np.ix_(idx, idx)], ns, name=name)
+    if isinstance(corr, dict) or (hasattr(corr, "items") and hasattr(corr, "keys")):
+        c = np.eye(n)
+        seen: dict[tuple[int, int], float] = {}
+        for key, v in corr.items():  # type: ignore[attr-defined]
+            if not (isinstance(key, tuple) and len(key) == 2):
+                raise InputError(f"{name} key {key!r} must be a pair (product_a, product_b)")
+            unknown = [k for k in key if k not in ns]
+            if unknown:
+                raise InputError(f"{name}[{key!r}]: product(s) {unknown} not among {ns}")
+            if isinstance(v, bool) or not isinstance(v, int | float | np.floating | np.integer):
+                raise InputError(f"{name}[{key!r}]={v!r} must be a number in [-1, 1]")
+            x = float(v)
+            if not np.isfinite(x) or abs(x) > 1.0:
+                raise InputError(f"{name}[{key!r}]={v!r} is outside [-1, 1]")
+            i, j = ns.index(key[0]), ns.index(key[1])
+            if i == j:
+                if abs(x - 1.0) > CORR_TOL:
+                    raise InputError(f"{name}[{key!r}]={v!r}; a product's correlation with itself is 1")
+                continue
+            pair = (min(i, j), max(i, j))
+            if pair in seen and abs(seen[pair] - x) > CORR_TOL:
+                raise InputError(
+                    f"{name}: not symmetric: ({ns[pair[0]]!r}, {ns[pair[1]]!r}) is given as "
+                    f"{seen[pair]!r} and {x!r}"
+                )
+            seen[pair] = x
+            c[i, j] = c[j, i] = x
+        missing_pairs = [(ns[i], ns[j]) for i in range(n) for j in range(i + 1, n) if (i, j) not in seen]
+        if missing_pairs:
+            raise InputError(
+                f"{name}: pair(s) {missing_pairs[:_MAX_LISTED]} missing; give every pair of {ns} "
+                "(or corr='independent')"
+            )
+        return check_correlation(c, ns, name=name)
+    if corr is None:
+        raise InputError(
+            f"{name}=None is not 'independent', a mapping or a numeric matrix; the correlation has no default"
+        )
+    try:
+        m = np.array(corr, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"{name} of type {type(corr).__name__} is not 'independent', a mapping or a numeric matrix"
+        ) from exc
+    if m.shape != (n, n):
+        raise InputError(f"{name} has shape {m.shape}; a {n}x{n} matrix over {ns} is accepted")
+    for i in range(n):
+        for j in range(n):
+            x = float(m[i, j])
+            if not np.isfinite(x) or abs(x) > 1.0 + CORR_TOL:
+                raise InputError(f"{name}[{ns[i]!r}, {ns[j]!r}]={x!r} is outside [-1, 1]")
+            if i == j and abs(x - 1.0) > CORR_TOL:
+                raise InputError(f"{name}[{ns[i]!r}, {ns[i]!r}]={x!r}; the diagonal must be 1")
+            if j > i and abs(x - m[j, i]) > CORR_TOL:
+                raise InputError(
+                    f"{name} is not symmetric: [{ns[i]!r}, {ns[j]!r}]={x!r} but "
+                    f"[{ns[j]!r}, {ns[i]!r}]={float(m[j, i])!r}"
+                )
+    lo = float(np.linalg.eigvalsh(m).min()) if n else 0.0
+    if lo < -CORR_TOL:
+        raise InputError(
+            f"{name} over {ns} is not positive semi-definite (smallest eigenvalue {lo:.3g}); "
+            "no set of shocks has these correlations"
+        )
+    return m
 
 
 def check_option_series(

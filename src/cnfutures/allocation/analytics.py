@@ -207,35 +207,46 @@ def monte_carlo(
     products: Sequence[str],
     weights: Mapping[str, float] | str = "equal",
     *,
+    corr: object,
     start: DateLike,
     end: DateLike,
     n_paths: int = 100,
     seed: int = 20260101,
     column: str = "er_cny",
+    params: Mapping[str, Any] | None = None,
     **index_kw: Any,
 ) -> pl.DataFrame:
     """Distribution of an index's return and risk over simulated markets (SIMULATED data).
 
-    Each product is simulated by :func:`cnfutures.simulate.market` with its default model
-    (independently: the products' shocks are not correlated), ``n_paths`` paths each, and the
-    index is built on every path.
+    The products are simulated together by :func:`cnfutures.simulate.markets`: their factor
+    shocks have the correlation ``corr`` and every path has ONE USD/CNY path, shared by all
+    sleeves (so the USD levels translate the whole index at one rate). The index is built on
+    every path, paths being simulated a chunk at a time.
 
     Parameters
     ----------
     products : sequence of str
-        Sleeves, one per product.
+        Sleeves, one per product (same exchange calendar over the range).
     weights : mapping or str
         As for :func:`build_index`.
+    corr : "independent", mapping, array-like or estimate
+        Required, no default: the correlation of the products' short-term shocks (see
+        :func:`cnfutures.simulate.markets`; e.g. :func:`cnfutures.simulate.estimate_correlation`
+        of your own settlements, or the explicit ``"independent"``).
     start, end : date or str
         Simulated range.
     n_paths : int
         Paths (1..10,000).
     seed : int
-        Base seed; product ``k`` uses ``seed + k`` (path ``i`` does not depend on ``n_paths``).
-    column : {"er_cny", "tr_cny"}
-        Level column measured.
+        Base seed; product ``k`` draws from ``seed + k`` (path ``i`` does not depend on
+        ``n_paths``).
+    column : {"er_cny", "tr_cny", "er_usd", "tr_usd"}
+        Level column measured (USD levels use the simulated USD/CNY path).
+    params : mapping of str to simulate.Params, optional
+        Model parameters by product (default :func:`cnfutures.simulate.default_params`).
     **index_kw
-        Other :func:`build_index` arguments (roll, rebalance, cny_rate, ...).
+        Other :func:`build_index` arguments (roll, rebalance, cny_rate, usd_rate, fx, ...);
+        not ``usd_cny`` (the FX is simulated).
 
     Returns
     -------
@@ -243,33 +254,54 @@ def monte_carlo(
         One row per path: ``path``, ``total_return``, ``annual_return``, ``annual_vol``,
         ``max_drawdown`` [fractions].
 
+    Raises
+    ------
+    InputError
+        A missing or invalid ``corr`` (names the pair or value), a bad column or ``n_paths``,
+        ``usd_cny`` in ``index_kw``.
+
     Examples
     --------
-    >>> mc = monte_carlo(["ru"], start="2024-01-02", end="2024-12-31", n_paths=3, seed=1)
+    >>> mc = monte_carlo(["sc", "ru"], start="2024-01-02", end="2024-12-31", n_paths=3, seed=1,
+    ...                  corr={("sc", "ru"): 0.3}, column="tr_usd")
     >>> mc.columns, mc.height
     (['path', 'total_return', 'annual_return', 'annual_vol', 'max_drawdown'], 3)
     """
     from cnfutures import simulate
+    from cnfutures.validation import check_correlation
 
     if isinstance(n_paths, bool) or not isinstance(n_paths, int) or not 1 <= n_paths <= 10_000:
         raise InputError(f"n_paths={n_paths!r} must be a whole number from 1 to 10,000")
-    if column not in ("er_cny", "tr_cny"):
+    if column not in ("er_cny", "tr_cny", "er_usd", "tr_usd"):
+        raise InputError(f"column={column!r}; accepted: er_cny, tr_cny, er_usd, tr_usd")
+    if "usd_cny" in index_kw:
         raise InputError(
-            f"column={column!r}; accepted: er_cny, tr_cny (simulated markets have no USD fixing)"
+            "monte_carlo simulates USD/CNY (one path shared by all sleeves); do not pass usd_cny"
         )
-    sims = {
-        p: simulate.market(p, start, end=end, n_paths=n_paths, seed=seed + k) for k, p in enumerate(products)
-    }
-    parts = {
-        p: dict(f.partition_by("path", as_dict=True, include_key=False).items()) for p, f in sims.items()
-    }
+    names = list(products)
+    sus = simulate.joint_setup(names, start, None, end, dict(params) if params else None)
+    low = simulate._cholesky_psd(check_correlation(corr, names))
+    chunk = max(1, min(n_paths, _MC_CHUNK_ROWS // max(1, sum(su.rows.height for su in sus))))
     rows = []
-    for i in range(n_paths):
-        fut = {p: parts[p][(i,)] for p in products}
-        perf = performance(build_index(fut, weights, **index_kw), column)
-        rows.append({"path": i, **{k: perf[k] for k in ("total_return", "annual_return", "annual_vol",
-                                                         "max_drawdown")}})  # fmt: skip
+    for p0 in range(0, n_paths, chunk):
+        P = min(chunk, n_paths - p0)
+        outs = simulate.draw_joint(sus, low, seed, p0, P, ohlc=False)
+        for i in range(P):
+            fut = {
+                su.product.code: su.rows.select("trading_day", "contract").with_columns(
+                    settle=pl.Series(o["settle"][i])
+                )
+                for su, o in zip(sus, outs, strict=True)
+            }
+            fx = pl.DataFrame({"date": sus[0].days, "usd_cny": np.exp(outs[0]["lfx"][i])})
+            perf = performance(build_index(fut, weights, usd_cny=fx, **index_kw), column)
+            keys = ("total_return", "annual_return", "annual_vol", "max_drawdown")
+            rows.append({"path": p0 + i, **{k: perf[k] for k in keys}})
     return pl.DataFrame(rows)
+
+
+#: Contract-day rows of all sleeves simulated at once by :func:`monte_carlo` (bounds memory).
+_MC_CHUNK_ROWS = 2_000_000
 
 
 def _pct(x: float) -> str:

@@ -19,8 +19,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
@@ -31,6 +35,7 @@ from cnfutures.errors import CalendarOutOfBounds, InputError, RuleNotFound, Unkn
 from cnfutures.market.contracts import STAGES, Contract, contract, stage_schedule
 from cnfutures.market.ruletable import _FAR as _FAR_ORD
 from cnfutures.market.ruletable import FEE_FIELDS, FEE_PARAMETERS, PARAMETERS, Cells, Compiled, RuleTable
+from cnfutures.market.ruletable import _ordinals as _day_ordinals
 
 __all__ = [
     "PARAMETERS",
@@ -197,6 +202,19 @@ def limit_band(prev_settle: Any, rate: Any, tick: float) -> tuple[np.ndarray, np
     return n_up * tick, n_dn * tick
 
 
+def _frozen(arr: np.ndarray) -> np.ndarray:
+    arr.setflags(write=False)
+    return arr
+
+
+def _nbytes(dr: DayRules) -> int:
+    """Memory [bytes] held by a DayRules: its per-cell arrays, cells and the ``[K, D]`` views built so far."""
+    c = dr.cells
+    arrays = [*dr.per_cell.values(), *dr.verified.values(), c.days, c.k, c.d, c.day, c.month, c.stage]
+    arrays += [v for v in vars(dr).values() if isinstance(v, np.ndarray)]
+    return sum(a.nbytes for a in arrays) + 8 * c.code_of.size
+
+
 _DAY_FIELDS = (
     "margin", "limit_rate", "position_limit", "open_limit", "max_order", "fee_open_lot", "fee_open_rate",
     "fee_close_lot", "fee_close_rate", "fee_close_today_lot", "fee_close_today_rate",
@@ -220,12 +238,28 @@ class DayRules:
     position_limit, open_limit, max_order : [lots] (inf where no limit applies)
     fee_open_lot, fee_close_lot, fee_close_today_lot : [CNY/lot]
     fee_open_rate, fee_close_rate, fee_close_today_rate : [fraction of turnover]
-    verified : dict of parameter -> ``[K, D]`` bool, False where an unverified row entered
+    verified : mapping of parameter -> ``[K, D]`` bool, False where an unverified row entered
+
+    Every array is read-only (``DayRules`` from :meth:`RuleBook.day_rules` are shared through
+    the book's memo); copy one to change it.
     """
 
     cells: Cells = field(repr=False)
-    per_cell: dict[str, np.ndarray] = field(repr=False)
-    verified: dict[str, np.ndarray] = field(repr=False)
+    per_cell: Mapping[str, np.ndarray] = field(repr=False)
+    verified: Mapping[str, np.ndarray] = field(repr=False)
+
+    def __post_init__(self) -> None:
+        # read-only arrays behind read-only mappings: one DayRules is shared by every caller
+        # that hits the memo of RuleBook.day_rules, so none may change what the next one reads
+        c = self.cells
+        for arr in (c.days, c.k, c.d, c.day, c.month, c.stage, c.code_of):
+            arr.setflags(write=False)
+        for name in ("per_cell", "verified"):
+            frozen = {key: _frozen(arr) for key, arr in getattr(self, name).items()}
+            object.__setattr__(self, name, MappingProxyType(frozen))
+
+    def __reduce__(self) -> tuple[Any, ...]:  # a mapping proxy does not pickle; the dicts do
+        return (DayRules, (self.cells, dict(self.per_cell), dict(self.verified)))
 
     @property
     def contracts(self) -> tuple[str, ...]:
@@ -245,12 +279,23 @@ class DayRules:
     def __getattr__(self, name: str) -> np.ndarray:
         if name in _DAY_FIELDS or name == "first_day":
             arr = self.dense(name)
+            arr.setflags(write=False)  # shared through the memo of RuleBook.day_rules
             object.__setattr__(self, name, arr)  # cached on the instance
             return arr
         raise AttributeError(name)
 
 
 _TABLE_PARAMETERS = ("margin", "price_limit", "position_limit", "open_limit", "max_order")
+
+DAY_RULES_MEMO_SIZE = 32
+"""Compiled :class:`DayRules` each :class:`RuleBook` keeps (least recently used dropped first)."""
+
+DAY_RULES_MEMO_BYTES = 128 * 2**20
+"""Memory [bytes] the kept :class:`DayRules` of one book may hold, their ``[K, D]`` views
+included (least recently used dropped first; the newest is always kept). An 8-year sc
+backtest's rules take about 21 MB."""
+
+_MEMO_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -270,6 +315,12 @@ class RuleBook:
     """
 
     rules: RuleTable = field(repr=False)
+    _memo: OrderedDict[tuple[Any, ...], DayRules] = field(
+        default_factory=OrderedDict, init=False, repr=False, compare=False
+    )
+
+    def __getstate__(self) -> dict[str, Any]:  # a copy or a pickled book starts with an empty memo
+        return {"rules": self.rules, "_memo": OrderedDict()}
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -647,12 +698,60 @@ class RuleBook:
         RuleNotFound
             A first trading day with no first-day multiplier row.
 
+        Notes
+        -----
+        The result is memoised on this book (at most :data:`DAY_RULES_MEMO_SIZE` results and
+        :data:`DAY_RULES_MEMO_BYTES` of memory, the least recently used dropped first), keyed
+        by everything it depends on: the contracts, the days, ``hedge``, ``holder``, ``fees``,
+        the content of ``locked`` and the table's conventions; the rows are the book's own
+        (a book is immutable, and
+        :meth:`with_override`, :meth:`with_file` and :meth:`with_frame` return a new book with
+        an empty memo). A repeated call returns the same :class:`DayRules`, whose arrays are
+        read-only; copy one to change it.
+
         Examples
         --------
         >>> r = RuleBook.default().day_rules(["i2509"], ["2025-06-03"])
         >>> float(r.margin[0, 0]), float(r.limit_rate[0, 0])
         (0.11, 0.09)
         """
+        if days is None:
+            raise InputError("day_rules() needs days")
+        day_ord = _day_ordinals(days)  # a private copy: the memo's key and the cells' axis
+        la = None if locked is None else np.asarray(locked)
+        lk = None if la is None else (la.dtype.str, la.shape, la.tobytes())
+        key = (
+            tuple(str(c) for c in contracts), day_ord.tobytes(), bool(hedge), str(holder), bool(fees), lk,
+            repr(self.rules.conventions),  # a plain dict: a change to it must not hit an old entry
+        )
+        with _MEMO_LOCK:
+            hit = self._memo.get(key)
+            if hit is not None:
+                self._memo.move_to_end(key)
+                return hit
+        out = self._compile_day_rules(
+            contracts, day_ord, hedge=hedge, holder=holder, fees=fees, locked=locked
+        )
+        with _MEMO_LOCK:
+            self._memo[key] = out
+            self._memo.move_to_end(key)
+            while len(self._memo) > DAY_RULES_MEMO_SIZE or (
+                len(self._memo) > 1 and sum(map(_nbytes, self._memo.values())) > DAY_RULES_MEMO_BYTES
+            ):
+                self._memo.popitem(last=False)
+        return out
+
+    def _compile_day_rules(
+        self,
+        contracts: list[str] | tuple[str, ...],
+        days: np.ndarray,
+        *,
+        hedge: bool,
+        holder: str,
+        fees: bool,
+        locked: np.ndarray | None,
+    ) -> DayRules:
+        """The uncached body of :meth:`day_rules` (every array of the result read-only)."""
         cells = Cells.build(contracts, days)
         comp = {
             par: self.rules.compile(par, cells, hedge=hedge, holder=holder, locked=locked)
@@ -692,7 +791,7 @@ class RuleBook:
         else:
             for name in FEE_FIELDS:
                 per[f"fee_{name}_lot"] = per[f"fee_{name}_rate"] = np.zeros(n)
-        return DayRules(cells, per, verified)
+        return DayRules(cells, per, verified)  # read-only arrays (DayRules.__post_init__)
 
     def limit_rates(self, frame: pl.DataFrame) -> pl.Series:
         """The price-limit rate of every (trading_day, contract) row, first-day multiplier applied.
