@@ -85,11 +85,12 @@ def test_collar_booking_american(benchmark, collar_inputs) -> None:  # type: ign
     bundles, o = collar_inputs
     s = _book(bundles, o)
     assert np.isfinite(s).all() and (s[:, k.S_OPT_PEAK_MARGIN] > 0).all()
-    # issue 18's goal (10x per path-day) is reported met/MISSED: measured 92x at full size (two BAW
-    # prices of about 2 us per path-day vs 44 ns for the futures day; docs/options-hedging.md). The
-    # hard failure, at 12 x the goal, guards that figure against regressions only.
+    # issue 18's goal (10x per path-day) is reported met/MISSED: measured 61-68x at full size after
+    # the lean BAW Newton step (was 92-97x; about 2.6-2.8 us vs 4.0-4.2 us per path-day, two BAW
+    # prices each; docs/benchmarks/backtest.md). The hard failure, at 10 x the goal (100x),
+    # guards that figure against regressions only (the ratio swings by 1.3x with the load).
     tag(benchmark, role="ours", name="collar (BAW in the kernel)", n=P * D, goals={"futures-only": 10.0},
-        fail_at=12.0)  # fmt: skip
+        fail_at=10.0)  # fmt: skip
     benchmark(_book, bundles, o)
 
 

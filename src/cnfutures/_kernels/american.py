@@ -8,6 +8,9 @@ All four follow QuantLib 1.44's engines step for step (so they can be matched to
   Guard (QuantLib issue #2749): for ``sigma sqrt(T) < 1e-6`` the critical-price search is
   ill-conditioned; the price is then ``max(European, intrinsic)``, the exact zero-volatility
   limit for b = 0. The iteration is also capped at 200 steps.
+  Each Newton step takes one logarithm and one exponential (the Black-76 price at the trial
+  price, N(d1) and n(d1) share them; QuantLib's seed, update and stopping test, so its iterates
+  up to rounding: prices within 2e-13 of the engine on the booking benchmark's inputs).
 - ``american_bjs``: Bjerksund & Stensland flat-boundary approximation in QuantLib's form
   (the 1993 formula; QuantLib's engine of that name), put by put-call symmetry.
 - ``american_bjs2002``: Bjerksund & Stensland (2002) two-step boundary (not in QuantLib):
@@ -29,7 +32,14 @@ import numpy as np
 from numba import njit, prange
 from numba.extending import register_jitable
 
-from cnfutures._kernels.black76 import _black76_one, ncdf, npdf
+from cnfutures._kernels.black76 import (
+    ONE_OVER_SQRT_TWO_PI,
+    _black76_one,
+    log_moneyness,
+    ncdf,
+    ncdf_scaled,
+    normalised_black_call,
+)
 
 __all__ = [
     "american_baw",
@@ -66,12 +76,12 @@ def _baw_one(F: float, K: float, T: float, r: float, sigma: float, w: float) -> 
     disc = math.exp(-r * T)
     variance = sigma * sigma * T
     std = math.sqrt(variance)
-    eur = _black76_one(F, K, T, r, sigma, w)
-    intrinsic = max(w * (F - K), 0.0)
     if std < BAW_MIN_STDDEV:
-        return max(eur, intrinsic)
+        return max(_black76_one(F, K, T, r, sigma, w), max(w * (F - K), 0.0))
     if disc >= 1.0 and w > 0.0:
-        return eur  # r <= 0: early exercise of a call on a futures never pays (QuantLib too)
+        # r <= 0: early exercise of a call on a futures never pays (QuantLib too)
+        return _black76_one(F, K, T, r, sigma, w)  # type: ignore[no-any-return]
+    st = sigma * math.sqrt(T)  # Black-76's sigma sqrt(T) (not bit-equal to std)
     tolerance = 1e-6
     n = 0.0  # 2 ln(dD / rfD) / variance with dD = rfD
     m = -2.0 * math.log(disc) / variance
@@ -93,35 +103,48 @@ def _baw_one(F: float, K: float, T: float, r: float, sigma: float, w: float) -> 
         h = (bT - 2.0 * std) * K / (K - su)
         si = su + (K - su) * math.exp(h)
         Q = (-(n - 1.0) - math.sqrt((n - 1.0) * (n - 1.0) + 4.0 * kk)) / 2.0
-    # Newton iteration on the critical price
+    # Newton iteration on the critical price: QuantLib's steps, one logarithm and one
+    # exponential per step (the Black-76 price at the trial price, N(d1) and n(d1) share them)
+    nd_sk = math.nan  # N(w d1) at the critical price, from the step that accepts it
     for _ in range(BAW_MAX_ITER + 1):
         fsi = si * disc / disc
-        d1 = (math.log(fsi / K) + 0.5 * variance) / std
-        temp = _black76_one(fsi, K, T, r, sigma, w)
+        fk = fsi / K
+        lfk = math.log(fk)
+        d1 = lfk / st + 0.5 * st
+        e1 = math.exp(-0.5 * d1 * d1)
+        nd1 = ncdf_scaled(w * d1, e1)  # N(w d1)
+        a = fsi * nd1
+        c = K * ncdf_scaled(w * (d1 - st), e1 * fk)
+        v = w * (a - c)
+        if v < 0.03125 * max(a, c):
+            v = math.sqrt(fsi) * math.sqrt(K) * normalised_black_call(w * log_moneyness(fsi, K), st)
+        temp = disc * v
+        pdf = ONE_OVER_SQRT_TWO_PI * e1
         if w > 0.0:
             lhs = si - K
-            rhs = temp + (1.0 - disc * ncdf(d1)) * si / Q
-            bi = disc * ncdf(d1) * (1.0 - 1.0 / Q) + (1.0 - disc * npdf(d1) / std) / Q
+            rhs = temp + (1.0 - disc * nd1) * si / Q
+            bi = disc * nd1 * (1.0 - 1.0 / Q) + (1.0 - disc * pdf / std) / Q
         else:
             lhs = K - si
-            rhs = temp - (1.0 - disc * ncdf(-d1)) * si / Q
-            bi = -disc * ncdf(-d1) * (1.0 - 1.0 / Q) - (1.0 + disc * npdf(-d1) / std) / Q
+            rhs = temp - (1.0 - disc * nd1) * si / Q
+            bi = -disc * nd1 * (1.0 - 1.0 / Q) - (1.0 + disc * pdf / std) / Q
         if not (abs(lhs - rhs) / K > tolerance):
+            nd_sk = nd1
             break
         si = (K + rhs - bi * si) / (1.0 - bi) if w > 0.0 else (K - rhs + bi * si) / (1.0 + bi)
     sk = si
-    fsk = sk * disc / disc
-    d1 = (math.log(fsk / K) + 0.5 * variance) / std
+    if nd_sk != nd_sk:  # the iteration cap was hit: N(w d1) at the last iterate
+        fsk = sk * disc / disc
+        nd_sk = ncdf(w * (math.log(fsk / K) + 0.5 * variance) / std)
     fwd = F * disc / disc
-    eur = _black76_one(fwd, K, T, r, sigma, w)
     if w > 0.0:
-        a = (sk / Q) * (1.0 - disc * ncdf(d1))
         if sk > F:
-            return eur + a * float((F / sk) ** Q)
+            a = (sk / Q) * (1.0 - disc * nd_sk)
+            return _black76_one(fwd, K, T, r, sigma, w) + a * float((F / sk) ** Q)  # type: ignore[no-any-return]
         return F - K
-    a = -(sk / Q) * (1.0 - disc * ncdf(-d1))
     if sk < F:
-        return eur + a * float((F / sk) ** Q)
+        a = -(sk / Q) * (1.0 - disc * nd_sk)
+        return _black76_one(fwd, K, T, r, sigma, w) + a * float((F / sk) ** Q)  # type: ignore[no-any-return]
     return K - F
 
 
