@@ -14,9 +14,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _docpage
+
 DOC = Path(__file__).resolve().parents[1] / "docs" / "allocation.md"
-BEGIN = "<!-- BEGIN GENERATED: allocation-example (scripts/allocation_example.py) -->"
-END = "<!-- END GENERATED: allocation-example -->"
+BEGIN, END = _docpage.markers("allocation-example", "allocation_example.py")
 
 START, END_DAY = "2021-01-04", "2025-06-06"
 PRODUCTS = ("sc", "i", "nr", "ru")
@@ -192,6 +194,7 @@ def render_body() -> str:
         "fees_usd",
         "fx_cost_usd",
         "funding_usd",
+        "fx_revaluation_usd",
         "whole_lots_usd",
         "sizing_usd",
         "roll_and_locks_usd",
@@ -253,23 +256,11 @@ def render_body() -> str:
 
 def render(text: str) -> str:
     """``text`` with the generated section replaced by a fresh run of the example."""
-    if BEGIN not in text or END not in text:
-        raise SystemExit(f"{DOC}: markers {BEGIN!r} / {END!r} not found")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n{render_body()}{END}{tail}"
+    return _docpage.replace(text, BEGIN, END, render_body(), doc=DOC)
 
 
 def main(argv: list[str]) -> int:
-    text = DOC.read_text(encoding="utf-8")
-    new = render(text)
-    if "--check" in argv:
-        if new != text:
-            print(f"{DOC} is out of date: run python scripts/allocation_example.py", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(new, encoding="utf-8")
-    return 0
+    return _docpage.main(DOC, render, argv, "allocation_example.py")
 
 
 if __name__ == "__main__":

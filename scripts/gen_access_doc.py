@@ -12,19 +12,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _docpage
+
 DOC = Path(__file__).resolve().parents[1] / "docs" / "access.md"
-BEGIN = "<!-- BEGIN GENERATED: access-routes (scripts/gen_access_doc.py) -->"
-END = "<!-- END GENERATED: access-routes -->"
-COST_BEGIN = "<!-- BEGIN GENERATED: route-economics (scripts/gen_access_doc.py) -->"
-COST_END = "<!-- END GENERATED: route-economics -->"
-
-
-def _replace(text: str, begin: str, end: str, body: str) -> str:
-    if begin not in text or end not in text:
-        raise SystemExit(f"{DOC}: markers {begin!r} / {end!r} not found")
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    return f"{head}{begin}\n{body}{end}{tail}"
+BEGIN, END = _docpage.markers("access-routes", "gen_access_doc.py")
+COST_BEGIN, COST_END = _docpage.markers("route-economics", "gen_access_doc.py")
 
 
 def render(text: str) -> str:
@@ -32,20 +25,12 @@ def render(text: str) -> str:
     from cnfutures.access.economics import route_costs_markdown
     from cnfutures.access.summary import routes_markdown
 
-    text = _replace(text, BEGIN, END, routes_markdown())
-    return _replace(text, COST_BEGIN, COST_END, route_costs_markdown())
+    text = _docpage.replace(text, BEGIN, END, routes_markdown(), doc=DOC)
+    return _docpage.replace(text, COST_BEGIN, COST_END, route_costs_markdown(), doc=DOC)
 
 
 def main(argv: list[str]) -> int:
-    text = DOC.read_text(encoding="utf-8")
-    new = render(text)
-    if "--check" in argv:
-        if new != text:
-            print(f"{DOC} is out of date: run python scripts/gen_access_doc.py", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(new, encoding="utf-8")
-    return 0
+    return _docpage.main(DOC, render, argv, "gen_access_doc.py")
 
 
 if __name__ == "__main__":

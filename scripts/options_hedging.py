@@ -16,9 +16,11 @@ from pathlib import Path
 
 import polars as pl
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _docpage
+
 DOC = Path(__file__).resolve().parents[1] / "docs" / "options-hedging.md"
-BEGIN = "<!-- BEGIN GENERATED: options-hedging (scripts/options_hedging.py) -->"
-END = "<!-- END GENERATED: options-hedging -->"
+BEGIN, END = _docpage.markers("options-hedging", "options_hedging.py")
 
 QTY = 500_000.0  # bbl: one VLCC-size parcel a month kept unpriced, 500 lots of sc
 START, END_DAY = "2024-06-03", "2025-06-06"
@@ -96,27 +98,15 @@ def risk_section() -> str:
 
 def render(text: str) -> str:
     """``text`` with the generated section replaced by a fresh run."""
-    if BEGIN not in text or END not in text:
-        raise SystemExit(f"{DOC}: markers {BEGIN!r} / {END!r} not found")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
     body = (
         f"#### On the sample market, {START} to {END_DAY}\n\n{sample_section()}\n"
         f"#### On {PATHS} simulated years from 2025-01-02 (seed {SEED})\n\n{risk_section()}"
     )
-    return f"{head}{BEGIN}\n{body}{END}{tail}"
+    return _docpage.replace(text, BEGIN, END, body, doc=DOC)
 
 
 def main(argv: list[str]) -> int:
-    text = DOC.read_text(encoding="utf-8")
-    new = render(text)
-    if "--check" in argv:
-        if new != text:
-            print(f"{DOC} is out of date: run python scripts/options_hedging.py", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(new, encoding="utf-8")
-    return 0
+    return _docpage.main(DOC, render, argv, "options_hedging.py")
 
 
 if __name__ == "__main__":

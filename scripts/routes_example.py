@@ -15,9 +15,11 @@ from pathlib import Path
 
 import polars as pl
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _docpage
+
 DOC = Path(__file__).resolve().parents[1] / "docs" / "routes.md"
-BEGIN = "<!-- BEGIN GENERATED: routes-example (scripts/routes_example.py) -->"
-END = "<!-- END GENERATED: routes-example -->"
+BEGIN, END = _docpage.markers("routes-example", "routes_example.py")
 
 CASES = (
     # name, product, quantity [bbl or t], hedging quota [lots], start, end
@@ -81,24 +83,12 @@ def render_case(name: str, code: str, qty: float, quota: int | None, start: str,
 
 def render(text: str) -> str:
     """``text`` with the generated section replaced by a fresh run of the examples."""
-    if BEGIN not in text or END not in text:
-        raise SystemExit(f"{DOC}: markers {BEGIN!r} / {END!r} not found")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
     body = "\n".join(render_case(*case) for case in CASES)
-    return f"{head}{BEGIN}\n{body}{END}{tail}"
+    return _docpage.replace(text, BEGIN, END, body, doc=DOC)
 
 
 def main(argv: list[str]) -> int:
-    text = DOC.read_text(encoding="utf-8")
-    new = render(text)
-    if "--check" in argv:
-        if new != text:
-            print(f"{DOC} is out of date: run python scripts/routes_example.py", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(new, encoding="utf-8")
-    return 0
+    return _docpage.main(DOC, render, argv, "routes_example.py")
 
 
 if __name__ == "__main__":

@@ -22,15 +22,26 @@ def book(
     buffer: float = 0.0,
     release_above: float = 0.0,
     funding_rate: float = 0.0,
+    cny_margin: bool = False,
 ) -> list[dict[str, Any]]:
     """``days[i]``: {"target": contract, "want": lots, "fx": CNY/USD, "dt": years, "expo": USD,
     "px": {contract: {"settle", "exec", "up", "dn", "margin", "pos", "olim", "fee_open_lot",
-    "fee_open_rate", "fee_close_lot", "fee_close_rate"}}}."""
+    "fee_open_rate", "fee_close_lot", "fee_close_rate"}}}.
+
+    ``cny_margin``: the collateral is CNY (a QFI) bought and sold back at the fixing, counting
+    1:1; else USD counting ``haircut × FX``. The CNY held overnight (cash + CNY collateral) is
+    revalued in USD: ``CNY × (1/FX_d - 1/FX_{d-1})`` into the net P&L."""
     held, lots, cash, coll, funded = None, 0.0, 0.0, 0.0, 0.0
     prev_px: dict[str, Any] = {}
+    prev_fx = None
     out = []
     for day in days:
         px, fx, tgt_c = day["px"], day["fx"], day["target"]
+        cny_held = cash + (coll if cny_margin else 0.0)
+        reval = cny_held / fx - cny_held / prev_fx if prev_fx is not None else 0.0
+        prev_fx = fx
+        # value in CNY of one collateral unit, and USD paid for it
+        unit_cny, unit_usd = (1.0, 1.0 / fx) if cny_margin else (haircut * fx, 1.0)
         vm = fees = slip = 0.0
         locked = delayed = bound = 0
         lots0 = lots
@@ -96,32 +107,34 @@ def book(
             fxcost += convert * fx_spread
             funded += convert
             cash = 0.0
-        equity = cash + coll * haircut * fx
+        equity = cash + coll * unit_cny
         mcall = 0
         if equity < req:
-            call = (req * (1 + buffer) - equity) / (haircut * fx)
-            coll += call
+            units = (req * (1 + buffer) - equity) / unit_cny
+            coll += units
+            call = units * unit_usd
             funded += call
             mcall = int(lots0 != 0)
         elif equity > req * (1 + release_above):
             excess = equity - req * (1 + buffer)
-            rel_c = min(coll, excess / (haircut * fx))
+            rel_c = min(coll, excess / unit_cny)
             coll -= rel_c
-            excess -= rel_c * haircut * fx
+            excess -= rel_c * unit_cny
             rel_cash = min(cash, max(excess, 0.0))
             back = rel_cash / (fx * (1 + fx_spread))
             fxcost += rel_cash / fx - back
             cash -= rel_cash
-            release = rel_c + back
+            release = rel_c * unit_usd + back
             funded -= release
         hedge = vm / fx
         costs = fees / fx + fxcost + funding
         out.append(
             {
                 "contract": held, "lots": lots, "vm": vm, "fees": fees, "slip": slip, "req": req,
-                "cash": cash, "coll": coll, "call": call, "release": release, "convert": convert,
+                "cash": cash, "coll": coll * unit_usd, "call": call, "release": release, "convert": convert,
                 "fxcost": fxcost, "funding": funding, "funded": funded, "hedge": hedge, "costs": costs,
-                "net": day["expo"] + hedge - costs, "locked": locked, "delayed": delayed, "bound": bound,
+                "reval": reval, "net": day["expo"] + hedge - costs + reval, "locked": locked,
+                "delayed": delayed, "bound": bound,
                 "mcall": mcall,
             }
         )  # fmt: skip

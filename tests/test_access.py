@@ -7,7 +7,6 @@ beside each) or are hand calculations written out beside the assertion.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +35,7 @@ from cnfutures.access import (
     validate_fx,
 )
 from cnfutures.errors import AccessDenied, DataError, InputError, UnknownContract, UnknownProduct
+from tests.docpages import assert_page_current
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -246,12 +246,7 @@ def test_bad_inputs_name_the_value() -> None:
 
 # ------------------------------------------------------------------ generated docs
 def test_access_doc_is_up_to_date() -> None:
-    spec = importlib.util.spec_from_file_location("gen_access_doc", REPO / "scripts" / "gen_access_doc.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    text = (REPO / "docs" / "access.md").read_text(encoding="utf-8")
-    assert mod.render(text) == text, "docs/access.md is out of date: run python scripts/gen_access_doc.py"
+    text = assert_page_current("gen_access_doc")
     assert "Which route can trade what, since when" in text
 
 

@@ -29,6 +29,7 @@ from cnfutures.allocation import (
 from cnfutures.backtest import Market
 from cnfutures.errors import AccessDenied, InputError
 from cnfutures.frames import RollRule
+from tests.docpages import assert_page_current
 
 
 @functools.cache
@@ -133,15 +134,22 @@ def test_replay_components_add_up_from_the_ledgers() -> None:
         leds = [r.results[(row["route"], s)].ledger for s in ("sc", "i")]
         fees = sum(float((led["fees_cny"] / led["usd_cny"]).sum()) for led in leds)
         assert row["fees_usd"] == pytest.approx(fees, rel=1e-9)
-        # investable value from the ledgers: interest on the account + hedge P&L - costs, day by day
+        # investable value from the ledgers: interest on the account + hedge P&L - costs + FX
+        # revaluation of the CNY held, day by day
         days = r.index.levels["trading_day"].to_list()
-        pnl = sum(led["hedge_pnl_usd"].to_numpy() - led["costs_usd"].to_numpy() for led in leds)
+        pnl = sum(
+            led["hedge_pnl_usd"].to_numpy() - led["costs_usd"].to_numpy()
+            + led["fx_revaluation_usd"].to_numpy()
+            for led in leds
+        )
         v = 1e7 + pnl[0]
         for t in range(1, len(days)):
             v = v * (1 + 0.04 * (days[t] - days[t - 1]).days / 365) + pnl[t]
         assert row["investable_usd"] == pytest.approx(v, rel=1e-12)
-        parts = ("fees_usd", "fx_cost_usd", "funding_usd", "whole_lots_usd", "sizing_usd",
-                 "roll_and_locks_usd", "interest_usd")  # fmt: skip
+        parts = ("fees_usd", "fx_cost_usd", "funding_usd", "fx_revaluation_usd", "whole_lots_usd",
+                 "sizing_usd", "roll_and_locks_usd", "interest_usd")  # fmt: skip
+        reval = sum(float(led["fx_revaluation_usd"].sum()) for led in leds)
+        assert row["fx_revaluation_usd"] == pytest.approx(-reval, rel=1e-12, abs=1e-9)
         # the split is exact: no unexplained rest
         assert sum(row[k] for k in parts) == pytest.approx(row["tracking_difference_usd"], rel=1e-9, abs=1e-6)
         # 10 million USD in two sleeves: the replay tracks the paper index within 3 % over 2.4 years
@@ -174,18 +182,7 @@ def test_cli_allocate_prints_index_roll_yield_and_replay(tmp_path, capsys) -> No
 
 def test_allocation_page_worked_example_is_up_to_date() -> None:
     """Every number of docs/allocation.md comes from scripts/allocation_example.py."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "scripts" / "allocation_example.py"
-    spec = importlib.util.spec_from_file_location("allocation_example", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    text = mod.DOC.read_text(encoding="utf-8")
-    assert mod.render(text) == text, (
-        "docs/allocation.md is out of date: run python scripts/allocation_example.py"
-    )
+    assert_page_current("allocation_example")
 
 
 def test_section_of_a_replay_explains_the_tracking_difference() -> None:
@@ -204,7 +201,9 @@ def test_investable_risk_paths_are_reproducible_and_checked() -> None:
     a = investable_risk({"sc": 0.5, "i": 0.5}, 2e6, "ff_client", n_paths=3, **kw)  # type: ignore[arg-type]
     b = investable_risk({"sc": 0.5, "i": 0.5}, 2e6, "ff_client", n_paths=5, **kw)  # type: ignore[arg-type]
     assert a.equals(b.head(3))
-    np.testing.assert_allclose(a["net_usd"], a["futures_pnl_usd"] - a["costs_usd"], rtol=1e-12)  # usd_rate 0
+    np.testing.assert_allclose(  # usd_rate 0
+        a["net_usd"], a["futures_pnl_usd"] - a["costs_usd"] + a["fx_revaluation_usd"], rtol=1e-12
+    )
     assert (a["costs_usd"] > 0).all()
     with pytest.raises(AccessDenied):
         investable_risk({"sc": 0.5, "i": 0.5}, 2e6, "osbp_client", n_paths=2, **kw)  # type: ignore[arg-type]
@@ -291,6 +290,7 @@ def test_investable_risk_single_sleeve_equals_hedge_risk() -> None:
     ref = hedge_risk(expo, policy, inv, costs, n_paths=3, fan=False, **kw).paths.sort("path")  # type: ignore[arg-type]
     np.testing.assert_allclose(got["futures_pnl_usd"], ref["hedge_pnl_usd"], rtol=1e-12)
     np.testing.assert_allclose(got["costs_usd"], ref["costs_usd"], rtol=1e-12)
+    np.testing.assert_allclose(got["fx_revaluation_usd"], ref["fx_revaluation_usd"], rtol=1e-12)
 
 
 def test_investable_risk_correlation_widens_the_spread() -> None:

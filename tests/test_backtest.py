@@ -24,8 +24,11 @@ def test_end_to_end_ledger_and_summary(market: Market, tmp_path: Path) -> None:
     r = run(market, Exposure(1_000_000, "short", "brent"), pol, Investor("osbp_client"))
     led = r.ledger
     assert led.height == 242 and (led["lots"] == 1000).all()  # 2024 has 242 INE trading days
-    # hedged P&L is the exposure plus the hedge minus costs, every day
-    diff = led["exposure_pnl_usd"] + led["hedge_pnl_usd"] - led["costs_usd"] - led["net_pnl_usd"]
+    # hedged P&L is the exposure plus the hedge minus costs plus the FX revaluation, every day
+    diff = (
+        led["exposure_pnl_usd"] + led["hedge_pnl_usd"] - led["costs_usd"] + led["fx_revaluation_usd"]
+        - led["net_pnl_usd"]
+    )
     assert diff.abs().max() < 1e-6
     # sample market calibrated to the real SC-Brent co-movement (weekly correlation ~0.74,
     # docs/simulate.md): a 1:1 hedge removes well under the 90 % the old sample showed; over

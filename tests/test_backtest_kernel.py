@@ -38,7 +38,7 @@ def _run(
         k.PathArrays(m["settle"], m["exec"], m["up"], m["dn"], want, fx, m["expo"]),
         k.ContractRules(m["margin"], m["pos"], m["olim"], m["fol"], m["for"], m["fcl"], m["fcr"]),
         k.DaySchedule(m["target"], m["forced"], m["dt"], np.full(m["dt"].shape[0], sc["haircut"])),
-        k.BookParams(**{f: sc[f] for f in k.BookParams._fields}),
+        k.BookParams(**{f: sc[f] for f in k.BookParams._fields if f in sc}),
         k.BookOutput(led, summ, np.zeros((0, k.N_TRACK, 0))),
         None,
     )
@@ -150,8 +150,27 @@ def test_kernel_equals_plain_twin_and_naive_loop(seed: int) -> None:
     ref = _naive(m, sc)
     for name, row in (("lots", k.L_LOTS), ("vm", k.L_VM), ("fees", k.L_FEES), ("req", k.L_REQ),
                       ("cash", k.L_CASH), ("coll", k.L_COLL), ("funded", k.L_FUNDED), ("net", k.L_NET),
-                      ("locked", k.L_LOCKED), ("bound", k.L_BOUND), ("mcall", k.L_MCALL)):  # fmt: skip
+                      ("locked", k.L_LOCKED), ("bound", k.L_BOUND), ("mcall", k.L_MCALL),
+                      ("reval", k.L_FXREVAL), ("call", k.L_CALL), ("release", k.L_RELEASE)):  # fmt: skip
         np.testing.assert_allclose(led_j[row], [r[name] for r in ref], rtol=1e-9, atol=1e-6, err_msg=name)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 10_000))
+def test_cny_margin_kernel_equals_plain_twin_and_naive_loop(seed: int) -> None:
+    # a QFI: CNY collateral bought at the fixing, counting 1:1 (the naive loop books it apart)
+    m, sc = random_market(seed)
+    sc["cny_margin"] = 1.0
+    led_j, s_j = _run(m, sc, jit=True)
+    led_p, s_p = _run(m, sc, jit=False)
+    np.testing.assert_array_equal(led_j, led_p)
+    np.testing.assert_allclose(s_j, s_p, rtol=1e-12)
+    ref = _naive(m, sc)
+    for name, row in (("lots", k.L_LOTS), ("cash", k.L_CASH), ("coll", k.L_COLL), ("call", k.L_CALL),
+                      ("release", k.L_RELEASE), ("funded", k.L_FUNDED), ("reval", k.L_FXREVAL),
+                      ("net", k.L_NET), ("mcall", k.L_MCALL)):  # fmt: skip
+        np.testing.assert_allclose(led_j[row], [r[name] for r in ref], rtol=1e-9, atol=1e-6, err_msg=name)
+    assert s_j[0, k.S_FXREVAL] == pytest.approx(sum(r["reval"] for r in ref), rel=1e-9, abs=1e-6)
 
 
 @settings(max_examples=15, deadline=None)

@@ -183,15 +183,12 @@ def test_positions_frame_and_bad_input() -> None:
 
 
 def test_docs_worked_example_numbers_come_from_the_script() -> None:
-    import importlib.util
     from pathlib import Path
 
+    from tests.docpages import load_script
+
     root = Path(__file__).parents[1]
-    spec = importlib.util.spec_from_file_location("options_example", root / "scripts" / "options_example.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    tables = mod.example()
+    tables = load_script("options_example").example()
     text = (root / "docs" / "options.md").read_text(encoding="utf-8")
     collar = tables["collar"]
     c, p = collar.row(0, named=True), collar.row(1, named=True)

@@ -25,6 +25,7 @@ from cnfutures.backtest.model import (
 from cnfutures.errors import AccessDenied, InputError, UnknownContract, UnknownProduct
 from cnfutures.market.options import option, option_product
 from cnfutures.validation import check_option_series
+from tests.docpages import assert_page_current
 
 START, END = "2024-06-03", "2025-06-06"
 QTY = 500_000.0  # bbl: 500 lots of sc
@@ -260,17 +261,7 @@ def test_implied_vol_process_is_seeded_and_centred_on_the_model_vol() -> None:
 
 def test_options_hedging_page_is_up_to_date() -> None:
     """Every number of docs/options-hedging.md comes from scripts/options_hedging.py."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "scripts" / "options_hedging.py"
-    spec = importlib.util.spec_from_file_location("options_hedging", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    text = mod.DOC.read_text(encoding="utf-8")
-    stale = "docs/options-hedging.md is out of date: run python scripts/options_hedging.py"
-    assert mod.render(text) == text, stale
+    assert_page_current("options_hedging")
 
 
 def test_book_greeks_are_the_american_greeks_of_the_position(call_run, sample: Market) -> None:  # type: ignore[no-untyped-def]

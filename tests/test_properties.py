@@ -338,11 +338,14 @@ def test_ledger_identities_hold_for_every_policy(
     r = run(_sample_market, Exposure(quantity, side, "brent"), pol, Investor("osbp_client"))  # type: ignore[arg-type]
     led = r.ledger
     scale = max(1.0, float(led["exposure_pnl_usd"].abs().max() or 0.0))
-    # every day: net = exposure + hedge - costs (USD)
-    diff = led["exposure_pnl_usd"] + led["hedge_pnl_usd"] - led["costs_usd"] - led["net_pnl_usd"]
+    # every day: net = exposure + hedge - costs + FX revaluation of the CNY held (USD)
+    diff = (
+        led["exposure_pnl_usd"] + led["hedge_pnl_usd"] - led["costs_usd"] + led["fx_revaluation_usd"]
+        - led["net_pnl_usd"]
+    )
     assert float(diff.abs().max() or 0.0) <= 1e-9 * scale
     # the summary is the sum of the ledger
-    for col in ("exposure_pnl_usd", "hedge_pnl_usd", "net_pnl_usd", "costs_usd"):
+    for col in ("exposure_pnl_usd", "hedge_pnl_usd", "net_pnl_usd", "costs_usd", "fx_revaluation_usd"):
         assert r[col] == pytest.approx(float(led[col].sum()), rel=1e-9, abs=1e-6)
     # no non-finite number anywhere in the ledger (trade_price is NaN only on days with no trade)
     nums = led.select(pl.col(pl.Float64).exclude("trade_price")).to_numpy()

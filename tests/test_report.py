@@ -64,7 +64,7 @@ def test_iron_ore_roll_yield_is_explained_in_the_report(tmp_path: Path) -> None:
     assert f"Roll yield: the hedge rolled {n} times" in text
     assert "above (contango)" in text and "Holding long futures, the hedge paid that gap" in text
     assert f"{roll / 1e6:,.1f} M USD" in text
-    assert "Hedge effectiveness (0.69) measures how well the daily P&L offsets, not this steady drift" in text
+    assert "Hedge effectiveness (0.70) measures how well the daily P&L offsets, not this steady drift" in text
 
 
 def test_negative_usd_posted_is_explained_in_the_report(tmp_path: Path) -> None:

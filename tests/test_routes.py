@@ -17,6 +17,7 @@ from cnfutures.access.economics import ITEMS, check_route_policy, route_economic
 from cnfutures.backtest import Costs, Exposure, HedgePolicy, Market, run
 from cnfutures.backtest.routes import compare_routes, costs_of, format_comparison, route_costs
 from cnfutures.errors import AccessDenied, InputError
+from tests.docpages import assert_page_current
 
 START, END = "2025-03-03", "2025-06-06"
 EXPO = Exposure(500_000, "short", "brent")
@@ -158,11 +159,13 @@ def test_compare_routes_components_add_up() -> None:
     assert "hedging quota NOT applied" in q["constraints"] and "no delivery" in q["constraints"]
     assert q["fx_collateral_usd"] > 0 and not q["verified"]
     # QFI: fx_spread 0.0005 (route_costs.toml qfi row) x (margin posted + margin released), where
-    # the margin released is the day-by-day fall of the collateral net of new calls
+    # the margin released is the day-by-day fall of the CNY collateral net of new calls (the
+    # ledger values it in USD at each day's fixing; CNY bought and sold at the fixing: no CNH)
     led = cmp.results["qfi"].ledger
-    coll = led["collateral_usd"].to_numpy()
+    fx = led["usd_cny"].to_numpy()
+    coll = led["collateral_usd"].to_numpy() * fx  # CNY
     calls = led["margin_call_usd"].to_numpy()
-    released = np.concatenate([[0.0], coll[:-1]]) + calls - coll
+    released = (np.concatenate([[0.0], coll[:-1]]) + calls * fx - coll) / fx
     assert q["fx_collateral_usd"] == pytest.approx(0.0005 * float(calls.sum() + released.sum()), rel=1e-9)
     assert released.min() >= -1e-6
     assert t.filter(pl.col("route") == "ff_client")["fx_collateral_usd"][0] == 0.0
@@ -209,16 +212,7 @@ def test_routes_cli_command(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_routes_page_worked_example_is_up_to_date() -> None:
     """Every number of docs/routes.md comes from scripts/routes_example.py."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "scripts" / "routes_example.py"
-    spec = importlib.util.spec_from_file_location("routes_example", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    text = mod.DOC.read_text(encoding="utf-8")
-    assert mod.render(text) == text, "docs/routes.md is out of date: run python scripts/routes_example.py"
+    assert_page_current("routes_example")
 
 
 def test_compare_routes_risk_same_paths_differ_by_route_costs() -> None:

@@ -145,8 +145,9 @@ def test_qfi_cny_margin_fx_is_booked_day_by_day() -> None:
     ):
         np.testing.assert_array_equal(got[col], ref[col], err_msg=col)
     call = ref["margin_call_usd"].to_numpy()
-    coll = ref["collateral_usd"].to_numpy()
-    released = np.concatenate([[0.0], coll[:-1]]) + call - coll  # collateral sold back that day
+    fx = ref["usd_cny"].to_numpy()
+    coll = ref["collateral_usd"].to_numpy() * fx  # the CNY collateral (valued at the fixing)
+    released = (np.concatenate([[0.0], coll[:-1]]) + call * fx - coll) / fx  # sold back that day [USD]
     cfx = spread * (call + released)
     assert cfx.sum() > 0
     np.testing.assert_allclose(got["fx_cost_usd"] - ref["fx_cost_usd"], cfx, rtol=0, atol=1e-9)

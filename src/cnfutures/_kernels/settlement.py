@@ -55,7 +55,7 @@ L_FEES = 7  # exchange fees + futures-firm commission [CNY]
 L_SLIP = 8  # slippage cost (already inside the variation margin) [CNY]
 L_REQ = 9  # margin requirement [CNY]
 L_CASH = 10  # CNY cash in the futures account [CNY]
-L_COLL = 11  # USD collateral at the futures firm [USD]
+L_COLL = 11  # collateral at the futures firm, USD value at the day's fixing [USD]
 L_CALL = 12  # USD posted that day (margin call or initial margin) [USD]
 L_RELEASE = 13  # USD returned that day [USD]
 L_CONVERT = 14  # USD converted to CNY to settle negative cash [USD]
@@ -64,13 +64,13 @@ L_FUNDING = 16  # funding cost of the USD sent [USD]
 L_FUNDED = 17  # net USD sent to the futures firm so far [USD]
 L_HEDGE = 18  # hedge P&L = variation margin / FX [USD]
 L_COSTS = 19  # fees/FX + FX spread + funding [USD]
-L_NET = 20  # exposure P&L + hedge P&L - costs [USD]
+L_NET = 20  # exposure P&L + hedge P&L - costs + FX revaluation [USD]
 L_LOCKED = 21  # 1 when a wanted trade was blocked by a limit-locked contract
 L_FORCED = 22  # 1 on a forced roll day (stage exit or LTD)
 L_BOUND = 23  # 1 when the position or opening limit cut the target
 L_MCALL = 24  # 1 on a margin call (posting while a position was open)
 L_DELAYED = 25  # 1 when a scheduled roll was delayed
-L_EQUITY = 26  # account equity: cash + collateral × haircut × FX [CNY]
+L_EQUITY = 26  # account equity: cash + USD collateral × haircut × FX, or + CNY collateral [CNY]
 L_TARGET = 27  # target lots after the position / opening limits [lots]
 # option legs (0 for a futures-only policy; see cnfutures._kernels.optlegs)
 L_OPT_LOTS = 28  # signed option lots held at the day's end (all legs) [lots]
@@ -84,7 +84,8 @@ L_OPT_CASH = 35  # option cash flow of the day (premium, exercise, close) [CNY]
 L_DELTA = 36  # book delta: futures lots × size + option delta [unit]
 L_GAMMA = 37  # book gamma of the options [unit per CNY/unit]
 L_VEGA = 38  # book vega of the options [CNY per 1.00 of vol]
-N_LEDGER = 39
+L_FXREVAL = 39  # FX revaluation of the CNY held at the previous close: CNY × (1/FX_d - 1/FX_{d-1}) [USD]
+N_LEDGER = 40
 
 # summary columns (second axis of ``summary``)
 S_EXPO = 0
@@ -111,7 +112,8 @@ S_OPT_PREMIUM = 20  # premium paid (+) / received (-) [USD]
 S_OPT_EXERCISE = 21  # exercise payoff [USD]
 S_OPT_FEES = 22  # option fees [USD] (inside S_FEES)
 S_OPT_PEAK_MARGIN = 23  # largest short-option margin [CNY]
-N_SUMMARY = 24
+S_FXREVAL = 24  # FX revaluation of the CNY held [USD] (inside S_NET)
+N_SUMMARY = 25
 
 # daily per-path tracks (second axis of ``track``)
 T_CUM_EXPO = 0  # cumulative exposure P&L [USD]
@@ -219,6 +221,10 @@ class BookParams(NamedTuple):
         Excess above ``(1 + release_above) × requirement`` is released down to the buffer.
     funding_rate : float [1/year]
         USD funding rate on the net USD sent (when positive).
+    cny_margin : float
+        1.0 for a route whose margin must be CNY (QFI): a call buys CNY collateral with USD at
+        the conversion rate, counting 1:1 in equity, sold back to USD at the day's rate on a
+        release; 0.0 (the default): USD collateral counting ``haircut × FX``.
     """
 
     multiplier: float
@@ -229,6 +235,7 @@ class BookParams(NamedTuple):
     buffer: float
     release_above: float
     funding_rate: float
+    cny_margin: float = 0.0
 
 
 class BookOutput(NamedTuple):
@@ -289,6 +296,7 @@ def book_paths(
     target_k, forced, dt_years, haircut_d = sched.target_k, sched.forced, sched.dt_years, sched.haircut
     multiplier, slippage, band, commission = c.multiplier, c.slippage, c.band, c.commission
     fx_spread, buffer, release_above, funding_rate = c.fx_spread, c.buffer, c.release_above, c.funding_rate
+    cm = c.cny_margin  # 1.0: the collateral is CNY (QFI), 0.0: USD
     ledger, summary, track = out.ledger, out.summary, out.track
     n_paths = settle.shape[0]
     n_days = settle.shape[2]
@@ -355,8 +363,14 @@ def book_paths(
         t_oex = 0.0
         t_ofee = 0.0
         o_peak = 0.0
+        t_reval = 0.0
+        cny_prev = 0.0  # CNY held at the previous close: cash + CNY collateral + option value
+        inv_prev = 0.0  # 1 / FX of the previous day
         for d in range(n_days):
             f = fx[pf, d]
+            inv_f = 1.0 / f
+            # 0. FX revaluation [USD] of the CNY held overnight (0 on the first day: none held)
+            reval = cny_prev * (inv_f - inv_prev)
             haircut = haircut_d[d]
             kt = target_k[d]
             vm = 0.0
@@ -473,61 +487,75 @@ def book_paths(
             # negative cash is covered by converting USD (0 when cash >= 0; branch-free), at the
             # fixing, or at the route's channel rate g = fixing × basis (offshore CNH) if given
             g = f * conv_basis[d] if has_basis else f
+            inv_g = 1.0 / g if has_basis else inv_f
+            # one collateral unit: 1 USD counting haircut × FX CNY (cm = 0), or 1 CNY bought at the
+            # channel rate g counting 1:1 (cm = 1); CNY of margin and USD paid per unit, branch-free
+            unit_cny = cm + (1.0 - cm) * haircut * f
+            unit_usd = cm * inv_g + (1.0 - cm)
             convert = max(-cash, 0.0) / (g * (1.0 - fx_spread))
-            fxcost = convert - max(-cash, 0.0) / f if has_basis else convert * fx_spread
+            fxcost = convert - max(-cash, 0.0) * inv_f if has_basis else convert * fx_spread
             cash = max(cash, 0.0)
             funded += convert
-            equity = cash + coll * haircut * f
+            equity = cash + coll * unit_cny
             # margin call (equity short of the requirement: top up to the buffer level) or
             # release (equity above release_above: back down to the buffer, collateral first,
             # then CNY cash converted back); both computed, the unused one selected to 0
             is_call = equity < req
             is_rel = equity > req * (1.0 + release_above)
-            call = (req * (1.0 + buffer) - equity) / (haircut * f)
+            call = (req * (1.0 + buffer) - equity) / unit_cny
             call = call if is_call else 0.0
             excess = equity - req * (1.0 + buffer)
-            rel_c = min(coll, excess / (haircut * f))
+            rel_c = min(coll, excess / unit_cny)
             rel_c = rel_c if is_rel else 0.0
-            excess -= rel_c * haircut * f
+            excess -= rel_c * unit_cny
             rel_cash = min(cash, max(excess, 0.0))
             rel_cash = rel_cash if is_rel else 0.0
             back = rel_cash / (g * (1.0 + fx_spread))
-            fxcost += rel_cash / f - back
+            fxcost += rel_cash * inv_f - back
             cash -= rel_cash
-            release = rel_c + back
+            call_usd = call * unit_usd  # USD posted / returned for the collateral units
+            rel_usd = rel_c * unit_usd
+            # CNY collateral bought (sold) at the channel rate g: the USD paid above (received
+            # below) its value at the fixing is an FX cost (0 at the fixing: 1/g - 1/f = 0)
+            fxcost += cm * (call - rel_c) * (inv_g - inv_f)
+            release = rel_usd + back
             coll = coll + call - rel_c
-            funded = funded + call - release
+            funded = funded + call_usd - release
             # CNY margin (a route without USD collateral): the channel's spread on the USD bought
             # into CNY (call) and on the margin sold back (rel_c), paid in USD on top: a cost and
             # USD sent; it does not change the CNY cash, the equity or the calls
             if has_coll_fx:
-                cfx = (call + rel_c) * coll_fx[d]
+                cfx = (call_usd + rel_usd) * coll_fx[d]
                 fxcost += cfx
                 funded += cfx
-            equity = cash + coll * haircut * f
+            equity = cash + coll * unit_cny
             mcall = 1.0 if is_call & (lots_start != 0.0) else 0.0
             if funded > peak:
                 peak = funded
-            fees_usd = fees / f
-            hedge = vm / f
+            fees_usd = fees * inv_f  # one division a day (inv_f), multiplications after
+            hedge = vm * inv_f
             costs = fees_usd + fxcost + fund
             e = expo_pnl[p, d]
-            net = e + hedge - costs
+            net = e + hedge - costs + reval
+            cny_prev = cash + cm * coll
+            inv_prev = inv_f
             if o is not None:
-                o_usd = o_pnl / f
+                cny_prev += od[O_VALUE]
+                o_usd = o_pnl * inv_f
                 net += o_usd
                 t_opnl += o_usd
-                t_oprem += od[O_PREMIUM] / f
-                t_oex += od[O_EXERCISE] / f
-                t_ofee += od[O_FEES] / f
+                t_oprem += od[O_PREMIUM] * inv_f
+                t_oex += od[O_EXERCISE] * inv_f
+                t_ofee += od[O_FEES] * inv_f
             # 6. totals
             t_expo += e
             t_hedge += hedge
             t_costs += costs
             t_fees += fees_usd
-            t_slip += slip_cny / f
+            t_slip += slip_cny * inv_f
             t_fxc += fxcost
             t_fund += fund
+            t_reval += reval
             t_vm += vm
             sq_e += e * e
             sq_n += net * net
@@ -558,8 +586,8 @@ def book_paths(
                 ledger[L_SLIP, d] = slip_cny
                 ledger[L_REQ, d] = req
                 ledger[L_CASH, d] = cash
-                ledger[L_COLL, d] = coll
-                ledger[L_CALL, d] = call
+                ledger[L_COLL, d] = coll * (cm * inv_f + 1.0 - cm)
+                ledger[L_CALL, d] = call_usd
                 ledger[L_RELEASE, d] = release
                 ledger[L_CONVERT, d] = convert
                 ledger[L_FXCOST, d] = fxcost
@@ -575,6 +603,7 @@ def book_paths(
                 ledger[L_DELAYED, d] = delayed
                 ledger[L_EQUITY, d] = equity
                 ledger[L_TARGET, d] = tgt
+                ledger[L_FXREVAL, d] = reval
                 if o is not None:
                     ledger[L_OPT_LOTS, d] = od[O_LOTS]
                     ledger[L_OPT_PREMIUM, d] = od[O_PREMIUM]
@@ -590,7 +619,8 @@ def book_paths(
         summary[p, S_EXPO] = t_expo
         summary[p, S_HEDGE] = t_hedge
         summary[p, S_COSTS] = t_costs
-        summary[p, S_NET] = t_expo + t_hedge - t_costs
+        summary[p, S_NET] = t_expo + t_hedge - t_costs + t_reval
+        summary[p, S_FXREVAL] = t_reval
         if o is not None:
             summary[p, S_NET] += t_opnl
             summary[p, S_OPT_PNL] = t_opnl

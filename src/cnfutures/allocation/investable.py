@@ -9,13 +9,16 @@ price, ``X`` CNY per USD, ``NAV_USD`` the paper index's value of the notional th
 between rebalancing days; the engine rounds it to whole lots and rolls on the roll rule's day.
 
 The investable value in USD: ``V(0) = N + pnl(0)``, ``V(t) = V(t-1) · (1 + y_USD δ_t) + pnl(t)``,
-``pnl = Σ_p (hedge P&L_p - costs_p)`` with the engine's hedge P&L (variation margin / fixing) and
-costs (fees, FX spread, the ``funding_rate`` = ``y_USD`` + custodian fee on the USD sent to the
-futures firm: the collateral yield lost on cash at the firm). The paper index is the
+``pnl = Σ_p (hedge P&L_p - costs_p + FX revaluation_p)`` with the engine's hedge P&L (variation
+margin / fixing), costs (fees, FX spread, the ``funding_rate`` = ``y_USD`` + custodian fee on the
+USD sent to the futures firm: the collateral yield lost on cash at the firm) and FX revaluation
+of the CNY the account holds (its cash, a QFI's CNY margin). The paper index is the
 USD-collateral, FX-unhedged total return of the same sleeves. The tracking difference
 ``paper - investable`` [USD] is split exactly into
 
 * ``fees_usd``, ``fx_cost_usd``, ``funding_usd``: the ledgers' costs;
+* ``fx_revaluation_usd``: minus the ledgers' FX revaluation of the CNY held (the paper index
+  converts each day's P&L at that day's fixing; the account keeps it in CNY);
 * ``whole_lots_usd``: the P&L of the fraction of a lot rounded away (the engine's variation
   margin scaled to the fractional quantity, less the booked one);
 * ``sizing_usd``: the index's sleeve exposure, which follows the index value every day, against
@@ -54,6 +57,7 @@ TRACKING_COLUMNS: tuple[tuple[str, str], ...] = (
     ("fees_usd", "USD, exchange fees + commission"),
     ("fx_cost_usd", "USD, conversion spread"),
     ("funding_usd", "USD, collateral yield lost on USD at the firm + custodian fee"),
+    ("fx_revaluation_usd", "USD, minus the FX revaluation of the CNY held at the futures firm"),
     ("whole_lots_usd", "USD, P&L of the fraction of a lot rounded away"),
     ("sizing_usd", "USD, index exposure following its value daily vs a quantity held between rebalances"),
     ("roll_and_locks_usd", "USD, the index's N-day roll window vs the engine's roll day, blocked trades"),
@@ -240,8 +244,8 @@ def replay(
             denied[r.value] = str(e)
             continue
         pnl = np.zeros(len(days))
-        comp = dict.fromkeys(("fees_usd", "fx_cost_usd", "funding_usd", "whole_lots_usd", "sizing_usd",
-                              "roll_and_locks_usd"), 0.0)  # fmt: skip
+        comp = dict.fromkeys(("fees_usd", "fx_cost_usd", "funding_usd", "fx_revaluation_usd",
+                              "whole_lots_usd", "sizing_usd", "roll_and_locks_usd"), 0.0)  # fmt: skip
         counts = dict.fromkeys(("limit_locked_days", "delayed_roll_days", "limit_bound_days"), 0.0)
         posted = np.zeros(len(days))
         try:
@@ -256,11 +260,13 @@ def replay(
                 results[(r.value, name)] = res
                 led = _on_index_days(res.ledger, days, name)
                 hedge = led["hedge_pnl_usd"].to_numpy()
-                pnl += hedge - led["costs_usd"].to_numpy()
+                reval = led["fx_revaluation_usd"].to_numpy()
+                pnl += hedge - led["costs_usd"].to_numpy() + reval
                 posted += led["usd_posted"].to_numpy()
                 comp["fees_usd"] += float((led["fees_cny"] / led["usd_cny"]).sum())
                 comp["fx_cost_usd"] += float(led["fx_cost_usd"].sum())
                 comp["funding_usd"] += float(led["funding_usd"].sum())
+                comp["fx_revaluation_usd"] -= float(reval.sum())
                 for k in counts:
                     counts[k] += res[k]
                 split = _futures_split(ix, name, led, paper, hedge, _multiplier(code))

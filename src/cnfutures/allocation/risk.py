@@ -78,10 +78,11 @@ def investable_risk(
     -------
     polars.DataFrame
         One row per path: ``path``, ``futures_pnl_usd`` (variation margin / fixing),
-        ``costs_usd`` (fees, FX spread, funding), ``net_usd`` (futures P&L - costs + the USD
-        yield on the notional), ``return`` [fraction of the notional], ``peak_usd_posted_sum``
-        (sum of the sleeves' peaks: an upper bound of the USD at the firm), and
-        ``limit_locked_days``.
+        ``costs_usd`` (fees, FX spread, funding), ``net_usd`` (futures P&L - costs + FX
+        revaluation + the USD yield on the notional), ``return`` [fraction of the notional],
+        ``peak_usd_posted_sum`` (sum of the sleeves' peaks: an upper bound of the USD at the
+        firm), ``limit_locked_days`` and ``fx_revaluation_usd`` (the FX revaluation of the CNY
+        the accounts hold, :mod:`cnfutures._kernels.settlement`).
 
     Raises
     ------
@@ -141,11 +142,11 @@ def investable_risk(
     # simple yield on the notional over the simulated calendar span (ACT/365)
     days = sus[0].days
     interest = notional_usd * usd_rate * (days[-1] - days[0]).days / 365.0
-    net = cols["hedge_pnl_usd"] - cols["costs_usd"] + interest
+    net = cols["hedge_pnl_usd"] - cols["costs_usd"] + cols["fx_revaluation_usd"] + interest
     return pl.DataFrame({
         "path": np.arange(n_paths), "futures_pnl_usd": cols["hedge_pnl_usd"], "costs_usd": cols["costs_usd"],
         "net_usd": net, "return": net / notional_usd, "peak_usd_posted_sum": cols["peak_usd_posted"],
-        "limit_locked_days": cols["limit_locked_days"],
+        "limit_locked_days": cols["limit_locked_days"], "fx_revaluation_usd": cols["fx_revaluation_usd"],
     })  # fmt: skip
 
 
@@ -216,7 +217,7 @@ def _book_sleeves(
     for s in sleeves:
         run[s.k] = s.su
     chunk = max(1, min(n_paths, br.MEMORY_BUDGET // sum(s.per_path for s in sleeves)))
-    want = ("hedge_pnl_usd", "costs_usd", "peak_usd_posted", "limit_locked_days")
+    want = ("hedge_pnl_usd", "costs_usd", "peak_usd_posted", "limit_locked_days", "fx_revaluation_usd")
     tot = {c: np.zeros(n_paths) for c in want}
     ohlc = any(s.policy.execution != "settle" for s in sleeves)
     for p0 in range(0, n_paths, chunk):

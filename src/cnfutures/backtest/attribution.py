@@ -24,6 +24,9 @@ and FX arrays the booking kernel read and the pieces of each formula telescope:
 * **costs** (negative): exchange fees, the futures-firm commission (the intermediary's
   mark-up per lot, incl. a route's commission layers), the FX conversion cost (spread, a route
   channel's rate vs the fixing) and the funding of the USD sent.
+* **FX** (``fx_revaluation_usd``): the account keeps its gains as CNY (cash, a QFI's CNY
+  collateral, the value of option legs); their USD value moves with USD/CNY:
+  ``CNY held at the previous close × (1/FX_d - 1/FX_{d-1})``, booked by the kernel.
 
 ``L × m × ΔS_old = benchmark + basis + roll`` on every day, for any contract held, so the
 split is exact; the basis term uses the contract held at the end of the day (after a roll).
@@ -56,7 +59,7 @@ class Component:
     label : str
         Short label for tables and figures.
     group : str
-        ``exposure``, ``hedge`` or ``costs``.
+        ``exposure``, ``hedge``, ``costs``, ``fx`` or ``options``.
     meaning : str
         What it measures.
     """
@@ -91,6 +94,9 @@ COMPONENTS: tuple[Component, ...] = (
               "minus the FX cost: the spread on USD/CNY conversions, a route channel's rate above the "
               "fixing (offshore CNH), the spread on CNY margin bought with USD (QFI)"),
     Component("funding_usd", "costs: funding", "costs", "minus the funding cost of the net USD sent"),
+    Component("fx_revaluation_usd", "FX: revaluation of CNY held", "fx",
+              "USD value change of the CNY held overnight (cash, CNY collateral, option value) from "
+              "USD/CNY moves: CNY_{d-1} × (1/FX_d - 1/FX_{d-1})"),
     Component("option_pnl_usd", "options: marked to market", "options",
               "option legs: premium paid or received, daily marks, exercise payoffs (0 without legs)"),
     Component("option_fees_usd", "costs: option fees", "costs",
@@ -207,6 +213,7 @@ def daily_attribution(prep: Prepared, led: np.ndarray, *, currency: str, sign: f
         "commission_usd": -commission_cny / fx,
         "fx_spread_usd": -led[k.L_FXCOST],
         "funding_usd": -led[k.L_FUNDING],
+        "fx_revaluation_usd": led[k.L_FXREVAL],
         "option_pnl_usd": led[k.L_OPT_PNL] / fx,
         "option_fees_usd": -led[k.L_OPT_FEES] / fx,
     }
@@ -289,9 +296,9 @@ def attribution_totals(daily: pl.DataFrame) -> pl.DataFrame:
     --------
     >>> import datetime as dt
     >>> d = pl.DataFrame({"trading_day": [dt.date(2025, 1, 2)], **{c.name: [1.0] for c in COMPONENTS},
-    ...                   "net_pnl_usd": [14.0], "roll_gap_cny": [None]})
+    ...                   "net_pnl_usd": [15.0], "roll_gap_cny": [None]})
     >>> attribution_totals(d)["usd"].sum()
-    14.0
+    15.0
     """
     sums = daily.select(pl.col(n).sum() for n in _NAMES).row(0)
     return pl.DataFrame(

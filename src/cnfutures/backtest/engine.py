@@ -650,7 +650,7 @@ class MarketPrep:
             market_arrays,
             rules,
             sched,
-            booking_params(p, self.policy, c),
+            booking_params(p, self.policy, c, investor),
             opt_arrays,
         )
         return Prepared(p, days, self.contracts, inputs, self.schedule, self.ratio, self.quantity,
@@ -790,9 +790,19 @@ def prepare(
     return mp.for_route(investor, costs, checked=True)
 
 
-def booking_params(p: Product, policy: HedgePolicy, costs: Costs) -> BookParams:
-    """The booking kernel's scalar parameters for a product, a policy and costs."""
+def booking_params(
+    p: Product, policy: HedgePolicy, costs: Costs, investor: Investor | None = None
+) -> BookParams:
+    """The booking kernel's scalar parameters for a product, a policy, costs and a route.
+
+    A route that may not post USD as margin (QFI, :func:`cnfutures.access.collateral.
+    usd_collateral_allowed`) holds CNY collateral (``cny_margin=1``); ``investor`` None: USD
+    collateral.
+    """
     from cnfutures._kernels.settlement import BookParams
+    from cnfutures.access.collateral import usd_collateral_allowed
+
+    cny_margin = investor is not None and not usd_collateral_allowed(investor)[0]
 
     return BookParams(
         multiplier=float(p.multiplier),
@@ -803,6 +813,7 @@ def booking_params(p: Product, policy: HedgePolicy, costs: Costs) -> BookParams:
         buffer=float(costs.margin_buffer),
         release_above=float(costs.release_above),
         funding_rate=float(costs.funding_rate),
+        cny_margin=1.0 if cny_margin else 0.0,
     )
 
 

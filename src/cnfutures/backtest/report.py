@@ -535,9 +535,13 @@ def _attribution_text(result: Reportable, daily: pl.DataFrame, totals: pl.DataFr
     hedge = sum(v for k, v in usd.items() if k.startswith("hedge_"))
     costs = sum(v for k, v in usd.items() if totals.filter(pl.col("component") == k)["group"][0] == "costs")
     expo = usd["exposure_price_usd"] + usd["exposure_fx_usd"]
+    reval = usd.get("fx_revaluation_usd", 0.0)
+    opt = usd.get("option_pnl_usd", 0.0)
     top = sorted(usd.items(), key=lambda kv: -abs(kv[1]))[:3]
     out = [
-        f"Net P&L {_usd(net)} = exposure {_usd(expo)} + hedge {_usd(hedge)} + costs {_usd(costs)}. "
+        f"Net P&L {_usd(net)} = exposure {_usd(expo)} + hedge {_usd(hedge)} + costs {_usd(costs)}"
+        + (f" + options {_usd(opt)}" if opt else "")
+        + f" + FX revaluation of the CNY held {_usd(reval)}. "
         "Largest parts: " + "; ".join(f"{label[k]} {_usd(v)}" for k, v in top) + "."
     ]
     price = usd["exposure_price_usd"] + usd["exposure_fx_usd"] + usd["hedge_fx_usd"]
@@ -622,13 +626,20 @@ def _cash_text(result: Reportable) -> str:
             f"Net USD posted turned negative on {days[first]} and reached {_usd(posted[k])} on {days[k]}: "
             f"by then the hedge had earned {_usd(hedge_cum[k])} of variation margin, credited in CNY. "
             f"Cash above the margin buffer is returned, so {_usd(back)} came back against {_usd(sent)} "
-            f"sent; {_usd(cash_usd[k])} of CNY cash and {_usd(coll[k])} of USD collateral were still in "
-            "the account. A negative figure is money the hedge has paid out to you, not a debt."
+            f"sent; {_usd(cash_usd[k])} of CNY cash and {_usd(coll[k])} of collateral (USD, or a QFI's CNY "
+            "at the fixing) were still in the account. A negative figure is money the hedge has paid out "
+            "to you, not a debt."
         )
     else:
         out.append("Net USD posted never turned negative: the account never returned more USD than was sent.")
     fund = float(led["funding_usd"].sum())
     out.append(f"Funding the USD sent cost {_usd(fund)} in all.")
+    if "fx_revaluation_usd" in led.columns:
+        reval = float(led["fx_revaluation_usd"].sum())
+        out.append(
+            f"The CNY the account held (cash, and a QFI's CNY margin) is worth more or fewer USD as "
+            f"USD/CNY moves: that FX revaluation came to {_usd(reval)} over the run, inside the net P&L."
+        )
     return "".join(f"<p class='lead'>{esc(t)}</p>" for t in out)
 
 

@@ -130,10 +130,13 @@ def _components(res: Any, econ: RouteEconomics, costs: Costs, slippage_usd: floa
         out["fx_collateral_usd"] = 0.0
     else:
         # the kernel books fx_spread on each USD posted into CNY margin and on the collateral
-        # released; the collateral changes by + call - released, so Σ released = Σ calls - final
-        posted = float(led["margin_call_usd"].sum())
-        released = posted - float(led["collateral_usd"][-1])
-        out["fx_collateral_usd"] = costs.fx_spread * (posted + released)
+        # released; the CNY collateral (the ledger values it at each day's fixing) changes by
+        # + call - released, bought and sold at the fixing (a CNY-margin route has no CNH
+        # channel: route_costs.toml [cnh_channel])
+        calls = led["margin_call_usd"].to_numpy()
+        coll = led["collateral_usd"].to_numpy() * fx  # CNY
+        released = (np.concatenate([[0.0], coll[:-1]]) + calls * fx - coll) / fx
+        out["fx_collateral_usd"] = costs.fx_spread * float(calls.sum() + released.sum())
     out["fx_spread_usd"] = fx_booked - out["fx_collateral_usd"]
     funding = float(led["funding_usd"].sum())
     cust = econ.value("custodian_fee")

@@ -577,7 +577,7 @@ def _run_batch(task: _Task) -> pl.DataFrame:
                 preps[key] = prep
             if isinstance(prep, Exception):
                 raise prep
-            params = booking_params(prep.product, policy, costs)
+            params = booking_params(prep.product, policy, costs, investor)
             point_prep = dataclasses.replace(prep, inputs=prep.inputs._replace(params=params))
             led, summ = book(point_prep.inputs, ledger=True)
             rows.append(_metrics(point_prep, led, summ, task.options))
