@@ -635,6 +635,100 @@ def test_fuzz_exchange_exports(tmp_path: Path) -> None:
     _assert_clean()
 
 
+# the option daily files (issue 18): SHFE/INE kx JSON and DCE's text export, layouts as in
+# tests/test_option_files.py (akshare option/option_commodity.py). A decimal slip on an option
+# settlement is not detectable from the file alone (its limit needs the underlying's settlement),
+# so the corruptions here are those the loader must refuse: every one a typed error.
+_OPT_TRUTH = [
+    {"option": "sc2509C490", "prev_settle": 28.5, "settle": 30.2, "volume": 12.0, "delta": 0.62},
+    {"option": "sc2509P490", "prev_settle": 15.1, "settle": 13.9, "volume": 3.0, "delta": -0.38},
+    {"option": "sc2510C600", "prev_settle": 3.2, "settle": 3.35, "volume": 0.0, "delta": 0.08},
+]
+_OPT_BAD: dict[str, tuple[str, Any]] = {
+    "text settle": ("settle", "abc"),
+    "inf settle": ("settle", "inf"),
+    "nan settle": ("settle", "NaN"),
+    "blank settle": ("settle", ""),
+    "negative settle": ("settle", -1.5),
+    "list settle": ("settle", [30.2]),
+    "negative volume": ("volume", -4),
+    "delta above 1": ("delta", 1.2),
+    "off-grid strike": ("option", "sc2509C493"),
+    "not listed yet": ("option", "sc2703C490"),
+    "expired": ("option", "sc2505C490"),
+    "bad code": ("option", "sc2509X490"),
+    "numeric code": ("option", 2509490),
+}
+# left out with a DataQualityWarning, never read as a price: options of products without a spec
+_OPT_OTHER = ("nr2509C12000", "cu2509C80000", "m2509-C-3000")
+
+
+def _kx_opt(rows: list[dict[str, Any]]) -> str:
+    import json
+
+    keys = {"option": "INSTRUMENTID", "prev_settle": "PRESETTLEMENTPRICE", "settle": "SETTLEMENTPRICE",
+            "volume": "VOLUME", "delta": "DELTA"}  # fmt: skip
+    recs = [{keys[k]: v for k, v in r.items()} | {"OPENINTEREST": 10, "EXECVOLUME": 0} for r in rows]
+    return json.dumps({"o_curinstrument": [*recs, {"INSTRUMENTID": "小计", "SETTLEMENTPRICE": ""}]})
+
+
+def test_fuzz_option_daily_files(tmp_path: Path) -> None:
+    """``read_option_daily``: the truth in every encoding and layout; each corruption a typed error."""
+    from cnfutures.frames.exchange_files import read_option_daily
+
+    day = DAYS[1]
+    truth = [dict(r, trading_day=day) for r in _OPT_TRUTH]
+
+    def check(out: Any) -> str | None:
+        if not isinstance(out, pl.DataFrame):
+            return f"returned {type(out).__name__}"
+        return _same(out, truth, ["trading_day", "option"], ["prev_settle", "settle", "volume", "delta"])
+
+    stamp = day.strftime("%Y%m%d")
+    n = 0
+    for gz in (False, True):
+        st = Style(gz=gz)
+        n += 1
+        d = tmp_path / f"k{n}"
+        d.mkdir()
+        p = _write(d, f"kx{stamp}.dat", _kx_opt(_OPT_TRUTH), st)
+        _run("read_option_daily", f"kx {st.label()}", lambda p=p: read_option_daily(p, "INE"), check)
+        _run("read_option_daily", "kx as DCE", lambda p=p: read_option_daily(p, "DCE"), check)
+        _run("read_option_daily", "kx holiday",
+             lambda p=p: read_option_daily(p, "INE", trading_day=HOLIDAY.isoformat()), check)  # fmt: skip
+        cut = _write(d, "cut.dat", _kx_opt(_OPT_TRUTH)[:-9], Style())
+        _run("read_option_daily", "kx truncated",
+             lambda p=cut: read_option_daily(p, "INE", trading_day=day.isoformat()), check)  # fmt: skip
+    rng = random.Random(SEED + 18)
+    for label, (col, bad) in _OPT_BAD.items():
+        rows = [dict(r) for r in _OPT_TRUTH]
+        rows[rng.randrange(len(rows))][col] = bad
+        n += 1
+        d = tmp_path / f"k{n}"
+        d.mkdir()
+        p = _write(d, f"kx{stamp}.dat", _kx_opt(rows), Style())
+        _run("read_option_daily", f"kx {label}", lambda p=p: read_option_daily(p, "INE"), check)
+    for code in _OPT_OTHER:
+        n += 1
+        d = tmp_path / f"k{n}"
+        d.mkdir()
+        rows = [*_OPT_TRUTH, dict(_OPT_TRUTH[0], option=code)]
+        p = _write(d, f"kx{stamp}.dat", _kx_opt(rows), Style())
+        _run("read_option_daily", f"kx other product {code}", lambda p=p: read_option_daily(p, "INE"), check)
+    # the same truth as a DCE-style text table (GBK, tabs, title line): no DCE option for sc, so the
+    # INE codes in a DCE layout are read by layout and checked against exchange="INE"
+    heads = {"option": "合约名称", "prev_settle": "前结算价", "settle": "结算价", "volume": "成交量",
+             "delta": "Delta"}  # fmt: skip
+    for st in (Style(sep="\t", encoding="gbk"), Style(encoding="utf-8-sig", crlf=True), Style(sep="\t")):
+        n += 1
+        renamed = [{heads[k]: v for k, v in r.items()} for r in _OPT_TRUTH]
+        body = _text(renamed, list(heads.values()), st)
+        title = f"期权 日行情 {day.isoformat()}" + ("\r\n" if st.crlf else "\n")
+        p = _write(tmp_path, f"dce{n}.txt", title + body, st)
+        _run("read_option_daily", f"table {st.label()}", lambda p=p: read_option_daily(p, "INE"), check)
+    _assert_clean()
+
+
 def test_fuzz_cli_file_options(tmp_path: Path) -> None:
     """``cnfutures validate FILE`` on the same inputs: an exit status, never a traceback, and
     never "no problems" for a file the library rejects."""

@@ -135,3 +135,18 @@ def test_sweep_report_renders(browser: Any, tmp_path: Path) -> None:
         "error": [None] * 6,
     })  # fmt: skip
     _render(browser, write_sweep_report(t, tmp_path / "sweep"), "sweep", charts=0, svgs=1)
+
+
+def test_collar_report_renders_the_options_section(browser: Any, tmp_path: Path) -> None:
+    from cnfutures.access import Investor
+    from cnfutures.backtest import Exposure, HedgePolicy, Market, collar, run
+
+    r = run(Market.sample("sc", "2024-11-01", "2025-06-06"), Exposure(300_000, "short", "brent"),
+            HedgePolicy("sc", ratio=0.5, options=collar(), option_vol=0.35), Investor("qfi"),
+            start="2024-12-02")  # fmt: skip
+    path = r.report(tmp_path / "collar")
+    # the backtest's 5 charts + the options section's 4 (P&L with/without, margin, delta, gamma/vega)
+    _render(browser, path, "collar", charts=9, svgs=1)
+    text = path.read_text()
+    assert "<h2>Options</h2>" in text or ">Options<" in text
+    assert "Cost of protection" in text and "Exercise events" in text

@@ -16,7 +16,8 @@ whose message names the argument, the row, the value and what is accepted:
   unit diagonal, entries in [-1, 1], positive semi-definite;
 * :func:`check_option_series` - an option series trades that day, its strike is listed, it
   expires no later than its underlying and no exercise is asked after its expiry;
-* :func:`check_option_access` - the investor's route may trade (or write) the option that day.
+* :func:`check_option_access` - the investor's route may trade (or write) the option that day;
+* :func:`check_option_prices` - option prices read from a file are numbers, finite and >= 0.
 
 Validation is idempotent: a frame that passes comes back unchanged (or sorted, when
 sorting was asked for) and passes again.
@@ -58,6 +59,7 @@ __all__ = [
     "check_keys",
     "check_listed",
     "check_option_access",
+    "check_option_prices",
     "check_option_series",
 ]
 
@@ -622,6 +624,88 @@ def check_option_series(
         raise UnknownContract(
             f"option {opt.code!r}: exercise on {exercise_on} is after its expiry {opt.expiry} ({rule})"
         )
+
+
+def check_option_prices(
+    frame: pl.DataFrame,
+    columns: Sequence[str],
+    *,
+    name: str = "options",
+    rows: Sequence[str] | None = None,
+    required: Sequence[str] = ("settle",),
+    bounds: tuple[float, float] = (0.0, float("inf")),
+    what: str = "an option price is a number >= 0 [CNY/unit]",
+) -> pl.DataFrame:
+    """Cast option price columns from text to numbers and check them: finite and >= 0 [CNY/unit].
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        The rows as read (text or numbers).
+    columns : sequence of str
+        The price columns to check; absent ones are skipped.
+    name : str
+        The file or frame, for the message.
+    rows : sequence of str, optional
+        How to name each row in a message (e.g. ``"o_curinstrument[3]"``); default ``"row i"``.
+    required : sequence of str
+        Columns that may not be blank (an option without a settlement cannot be marked).
+    bounds : (float, float)
+        Accepted range (default ``[0, inf)``; an option delta is checked with ``(-1, 1)``).
+    what : str
+        What is accepted, for the message.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frame`` with ``columns`` as Float64 (thousands separators removed).
+
+    Raises
+    ------
+    DataError
+        Naming the row, the column and the value: not a number, blank where required,
+        infinite or negative.
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"option": ["sc2509C490"], "settle": ["12.4"]})
+    >>> check_option_prices(f, ["settle"])["settle"][0]
+    12.4
+    >>> try:
+    ...     check_option_prices(pl.DataFrame({"settle": ["-1"]}), ["settle"], name="kx.dat")
+    ... except DataError as exc:
+    ...     print(exc)
+    kx.dat: row 0 settle = '-1' is negative; an option price is a number >= 0 [CNY/unit]
+    """
+    labels = list(rows) if rows is not None else [f"row {i}" for i in range(frame.height)]
+    out = []
+    for c in columns:
+        if c not in frame.columns:
+            continue
+        raw = frame[c]
+        text = raw.cast(pl.String).str.replace_all(",", "").str.strip_chars()
+        num = text.cast(pl.Float64, strict=False)
+        problems: list[str] = []
+        for i, (t, v) in enumerate(zip(text.to_list(), num.to_list(), strict=True)):
+            if t is None or t == "":
+                if c in required:
+                    problems.append(f"{labels[i]} {c} is blank")
+                continue
+            if v is None:
+                problems.append(f"{labels[i]} {c} = {t!r} is not a number")
+            elif not np.isfinite(v):
+                problems.append(f"{labels[i]} {c} = {t!r} is not finite")
+            elif v < bounds[0] and bounds[0] == 0.0:
+                problems.append(f"{labels[i]} {c} = {t!r} is negative")
+            elif not bounds[0] <= v <= bounds[1]:
+                problems.append(f"{labels[i]} {c} = {t!r} is outside [{bounds[0]:g}, {bounds[1]:g}]")
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise DataError(
+                f"{name}: {problems[0]}{more}; {what}", problems
+            )
+        out.append(num.alias(c))
+    return frame.with_columns(out) if out else frame
 
 
 def check_option_access(

@@ -333,8 +333,16 @@ def ledger_frame(prep: Prepared, led: np.ndarray) -> pl.DataFrame:
     return pl.DataFrame(cols).with_columns(pl.col("trade_price").fill_nan(None))
 
 
-def ledger_dtype() -> pl.DataType:
-    """The polars type of a list of ledger rows (a sweep's ``ledger`` column)."""
+def ledger_dtype(*, options: bool = False) -> pl.DataType:
+    """The polars type of a list of ledger rows (a sweep's ``ledger`` column).
+
+    ``options=True`` appends the :data:`OPTION_LEDGER` columns (a grid with option legs).
+
+    Examples
+    --------
+    >>> len(ledger_dtype(options=True).inner.fields) - len(ledger_dtype().inner.fields) == len(OPTION_LEDGER)
+    True
+    """
 
     def dtype(c: Column) -> pl.DataType:
         if c.source == "day":
@@ -343,7 +351,8 @@ def ledger_dtype() -> pl.DataType:
             return pl.String()
         return pl.Boolean() if c.flag else pl.Float64()
 
-    return pl.List(pl.Struct({c.name: dtype(c) for c in LEDGER}))
+    cols = (*LEDGER, *OPTION_LEDGER) if options else LEDGER
+    return pl.List(pl.Struct({c.name: dtype(c) for c in cols}))
 
 
 def summary_metrics(

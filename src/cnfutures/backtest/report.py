@@ -646,6 +646,9 @@ def _cash_text(result: Reportable) -> str:
 def backtest_sections(result: Reportable) -> list[Section]:
     """The sections of a backtest report: summary, attribution, cash and collateral, position, rules.
 
+    A result with option legs adds :func:`cnfutures.backtest.options_report.options_section`
+    (``BacktestResult.report`` does it).
+
     Examples
     --------
     >>> from cnfutures.access import Investor

@@ -179,8 +179,12 @@ class BacktestResult:
         hover) drawn by the embedded uPlot, no network and no optional dependency.
         ``path`` is a directory (the page is ``index.html`` in it) or a ``.html`` file. An
         existing file there is replaced only if it is an earlier cnfutures report, unless
-        ``overwrite=True``. ``sections`` (:class:`cnfutures.report.Section`) are appended.
+        ``overwrite=True``. ``sections`` (:class:`cnfutures.report.Section`) are appended,
+        after the Options section of a policy with option legs
+        (:func:`cnfutures.backtest.options_report.options_section`).
         """
+        from cnfutures.backtest.options_report import has_options, options_section
         from cnfutures.backtest.report import write_report
 
-        return write_report(self, path, overwrite=overwrite, sections=sections)
+        auto = [options_section(self)] if has_options(self) else []
+        return write_report(self, path, overwrite=overwrite, sections=[*auto, *sections])

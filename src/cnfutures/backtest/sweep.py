@@ -38,8 +38,8 @@ import polars as pl
 
 from cnfutures._dates import DateLike, parse_date
 from cnfutures.access.investor import Investor, parse_route
-from cnfutures.backtest.layout import ledger_dtype, metric_units, point_metrics
-from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market, sample_params
+from cnfutures.backtest.layout import ledger_dtype, metric_names, metric_units, point_metrics
+from cnfutures.backtest.model import Costs, Exposure, HedgePolicy, Market, OptionLeg, sample_params
 from cnfutures.errors import CnFuturesError, InputError
 from cnfutures.frames.roll import RollRule
 from cnfutures.simulate import Params
@@ -65,6 +65,9 @@ _SECONDS_PER_POINT = 0.15  # one backtest of a year, measured on one core (Decem
 # summary columns of every grid point: name, unit (the engine's one metric layout)
 METRICS: tuple[tuple[str, str], ...] = metric_units("sweep")
 _METRIC_NAMES = tuple(m for m, _ in METRICS)
+# a grid with option legs adds the option metrics (null for its points without legs, as in compare)
+_OPTION_METRIC_NAMES = metric_names("sweep", options=True)[len(_METRIC_NAMES) :]
+_ALL_METRIC_NAMES = (*_METRIC_NAMES, *_OPTION_METRIC_NAMES)
 POOL_MIN_PREPARES = 128  # smaller default sweeps run in-process: a spawned pool starts in 1-3 s
 _RANK_BY = {"hedged_variance": "hedged_variance", "cost": "total_cost_usd"}
 
@@ -250,6 +253,9 @@ class _Axis:
 
 
 def _label(v: Any) -> Any:
+    if isinstance(v, tuple) and all(isinstance(x, OptionLeg) for x in v):  # an ``options`` value
+        legs = [f"{x.side} {x.kind} {x.moneyness:g} {x.tenor_months}m x{x.ratio:g}" for x in v]
+        return "; ".join(legs) or "none"
     if isinstance(v, RollRule):
         parts: list[str] = [v.kind]
         for f in dataclasses.fields(RollRule):
@@ -504,21 +510,40 @@ class _Task:
     axes: tuple[_Axis, ...]
     items: tuple[tuple[int, tuple[int, ...]], ...]  # (point id, value index per axis)
     keep: str
+    options: bool = False  # some point of the grid has option legs: option metrics and ledger columns
 
 
-def _metrics(prep: Any, led: np.ndarray, summ: np.ndarray) -> list[float]:
-    """The :data:`METRICS` of one booked point (as :meth:`BacktestResult.from_arrays` computes them)."""
+def _has_options(spec: SweepSpec, axes: Sequence[_Axis]) -> bool:
+    """Whether some point of the grid books option legs (the base policy's or an ``options`` value)."""
+    for ax in axes:
+        if ax.key == "options":
+            return any(bool(v) for v in ax.values)
+    return bool(spec.policy.options)
+
+
+def _metric_names(options: bool) -> tuple[str, ...]:
+    return _ALL_METRIC_NAMES if options else _METRIC_NAMES
+
+
+def _metrics(prep: Any, led: np.ndarray, summ: np.ndarray, options: bool) -> list[float | None]:
+    """The metrics of one booked point (as :meth:`BacktestResult.from_arrays` computes them); in a
+    grid with option legs, the option metrics of a point without legs are None (it has none)."""
     row = point_metrics(prep, led, summ)
-    return [float(row[m]) for m in _METRIC_NAMES]
+    return [None if row.get(m) is None else float(row[m]) for m in _metric_names(options)]
 
 
-def _result_schema(keep: str) -> dict[str, pl.DataType]:
+def _result_schema(keep: str, options: bool = False) -> dict[str, pl.DataType]:
     schema: dict[str, pl.DataType] = {"point": pl.Int64()}
-    schema.update({m: pl.Float64() for m in _METRIC_NAMES})
+    schema.update({m: pl.Float64() for m in _metric_names(options)})
     schema["error"] = pl.String()
     if keep == "ledger":
-        schema["ledger"] = ledger_dtype()
+        schema["ledger"] = ledger_dtype(options=options)
     return schema
+
+
+def _cols(g: pl.DataFrame, fields: Sequence[pl.Field]) -> list[pl.Expr]:
+    """The ledger columns of a sweep's layout from one point's ledger (null where it has none)."""
+    return [pl.col(f.name) if f.name in g.columns else pl.lit(None, f.dtype).alias(f.name) for f in fields]
 
 
 def _run_batch(task: _Task) -> pl.DataFrame:
@@ -530,7 +555,7 @@ def _run_batch(task: _Task) -> pl.DataFrame:
     scalar_axis = np.array([a.key in _SCALAR_KEYS for a in axes])
     preps: dict[tuple[int, ...], Any] = {}
     ids: list[int] = []
-    rows: list[list[float] | None] = []
+    rows: list[list[float | None] | None] = []
     errors: list[str | None] = []
     ledgers: list[pl.DataFrame | None] = []
     for pid, idx in task.items:
@@ -555,7 +580,7 @@ def _run_batch(task: _Task) -> pl.DataFrame:
             params = booking_params(prep.product, policy, costs, investor)
             point_prep = dataclasses.replace(prep, inputs=prep.inputs._replace(params=params))
             led, summ = book(point_prep.inputs, ledger=True)
-            rows.append(_metrics(point_prep, led, summ))
+            rows.append(_metrics(point_prep, led, summ, task.options))
             errors.append(None)
             if task.keep == "ledger":
                 res = BacktestResult.from_arrays(
@@ -568,25 +593,22 @@ def _run_batch(task: _Task) -> pl.DataFrame:
             rows.append(None)
             errors.append(f"{type(exc).__name__}: {exc}")
             ledgers.append(None)
-    schema = _result_schema(task.keep)
-    m = np.full((len(ids), len(_METRIC_NAMES)), np.nan)
-    for j, r in enumerate(rows):
-        if r is not None:
-            m[j] = r
+    schema = _result_schema(task.keep, task.options)
+    names = _metric_names(task.options)
+    # a failed point has null metrics (NaN is a legitimate value)
+    cols = {name: pl.Series(name, [None if r is None else r[j] for r in rows], dtype=pl.Float64)
+            for j, name in enumerate(names)}  # fmt: skip
     frame = pl.DataFrame(
-        {"point": pl.Series(ids, dtype=pl.Int64), **{name: m[:, j] for j, name in enumerate(_METRIC_NAMES)},
-         "error": pl.Series(errors, dtype=pl.String)},
-    )  # fmt: skip
-    if any(e is not None for e in errors):  # a failed point has null metrics (NaN is a legitimate value)
-        frame = frame.with_columns(
-            pl.when(pl.col("error").is_null()).then(pl.col(name)).alias(name) for name in _METRIC_NAMES
-        )
+        {"point": pl.Series(ids, dtype=pl.Int64), **cols, "error": pl.Series(errors, dtype=pl.String)},
+    )
     if task.keep == "ledger":
         dtype = schema["ledger"]
+        assert isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct)
+        fields = dtype.inner.fields  # a point without option legs has null option columns
         parts = [
             pl.DataFrame({"ledger": [None]}, schema={"ledger": dtype})
             if g is None
-            else g.select(pl.struct(pl.all()).implode().alias("ledger")).cast({"ledger": dtype})
+            else g.select(pl.struct(_cols(g, fields)).implode().alias("ledger")).cast({"ledger": dtype})
             for g in ledgers
         ]
         frame = frame.hstack(pl.concat(parts))
@@ -727,7 +749,10 @@ def sweep(
         executor passed in is not shut down.
     keep : {"summary", "ledger"}
         ``"ledger"`` adds a ``ledger`` column: each point's daily ledger as a list of structs
-        (:func:`ledgers` unnests it). Memory then grows with days × points.
+        (:func:`ledgers` unnests it). Memory then grows with days × points. When some
+        point of the grid has option legs the ledger also has the option columns
+        (``option_lots``, ``option_premium_cny``, ..., ``book_vega``); they are null on the
+        points without legs.
     n_paths : int, optional
         Repeat every point over this many simulated paths (a ``path`` column; seed = the
         scenario's seed + path). Needs simulated markets.
@@ -749,8 +774,11 @@ def sweep(
     polars.DataFrame or polars.LazyFrame
         One row per point, sorted by ``point``: ``point``, the grid parameters, the
         :data:`METRICS` columns (the same numbers as ``backtest(...).summary``, plus
-        ``hedged_variance`` / ``unhedged_variance`` [USD²] and ``total_cost_usd`` [USD]) and
-        ``error`` (null, or the exception of a point that raised; its metrics are null).
+        ``hedged_variance`` / ``unhedged_variance`` [USD²] and ``total_cost_usd`` [USD]); when
+        the base policy or an ``options`` grid value has option legs, also the option metrics
+        (``option_pnl_usd``, ``cost_of_protection_usd``, ``net_pnl_ex_options_usd``, ...; null
+        on points without legs, as in :func:`cnfutures.backtest.compare`); and ``error``
+        (null, or the exception of a point that raised; its metrics are null).
 
     Raises
     ------
@@ -794,7 +822,8 @@ def sweep(
     total = params.height
 
     executor, own, n_workers, size = _executor(executor, workers, batch_size, axes, total)
-    schema = _result_schema(keep)
+    has_options = _has_options(spec, axes)
+    schema = _result_schema(keep, has_options)
     frames: list[pl.DataFrame] = []
     writer: Any = None
     path = Path(out) if out is not None else None
@@ -818,7 +847,7 @@ def sweep(
         progress(0, total)
     limit = max(4, 4 * n_workers)
     pending: dict[cf.Future[Any], _Task] = {}
-    tasks = (_Task(spec, _trim(axes, items), items, keep) for items in _batches(axes, size))
+    tasks = (_Task(spec, _trim(axes, items), items, keep, has_options) for items in _batches(axes, size))
     exhausted = False
     try:
         while True:
@@ -934,7 +963,7 @@ def _executor(
 
 
 def _param_columns(columns: Sequence[str]) -> list[str]:
-    return [c for c in columns if c not in (*_METRIC_NAMES, "point", "error", "ledger")]
+    return [c for c in columns if c not in (*_ALL_METRIC_NAMES, "point", "error", "ledger")]
 
 
 def rank(
@@ -984,9 +1013,9 @@ def rank(
     [(1, 5, 2, 2.5), (2, 0, 2, 3.0)]
     """
     col = _RANK_BY.get(by, by)
-    if col not in _METRIC_NAMES:
+    if col not in _ALL_METRIC_NAMES:
         raise InputError(
-            f"rank by={by!r}; accepted: 'hedged_variance', 'cost' or a metric: {', '.join(_METRIC_NAMES)}"
+            f"rank by={by!r}; accepted: 'hedged_variance', 'cost' or a metric: {', '.join(_ALL_METRIC_NAMES)}"
         )
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise InputError(f"top={top!r} must be a positive whole number")
@@ -1001,7 +1030,7 @@ def rank(
     params = _param_columns(cols)
     policy = [c for c in params if c not in _SCENARIO_KEYS]
     if across_scenarios and len(policy) < len(params):
-        metrics = [c for c in cols if c in _METRIC_NAMES]
+        metrics = [c for c in cols if c in _ALL_METRIC_NAMES]
         lf = (
             lf.group_by(policy, maintain_order=True)
             .agg(

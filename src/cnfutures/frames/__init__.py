@@ -28,6 +28,7 @@ _LAZY: dict[str, str] = {
     "check_futures": "cnfutures.frames.validate",
     "read_futures": "cnfutures.frames.io",
     "read_exchange_daily": "cnfutures.frames.io",
+    "read_option_daily": "cnfutures.frames.exchange_files",
     "read_spot": "cnfutures.frames.io",
     "read_fx": "cnfutures.frames.io",
     "read_intraday": "cnfutures.frames.io",
@@ -56,6 +57,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from cnfutures.frames.continuous import continuous as continuous
     from cnfutures.frames.continuous import detect_rolls as detect_rolls
+    from cnfutures.frames.exchange_files import read_option_daily as read_option_daily
     from cnfutures.frames.io import read_exchange_daily as read_exchange_daily
     from cnfutures.frames.io import read_futures as read_futures
     from cnfutures.frames.io import read_fx as read_fx
