@@ -289,3 +289,19 @@ def test_attribution_of_a_collar_adds_up(sample: Market) -> None:
     assert usd["option_pnl_usd"] == pytest.approx(r["option_pnl_usd"], rel=1e-12)
     assert -usd["option_fees_usd"] == pytest.approx(r["option_fees_usd"], rel=1e-12)
     assert sum(usd.values()) == pytest.approx(r["net_pnl_usd"], abs=0.005)
+
+
+def test_market_option_settlement_checked_by_the_shared_validator(sample: Market) -> None:
+    """A negative option settlement is refused by validation.check_option_prices (the one check
+    the file loaders use too), naming the day and the option."""
+    import dataclasses
+    import datetime as dt
+
+    import polars as pl
+
+    from cnfutures.errors import DataError
+
+    o = pl.DataFrame({"trading_day": [dt.date(2025, 6, 3)] * 2, "option": ["sc2509C490", "sc2509P440"],
+                      "settle": [12.0, -1.0]})  # fmt: skip
+    with pytest.raises(DataError, match=r"2025-06-03 sc2509P440 settle = '-1.0' is negative"):
+        dataclasses.replace(sample, options=o)

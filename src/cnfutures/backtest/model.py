@@ -13,7 +13,7 @@ from cnfutures._dates import DateLike, parse_date
 from cnfutures.errors import DataError, InputError
 from cnfutures.frames.roll import RollRule
 from cnfutures.frames.validate import check_settlements
-from cnfutures.validation import check_declared, check_finite, check_fx, check_keys
+from cnfutures.validation import check_declared, check_finite, check_fx, check_keys, check_option_prices
 
 if TYPE_CHECKING:  # pragma: no cover
     from cnfutures.simulate import Params as simulate_Params
@@ -103,15 +103,11 @@ class Market:
             _check_frame(self.options, "Market.options", {"trading_day": (pl.Date,), "option": (pl.String,),
                                                           "settle": _NUM})  # fmt: skip
             check_keys(self.options, "trading_day", name="Market.options", by=("option",))
-            check_finite(
-                self.options["settle"], "Market.options.settle", what="an option settlement [CNY/unit]"
-            )
-            bad = self.options.filter(pl.col("settle") < 0)
-            if bad.height:
-                raise DataError(
-                    f"Market.options has {bad.height} negative settlement(s), first "
-                    f"{bad['trading_day'][0]} {bad['option'][0]}: {bad['settle'][0]}; an option price is >= 0"
-                )
+            check_option_prices(
+                self.options, ["settle"], name="Market.options",
+                rows=[f"{d} {o}" for d, o in self.options.select("trading_day", "option").iter_rows()],
+                what="an option settlement is a number >= 0 [CNY/unit]",
+            )  # fmt: skip
         if self.implied_vol is not None:
             _check_frame(self.implied_vol, "Market.implied_vol", {"date": (pl.Date,), "implied_vol": _NUM})
             check_keys(self.implied_vol, "date", name="Market.implied_vol")
