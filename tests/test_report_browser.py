@@ -150,3 +150,16 @@ def test_collar_report_renders_the_options_section(browser: Any, tmp_path: Path)
     text = path.read_text()
     assert "<h2>Options</h2>" in text or ">Options<" in text
     assert "Cost of protection" in text and "Exercise events" in text
+
+
+def test_routes_report_renders(browser: Any, tmp_path: Path) -> None:
+    from cnfutures.backtest import Exposure, HedgePolicy, Market
+    from cnfutures.backtest.routes import compare_routes
+
+    cmp = compare_routes(Market.sample("sc", "2025-01-02", "2025-06-06"), Exposure(300_000, "short", "brent"),
+                         HedgePolicy("sc"), routes=["ff_client", "osbp_client", "qfi"])  # fmt: skip
+    path = cmp.report(tmp_path / "routes")
+    # cumulative costs and net USD posted, one line per eligible route
+    _render(browser, path, "routes", charts=2, svgs=0)
+    text = path.read_text()
+    assert "Access routes side by side" in text and f"Cheapest eligible route: {cmp.cheapest()}" in text

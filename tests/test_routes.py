@@ -6,6 +6,7 @@ Reference values are the rows of ``src/cnfutures/access/data/route_costs.toml`` 
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -229,3 +230,15 @@ def test_compare_routes_risk_same_paths_differ_by_route_costs() -> None:
     eff_ff, eff_oi = by["ff_client"]["effectiveness_p50"], by["overseas_intermediary"]["effectiveness_p50"]
     assert eff_ff == pytest.approx(eff_oi, abs=0.01)
     assert "hedging quota NOT applied" in by["qfi"]["constraints"]
+
+
+def test_cli_routes_writes_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cnfutures.cli import main
+
+    rc = main(["routes", "--start", "2025-03-03", "--end", "2025-06-06", "--quantity", "300000",
+               "--report", str(tmp_path / "rt")])  # fmt: skip
+    assert rc == 0
+    page = tmp_path / "rt" / "index.html"
+    assert f"report: {page}" in capsys.readouterr().out
+    text = page.read_text(encoding="utf-8")
+    assert "Access routes side by side" in text and "Cumulative costs by route" in text

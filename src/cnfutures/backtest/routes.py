@@ -29,6 +29,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -111,6 +112,59 @@ class RouteComparison:
         """The eligible route with the lowest ``total_cost_usd`` (None if none is eligible)."""
         ok = self.table.filter(pl.col("eligible")).sort("total_cost_usd")
         return str(ok["route"][0]) if ok.height else None
+
+    def report(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the routes side by side as a self-contained HTML page (offline, no network).
+
+        The page holds :func:`routes_section` (the generated reading and the table) and two
+        interactive charts over the eligible routes: cumulative costs [USD] and net USD posted
+        [USD], one line per route, from each route's ledger.
+
+        Parameters
+        ----------
+        path : str or Path
+            A directory (the page is ``index.html`` in it) or an ``.html`` file.
+        overwrite : bool
+            Replace a file that is not a cnfutures report.
+
+        Returns
+        -------
+        Path
+            The page written.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> m = Market.sample("sc", "2025-03-03", "2025-06-06")
+        >>> cmp = compare_routes(m, Exposure(500_000, "short", "brent"), HedgePolicy("sc"),
+        ...                      routes=["osnbp", "qfi"])
+        >>> page = cmp.report(tempfile.mkdtemp())
+        >>> "Access routes side by side" in page.read_text(encoding="utf-8")
+        True
+        """
+        from cnfutures.backtest.report import Chart, Section, Series, write_page
+
+        ok = [r for r in self.table.filter(pl.col("eligible"))["route"].to_list() if r in self.results]
+        charts = []
+        if ok:
+            days = self.results[ok[0]].ledger["trading_day"]
+            for title, col, cum, scale, unit in (
+                ("Cumulative costs by route", "costs_usd", True, 1e3, "thousand USD"),
+                ("Net USD posted by route", "usd_posted", False, 1e6, "million USD"),
+            ):
+                lines = []
+                for r in ok:
+                    v = self.results[r].ledger[col]
+                    lines.append(Series(r, (v.cum_sum() if cum else v) / scale, unit=unit))
+                charts.append(Chart(title, days, tuple(lines), ylabel=unit))
+        first = next(iter(self.results.values()), None)
+        simulated = bool(getattr(first, "simulated", False))
+        intro = [str(getattr(first, "label", ""))] if first is not None else []
+        return write_page(
+            path, "routes", "Which route? The same hedge through each access route",
+            [Section("Access routes side by side", routes_section(self, heading=False), tuple(charts))],
+            intro=intro, simulated=simulated, overwrite=overwrite,
+        )  # fmt: skip
 
 
 def _components(res: Any, econ: RouteEconomics, costs: Costs, slippage_usd: float) -> dict[str, float]:
@@ -520,10 +574,17 @@ def comparison_text(cmp: RouteComparison) -> list[str]:
     return text
 
 
-def routes_section(cmp: RouteComparison) -> str:
+def routes_section(cmp: RouteComparison, *, heading: bool = True) -> str:
     """The comparison as an HTML report section: the sentences of :func:`comparison_text` and the table.
 
     Every value is escaped.
+
+    Parameters
+    ----------
+    cmp : RouteComparison
+        From :func:`compare_routes`.
+    heading : bool
+        Start with the ``<h2>`` heading (False where the page's section supplies it).
 
     Returns
     -------
@@ -561,8 +622,8 @@ def routes_section(cmp: RouteComparison) -> str:
         body.append("<tr>" + "".join(cells) + "</tr>")
     paras = "".join(f"<p>{x}</p>" for x in text)
     return (
-        '<section class="routes"><h2>Access routes side by side</h2>'
-        f"{paras}<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        '<section class="routes">' + ("<h2>Access routes side by side</h2>" if heading else "")
+        + f"{paras}<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
         "<p>Costs in USD over the backtest; slippage is inside the hedge P&amp;L and the same on every "
         "route. Commissions, mark-ups, clearing fees and spreads are commercial defaults "
         "(access/data/route_costs.toml).</p></section>"

@@ -41,6 +41,8 @@ def register(sub: Any) -> None:
         help="your USD/CNH CSV: date, usd_cnh [CNY per USD]; the routes with an offshore channel (overseas "
         "intermediary, OSBP client) then convert at it (default: every route at the fixing + its spread)",
     )  # fmt: skip
+    p.add_argument("--report", default=None, metavar="DIR",
+                   help="also write the routes side by side as an HTML page (DIR/index.html)")  # fmt: skip
     p.set_defaults(func=_routes)
 
 
@@ -81,4 +83,6 @@ def _routes(args: argparse.Namespace) -> int:
     print("costs [USD]; commercial inputs are documented defaults (access/data/route_costs.toml), "
           "override with --set")  # fmt: skip
     print(format_comparison(cmp))
+    if args.report:
+        print(f"report: {cmp.report(args.report)}")
     return 0
