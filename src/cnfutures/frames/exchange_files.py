@@ -44,6 +44,7 @@ import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -77,12 +78,15 @@ def date_in(text: str) -> str | None:
     return f"{m.group(1)}-{m.group(2)}-{m.group(3)}" if m else None
 
 
-def read_kx(path: Path, text: str) -> tuple[pl.DataFrame, int]:
-    """An SHFE / INE ``kx*.dat`` file as a frame with the export headers (text values).
+def _kx_records(name: str, text: str, kind: str, hint: str = "") -> list[Any]:
+    """The ``o_curinstrument`` list of an SHFE / INE ``kx*.dat`` file (futures or options).
 
-    Returns the frame and the number of subtotal / total / EFP records left out.
+    Raises
+    ------
+    InputError
+        Not valid JSON, or JSON without an ``o_curinstrument`` list (``kind`` and ``hint`` name
+        the file expected).
     """
-    name = str(path)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -90,13 +94,24 @@ def read_kx(path: Path, text: str) -> tuple[pl.DataFrame, int]:
     if not isinstance(data, dict) or not isinstance(data.get("o_curinstrument"), list):
         keys = sorted(data) if isinstance(data, dict) else type(data).__name__
         raise InputError(
-            f"file {name!r} is JSON but not an SHFE/INE daily file: no 'o_curinstrument' list "
-            f"(found {keys}); the exchanges publish it as kx<YYYYMMDD>.dat"
+            f"file {name!r} is JSON but not an SHFE/INE {kind}: no 'o_curinstrument' list "
+            f"(found {keys}){hint}"
         )
+    records: list[Any] = data["o_curinstrument"]
+    return records
+
+
+def read_kx(path: Path, text: str) -> tuple[pl.DataFrame, int]:
+    """An SHFE / INE ``kx*.dat`` file as a frame with the export headers (text values).
+
+    Returns the frame and the number of subtotal / total / EFP records left out.
+    """
+    name = str(path)
+    records = _kx_records(name, text, "daily file", "; the exchanges publish it as kx<YYYYMMDD>.dat")
     need = ("PRODUCTID", "DELIVERYMONTH", *KX_FIELDS)
     rows: list[dict[str, str | None]] = []
     skipped = 0
-    for i, rec in enumerate(data["o_curinstrument"]):
+    for i, rec in enumerate(records):
         if not isinstance(rec, dict):
             raise InputError(f"file {name!r}: o_curinstrument[{i}] is not a record")
         missing = [k for k in need if k not in rec]
@@ -234,20 +249,11 @@ OPTION_COLUMNS: tuple[tuple[str, str], ...] = (
 
 
 def _kx_option_rows(name: str, text: str) -> tuple[list[dict[str, object]], list[str], int]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"file {name!r} starts like JSON but is not valid JSON ({exc})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("o_curinstrument"), list):
-        keys = sorted(data) if isinstance(data, dict) else type(data).__name__
-        raise InputError(
-            f"file {name!r} is JSON but not an SHFE/INE option daily file: no 'o_curinstrument' list "
-            f"(found {keys})"
-        )
+    records = _kx_records(name, text, "option daily file")
     rows: list[dict[str, object]] = []
     labels: list[str] = []
     skipped = 0
-    for i, rec in enumerate(data["o_curinstrument"]):
+    for i, rec in enumerate(records):
         where = f"o_curinstrument[{i}]"
         if not isinstance(rec, dict):
             raise InputError(f"file {name!r}: {where} is not a record")
