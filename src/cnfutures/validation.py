@@ -51,6 +51,7 @@ __all__ = [
     "UNITS",
     "DataError",
     "InputError",
+    "asof_fresh",
     "check_correlation",
     "check_declared",
     "check_finite",
@@ -388,6 +389,66 @@ def check_fx_fresh(
     if isinstance(on, pl.Series) or isinstance(fx_date, pl.Series):
         n_bad = f" ({hit.height} day(s) fail)"
     raise DataError(f"{msg}; a rate at most {max_age_days} days old is accepted{n_bad}: {hint}", [msg])
+
+
+def asof_fresh(
+    series: pl.DataFrame,
+    value: str,
+    days: pl.Series,
+    *,
+    name: str,
+    hint: str,
+    positive: bool = False,
+    max_age_days: int = FX_MAX_AGE_DAYS,
+) -> np.ndarray:
+    """The last value of a dated series on or before each day, checked and at most so old.
+
+    Parameters
+    ----------
+    series : polars.DataFrame
+        ``date`` and ``value`` columns (nulls are dropped; the rest is sorted by date).
+    value : str
+        The value column.
+    days : polars.Series
+        Trading days [date].
+    name, hint : str
+        The series and what to do about a stale value, for the messages.
+    positive : bool
+        Values must also be > 0 (an FX rate).
+    max_age_days : int
+        Oldest accepted value [calendar days before the day] (:func:`check_fx_fresh`).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, one value per day.
+
+    Raises
+    ------
+    DataError
+        A value not finite (or not > 0 with ``positive``), naming up to five rows; or a day
+        with no value within ``max_age_days``.
+
+    Examples
+    --------
+    >>> s = pl.DataFrame({"date": [dt.date(2025, 6, 2)], "usd_cny": [7.2]})
+    >>> asof_fresh(s, "usd_cny", pl.Series([dt.date(2025, 6, 3)]), name="usd_cny", hint="extend it")
+    array([7.2])
+    """
+    s = series.select(pl.col("date").cast(pl.Date), pl.col(value).cast(pl.Float64)).drop_nulls().sort("date")
+    ok = pl.col(value).is_finite() & (pl.col(value) > 0) if positive else pl.col(value).is_finite()
+    bad = s.filter(~ok)
+    if bad.height:
+        what = "rates that are not finite and > 0" if positive else "non-finite values"
+        raise DataError(f"{name} has {what}", [str(r) for r in bad.head(5).rows()])
+    j = pl.DataFrame({"trading_day": days}).join_asof(
+        s.with_columns(pl.col("date").alias("_d")),
+        left_on="trading_day",
+        right_on="date",
+        strategy="backward",
+    )
+    check_fx_fresh(j["_d"], j["trading_day"], name=name, max_age_days=max_age_days, hint=hint)
+    return j[value].to_numpy().astype(np.float64)
 
 
 def check_listed(

@@ -39,7 +39,7 @@ from cnfutures._dates import DateLike, parse_date
 from cnfutures.errors import AccessDenied, DataError, InputError
 from cnfutures.frames.roll import RollRule, roll_schedule
 from cnfutures.market.products import product as get_product
-from cnfutures.validation import FX_MAX_AGE_DAYS, check_fx_fresh
+from cnfutures.validation import asof_fresh
 
 __all__ = [
     "DEFAULT_ROLL",
@@ -626,22 +626,7 @@ def build_index(
 def _fx_on(usd_cny: pl.DataFrame, days: pl.Series) -> np.ndarray:
     if not isinstance(usd_cny, pl.DataFrame) or not {"date", "usd_cny"} <= set(usd_cny.columns):
         raise InputError("usd_cny must be a polars DataFrame with columns date, usd_cny [CNY per USD]")
-    s = (
-        usd_cny.select(pl.col("date").cast(pl.Date), pl.col("usd_cny").cast(pl.Float64))
-        .drop_nulls()
-        .sort("date")
-    )
-    bad = s.filter(~pl.col("usd_cny").is_finite() | (pl.col("usd_cny") <= 0))
-    if bad.height:
-        raise DataError("usd_cny has rates that are not finite and > 0", [str(r) for r in bad.head(5).rows()])
-    j = pl.DataFrame({"trading_day": days}).join_asof(
-        s.with_columns(pl.col("date").alias("_d")),
-        left_on="trading_day",
-        right_on="date",
-        strategy="backward",
-    )
-    check_fx_fresh(
-        j["_d"], j["trading_day"], name="usd_cny", max_age_days=FX_MAX_AGE_DAYS,
+    return asof_fresh(
+        usd_cny, "usd_cny", days, name="usd_cny", positive=True,
         hint="extend the fixings (cnfutures.read_fx) or end the index earlier (end=)",
     )  # fmt: skip
-    return j["usd_cny"].to_numpy().astype(np.float64)

@@ -23,7 +23,7 @@ from cnfutures.market.contracts import contract
 from cnfutures.market.options import option_product
 from cnfutures.market.products import Product, product
 from cnfutures.market.rules import RuleBook, limit_band
-from cnfutures.validation import FX_MAX_AGE_DAYS, check_fx_fresh
+from cnfutures.validation import FX_MAX_AGE_DAYS, asof_fresh
 
 if TYPE_CHECKING:  # pragma: no cover  (the kernel module imports numba: loaded when booking)
     from cnfutures._kernels.optlegs import OptionArrays
@@ -168,23 +168,12 @@ class Prepared:
 
 
 def _asof(series: pl.DataFrame, value: str, days: pl.Series, name: str) -> np.ndarray:
-    s = series.select(pl.col("date"), pl.col(value).cast(pl.Float64)).drop_nulls().sort("date")
-    bad = s.filter(~pl.col(value).is_finite())
-    if bad.height:
-        raise DataError(f"{name} has non-finite values", [str(r) for r in bad.head(5).rows()])
-    j = pl.DataFrame({"trading_day": days}).join_asof(
-        s.with_columns(pl.col("date").alias("_d")),
-        left_on="trading_day",
-        right_on="date",
-        strategy="backward",
-    )
-    check_fx_fresh(
-        j["_d"], j["trading_day"], name=name, max_age_days=MAX_FX_AGE_DAYS,
+    return asof_fresh(
+        series, value, days, name=name, max_age_days=MAX_FX_AGE_DAYS,
         hint=f"{name} must have a value at most {MAX_FX_AGE_DAYS} days before every trading day of the "
         "backtest: extend it (on the command line --fx / --spot with a CSV of date and value), or end the "
         "run earlier",
     )  # fmt: skip
-    return j[value].to_numpy().astype(np.float64)
 
 
 def _ratio_series(policy: HedgePolicy, dS: np.ndarray, dF: np.ndarray, n: int) -> np.ndarray:
