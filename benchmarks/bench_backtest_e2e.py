@@ -23,8 +23,11 @@ import pytest
 from benchmarks.conftest import tag
 
 
-@pytest.fixture(scope="module")
-def sc_args() -> tuple[Any, ...]:
+def sc_eight_year_args() -> tuple[Any, ...]:
+    """``run()`` arguments of the 8-year sc backtest: simulated market, 1 mbbl long, OSBP client.
+
+    Also the setup of ``scripts/backtest_stages.py`` (where the time of this run goes).
+    """
     from cnfutures import simulate
     from cnfutures.access import Investor
     from cnfutures.backtest import Exposure, HedgePolicy, Market
@@ -36,6 +39,11 @@ def sc_args() -> tuple[Any, ...]:
     fx = pl.DataFrame({"date": days, "usd_cny": np.full(days.len(), 7.0)})
     m = Market(fut, prices, fx, simulated=True)
     return m, Exposure(1e6, "long", "spot", "CNY"), HedgePolicy("sc"), Investor("osbp_client")
+
+
+@pytest.fixture(scope="module")
+def sc_args() -> tuple[Any, ...]:
+    return sc_eight_year_args()
 
 
 @pytest.mark.benchmark(group="backtest-sc-8y-end-to-end")

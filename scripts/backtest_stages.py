@@ -14,10 +14,8 @@ import functools
 import statistics
 import sys
 import time
+from pathlib import Path
 from typing import Any
-
-import numpy as np
-import polars as pl
 
 STAGES = (
     "prepare", "prepare_market", "_product_futures", "_day_axis", "_hold_schedule", "_held_cells",
@@ -27,17 +25,12 @@ STAGES = (
 
 def main(n: int) -> None:
     """Print the median CPU time [ms] of ``run()`` and of each stage over ``n`` warm runs."""
-    from cnfutures import simulate
-    from cnfutures.access import Investor
-    from cnfutures.backtest import Exposure, HedgePolicy, Market, engine, run
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for benchmarks/
+    from benchmarks.bench_backtest_e2e import sc_eight_year_args
 
-    fut = simulate.market("sc", "2018-04-02", end="2026-06-30", seed=1).drop("path")
-    spot = fut.group_by("trading_day").agg(pl.col("spot").first().alias("price"))
-    prices = {"spot": spot.rename({"trading_day": "date"}).sort("date")}
-    days = fut["trading_day"].unique().sort()
-    fx = pl.DataFrame({"date": days, "usd_cny": np.full(days.len(), 7.0)})
-    market = Market(fut, prices, fx, simulated=True)
-    args = (market, Exposure(1e6, "long", "spot", "CNY"), HedgePolicy("sc"), Investor("osbp_client"))
+    from cnfutures.backtest import engine, run
+
+    args = sc_eight_year_args()
     spent: dict[str, float] = collections.defaultdict(float)
 
     def timed(name: str, f: Any) -> Any:
