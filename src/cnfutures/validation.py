@@ -37,7 +37,7 @@ fx: duplicate date at row(s) [0, 1] (2025-06-03); one usd_cny per date is accept
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -692,7 +692,7 @@ def check_option_prices(
     columns: Sequence[str],
     *,
     name: str = "options",
-    rows: Sequence[str] | None = None,
+    rows: Sequence[str] | Callable[[], Sequence[str]] | None = None,
     required: Sequence[str] = ("settle",),
     bounds: tuple[float, float] = (0.0, float("inf")),
     what: str = "an option price is a number >= 0 [CNY/unit]",
@@ -707,8 +707,9 @@ def check_option_prices(
         The price columns to check; absent ones are skipped.
     name : str
         The file or frame, for the message.
-    rows : sequence of str, optional
-        How to name each row in a message (e.g. ``"o_curinstrument[3]"``); default ``"row i"``.
+    rows : sequence of str or callable, optional
+        How to name each row in a message (e.g. ``"o_curinstrument[3]"``), or a function
+        returning those names (called only when a row fails); default ``"row i"``.
     required : sequence of str
         Columns that may not be blank (an option without a settlement cannot be marked).
     bounds : (float, float)
@@ -738,7 +739,6 @@ def check_option_prices(
     ...     print(exc)
     kx.dat: row 0 settle = '-1' is negative; an option price is a number >= 0 [CNY/unit]
     """
-    labels = list(rows) if rows is not None else [f"row {i}" for i in range(frame.height)]
     out = []
     for c in columns:
         if c not in frame.columns:
@@ -746,20 +746,27 @@ def check_option_prices(
         raw = frame[c]
         text = raw.cast(pl.String).str.replace_all(",", "").str.strip_chars()
         num = text.cast(pl.Float64, strict=False)
+        blank = text.is_null() | (text == "")
+        fine = blank.not_() & num.is_not_null() & num.is_finite() & num.is_between(*bounds)
+        ok = (fine | blank) if c not in required else fine
+        if ok.all():  # the usual case: no per-row work
+            out.append(num.alias(c))
+            continue
+        labels = list(rows() if callable(rows) else rows) if rows is not None else None
         problems: list[str] = []
-        for i, (t, v) in enumerate(zip(text.to_list(), num.to_list(), strict=True)):
+        for i in ok.not_().arg_true().to_list():
+            t, v = text[i], num[i]
+            label = labels[i] if labels is not None else f"row {i}"
             if t is None or t == "":
-                if c in required:
-                    problems.append(f"{labels[i]} {c} is blank")
-                continue
-            if v is None:
-                problems.append(f"{labels[i]} {c} = {t!r} is not a number")
+                problems.append(f"{label} {c} is blank")
+            elif v is None:
+                problems.append(f"{label} {c} = {t!r} is not a number")
             elif not np.isfinite(v):
-                problems.append(f"{labels[i]} {c} = {t!r} is not finite")
+                problems.append(f"{label} {c} = {t!r} is not finite")
             elif v < bounds[0] and bounds[0] == 0.0:
-                problems.append(f"{labels[i]} {c} = {t!r} is negative")
-            elif not bounds[0] <= v <= bounds[1]:
-                problems.append(f"{labels[i]} {c} = {t!r} is outside [{bounds[0]:g}, {bounds[1]:g}]")
+                problems.append(f"{label} {c} = {t!r} is negative")
+            else:
+                problems.append(f"{label} {c} = {t!r} is outside [{bounds[0]:g}, {bounds[1]:g}]")
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise DataError(

@@ -100,12 +100,13 @@ class Market:
 
     def __post_init__(self) -> None:
         if self.options is not None:
-            _check_frame(self.options, "Market.options", {"trading_day": (pl.Date,), "option": (pl.String,),
-                                                          "settle": _NUM})  # fmt: skip
-            check_keys(self.options, "trading_day", name="Market.options", by=("option",))
+            opts = self.options
+            _check_frame(opts, "Market.options", {"trading_day": (pl.Date,), "option": (pl.String,),
+                                                  "settle": _NUM})  # fmt: skip
+            check_keys(opts, "trading_day", name="Market.options", by=("option",))
             check_option_prices(
-                self.options, ["settle"], name="Market.options",
-                rows=[f"{d} {o}" for d, o in self.options.select("trading_day", "option").iter_rows()],
+                opts, ["settle"], name="Market.options",
+                rows=lambda: [f"{d} {o}" for d, o in opts.select("trading_day", "option").iter_rows()],
                 what="an option settlement is a number >= 0 [CNY/unit]",
             )  # fmt: skip
         if self.implied_vol is not None:
