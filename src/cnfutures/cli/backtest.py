@@ -15,10 +15,15 @@ cargoes, priced off EIA Brent [USD/bbl], hedged with INE sc through an OSBP clie
 bundled sample market (real EIA Brent and FRED USD/CNY; the sc contracts are SIMULATED)."""
 
 
-# the route used when --route is not given: an OSBP's client where the exchange has overseas
-# special brokers (INE), else an overseas intermediary (DCE, SHFE: no OSBP category)
-_DEFAULT_ROUTE = {"sc": "osbp_client", "nr": "osbp_client", "i": "overseas_intermediary",
-                  "ru": "overseas_intermediary"}  # fmt: skip
+def _default_route(product_code: str, on: str) -> str:
+    """The route used without --route: an OSBP's client where the product's exchange has
+    overseas special brokers on ``on`` (the access data: INE), else an overseas intermediary."""
+    from cnfutures.access import route_at_exchange
+    from cnfutures.market.products import product
+
+    return "osbp_client" if route_at_exchange("osbp_client", product(product_code).exchange, on).ok else (
+        "overseas_intermediary"
+    )
 
 
 def register(sub: Any) -> None:
@@ -185,7 +190,7 @@ def _run_inner(args: argparse.Namespace) -> int:
         roll=RollRule(kind=args.roll, days_before_ltd=args.roll_days, before_stage=stage),
         band=args.band, execution=args.execution, slippage_ticks=args.slippage, window=args.window,
     )  # fmt: skip
-    route = args.route or _DEFAULT_ROUTE[args.product]
+    route = args.route or _default_route(args.product, start)
     investor = Investor(route, kind=args.investor_kind, hedging_quota=args.hedging_quota)
     costs = _costs(args, investor, start)
     exposure = Exposure(args.quantity, args.side, price_name, currency)  # type: ignore[arg-type]
