@@ -33,7 +33,8 @@ def iron_ore() -> BacktestResult:
 
 @cache
 def crude() -> BacktestResult:
-    """``cnfutures backtest`` defaults: 1 M bbl Brent buyer hedged with sc, OSBP client, 2019-2025."""
+    """1 M bbl Brent buyer hedged with sc, OSBP client, 2019-2025, with ``Costs()`` (the CLI now
+    defaults to the route's own costs)."""
     m = Market.sample("sc", "2019-01-02", "2025-06-06")
     pol = HedgePolicy(
         "sc", slippage_ticks=1.0,
