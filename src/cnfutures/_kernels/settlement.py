@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
-from numba.extending import register_jitable
+from numba.extending import overload, register_jitable
 
 from cnfutures._kernels.optlegs import (
     N_OPT,
@@ -257,6 +257,17 @@ class BookOutput(NamedTuple):
     track: np.ndarray
 
 
+def _flat(i: int) -> int:
+    """A flat array offset; compiled, as an unsigned integer: numba then emits no negative-index
+    wrap-around code (the kernel never reads an offset of ``k = -1``, no contract held)."""
+    return i
+
+
+@overload(_flat)
+def _flat_compiled(i):  # type: ignore[no-untyped-def]
+    return lambda i: np.uint64(i)
+
+
 @register_jitable
 def _n_legs(o: OptionArrays | None) -> int:
     """Number of option legs (0 for ``None``; the test is pruned at compile time)."""
@@ -306,8 +317,30 @@ def book_paths(
     has_coll_fx = coll_fx.shape[0] == n_days
     conv_basis = sched.conversion_basis
     has_basis = conv_basis.shape[0] == n_days
+    n_k = settle.shape[1]
+    inv_sell = 1.0 / (1.0 - fx_spread)
+    inv_buy = 1.0 / (1.0 + fx_spread)
+    # flat views (the kernel's arrays are C-contiguous): one offset per day serves every array
+    s1, x1, up1, dn1 = settle.reshape(-1), exec_px.reshape(-1), lim_up.reshape(-1), lim_dn.reshape(-1)
+    mr1, pl1, ol1 = margin_rate.reshape(-1), pos_limit.reshape(-1), open_limit.reshape(-1)
+    fol1, for1 = fee_open_lot.reshape(-1), fee_open_rate.reshape(-1)
+    fcl1, fcr1 = fee_close_lot.reshape(-1), fee_close_rate.reshape(-1)
     fx_rows = fx.shape[0]
     want_rows = want_lots.shape[0]
+    # the day's divisions, once per FX row (shared by all paths when the FX is): 1 / FX, 1 / the
+    # channel rate g, the CNY value of one collateral unit and its inverse (see step 5)
+    inv_fx = np.empty((fx_rows, n_days))
+    inv_gx = np.empty((fx_rows, n_days))
+    unit_x = np.empty((fx_rows, n_days))
+    inv_unit_x = np.empty((fx_rows, n_days))
+    for q in prange(fx_rows):
+        for d in range(n_days):
+            fq = fx[q, d]
+            inv_fx[q, d] = 1.0 / fq
+            inv_gx[q, d] = 1.0 / (fq * conv_basis[d]) if has_basis else 1.0 / fq
+            u = cm + (1.0 - cm) * haircut_d[d] * fq
+            unit_x[q, d] = u
+            inv_unit_x[q, d] = 1.0 / u
     # option-leg state (per path and leg: lots, strike, last mark, expiry; the underlying's index)
     # and each path's option totals of the day, allocated here, not inside the parallel loop
     # (numba may hoist a loop-invariant allocation out of ``prange``: one array for all threads).
@@ -325,6 +358,7 @@ def book_paths(
         # cold cache when the parallel kernel is the first to compile)
         pf = p * (fx_rows > 1)
         pw = p * (want_rows > 1)
+        prow = np.int64(p) * n_k
         k = -1
         lots = 0.0
         cash = 0.0
@@ -368,11 +402,17 @@ def book_paths(
         inv_prev = 0.0  # 1 / FX of the previous day
         for d in range(n_days):
             f = fx[pf, d]
-            inv_f = 1.0 / f
+            inv_f = inv_fx[pf, d]
             # 0. FX revaluation [USD] of the CNY held overnight (0 on the first day: none held)
             reval = cny_prev * (inv_f - inv_prev)
-            haircut = haircut_d[d]
             kt = target_k[d]
+            # flat offsets into the [K, D] rule arrays and this path's [K, D] price block, held
+            # contract k and target kt (unsigned: no negative-index wrap-around in the loop;
+            # an offset with k = -1 is never read)
+            ik = _flat(k * n_days + d)
+            ipk = _flat((prow + k) * n_days + d)
+            ikt = _flat(kt * n_days + d)
+            ipkt = _flat((prow + kt) * n_days + d)
             vm = 0.0
             fees = 0.0
             slip_cny = 0.0
@@ -385,10 +425,10 @@ def book_paths(
             lots_start = lots
             # 1. mark the position carried in to today's settlement
             if lots != 0.0:
-                vm += lots * (settle[p, k, d] - settle[p, k, d - 1]) * multiplier
+                vm += lots * (s1[ipk] - s1[ipk - 1]) * multiplier
             # 2. target lots within the position limit of the target contract
             want = want_lots[pw, d]
-            lim = pos_limit[kt, d]
+            lim = pl1[ikt]
             tgt = want
             if tgt > lim:
                 tgt = lim
@@ -398,43 +438,45 @@ def book_paths(
                 bound = 1.0
             if lots != 0.0 and k != kt:
                 # 3a. roll: close the old contract and open the target one, or wait
-                olim = open_limit[kt, d]
+                olim = ol1[ikt]
                 if abs(tgt) > olim:
                     tgt = olim if tgt > 0.0 else -olim
                     bound = 1.0
-                s_old = settle[p, k, d]
-                s_new = settle[p, kt, d]
+                s_old = s1[ipk]
+                s_new = s1[ipkt]
                 # a buy is blocked at the up-limit, a sell at the down-limit
                 # (bitwise & | on bools: no data-dependent branches in the compiled loop)
-                old_locked = ((lots < 0.0) & (s_old >= lim_up[p, k, d])) | (
-                    (lots > 0.0) & (s_old <= lim_dn[p, k, d])
+                old_locked = ((lots < 0.0) & (s_old >= up1[ipk])) | (
+                    (lots > 0.0) & (s_old <= dn1[ipk])
                 )
-                new_locked = ((tgt > 0.0) & (s_new >= lim_up[p, kt, d])) | (
-                    (tgt < 0.0) & (s_new <= lim_dn[p, kt, d])
+                new_locked = ((tgt > 0.0) & (s_new >= up1[ipkt])) | (
+                    (tgt < 0.0) & (s_new <= dn1[ipkt])
                 )
                 if old_locked or new_locked:
                     locked = 1.0
                     delayed = 1.0
                 else:
                     roll_lots = -lots
-                    pc = exec_px[p, k, d] + math.copysign(slippage, roll_lots)
+                    pc = x1[ipk] + math.copysign(slippage, roll_lots)
                     vm += roll_lots * (s_old - pc) * multiplier
                     slip_cny += abs(roll_lots) * slippage * multiplier
-                    fees += abs(roll_lots) * (fee_close_lot[k, d] + pc * multiplier * fee_close_rate[k, d])
+                    fees += abs(roll_lots) * (fcl1[ik] + pc * multiplier * fcr1[ik])
                     fees += abs(roll_lots) * commission
                     if tgt != 0.0:
                         trade = tgt
-                        price = exec_px[p, kt, d] + math.copysign(slippage, trade)
+                        price = x1[ipkt] + math.copysign(slippage, trade)
                         vm += trade * (s_new - price) * multiplier
                         slip_cny += abs(trade) * slippage * multiplier
-                        fees += abs(trade) * (fee_open_lot[kt, d] + price * multiplier * fee_open_rate[kt, d])
+                        fees += abs(trade) * (fol1[ikt] + price * multiplier * for1[ikt])
                         fees += abs(trade) * commission
                     lots = tgt
                     k = kt
+                    ik, ipk = ikt, ipkt
             else:
                 # 3b. rebalance in the target contract
                 if lots == 0.0:
                     k = kt
+                    ik, ipk = ikt, ipkt
                 delta = tgt - lots
                 if abs(delta) > band and delta != 0.0:
                     # opening vs closing part
@@ -444,28 +486,28 @@ def book_paths(
                     a_l = abs(lots)
                     n_open = max(a_t - a_l, 0.0) if same else a_t
                     n_close = max(a_l - a_t, 0.0) if same else a_l
-                    olim = open_limit[k, d]
+                    olim = ol1[ik]
                     if n_open > olim:
                         cut = n_open - olim
                         n_open = olim
                         tgt = tgt - cut if tgt > 0.0 else tgt + cut
                         delta = tgt - lots
                         bound = 1.0
-                    s = settle[p, k, d]
-                    if ((delta > 0.0) & (s >= lim_up[p, k, d])) | ((delta < 0.0) & (s <= lim_dn[p, k, d])):
+                    s = s1[ipk]
+                    if ((delta > 0.0) & (s >= up1[ipk])) | ((delta < 0.0) & (s <= dn1[ipk])):
                         locked = 1.0
                     elif delta != 0.0:
                         trade = delta
-                        price = exec_px[p, k, d] + math.copysign(slippage, trade)
+                        price = x1[ipk] + math.copysign(slippage, trade)
                         vm += trade * (s - price) * multiplier
                         slip_cny += abs(trade) * slippage * multiplier
-                        fees += n_open * (fee_open_lot[k, d] + price * multiplier * fee_open_rate[k, d])
-                        fees += n_close * (fee_close_lot[k, d] + price * multiplier * fee_close_rate[k, d])
+                        fees += n_open * (fol1[ik] + price * multiplier * for1[ik])
+                        fees += n_close * (fcl1[ik] + price * multiplier * fcr1[ik])
                         fees += abs(trade) * commission
                         lots = tgt
             # 4. margin requirement at today's settlement
-            s_held = settle[p, k, d] if k >= 0 else math.nan
-            req = abs(lots) * s_held * multiplier * margin_rate[k, d] if lots != 0.0 else 0.0
+            s_held = s1[ipk] if k >= 0 else math.nan
+            req = abs(lots) * s_held * multiplier * mr1[ik] if lots != 0.0 else 0.0
             # 4b. option legs: premium, marks, exercise, fees, short margin
             o_cash = 0.0
             o_pnl = 0.0
@@ -486,13 +528,13 @@ def book_paths(
                 cash += o_cash
             # negative cash is covered by converting USD (0 when cash >= 0; branch-free), at the
             # fixing, or at the route's channel rate g = fixing × basis (offshore CNH) if given
-            g = f * conv_basis[d] if has_basis else f
-            inv_g = 1.0 / g if has_basis else inv_f
+            inv_g = inv_gx[pf, d] if has_basis else inv_f
             # one collateral unit: 1 USD counting haircut × FX CNY (cm = 0), or 1 CNY bought at the
             # channel rate g counting 1:1 (cm = 1); CNY of margin and USD paid per unit, branch-free
-            unit_cny = cm + (1.0 - cm) * haircut * f
+            unit_cny = unit_x[pf, d]
+            inv_unit = inv_unit_x[pf, d]
             unit_usd = cm * inv_g + (1.0 - cm)
-            convert = max(-cash, 0.0) / (g * (1.0 - fx_spread))
+            convert = max(-cash, 0.0) * (inv_g * inv_sell)
             fxcost = convert - max(-cash, 0.0) * inv_f if has_basis else convert * fx_spread
             cash = max(cash, 0.0)
             funded += convert
@@ -502,15 +544,15 @@ def book_paths(
             # then CNY cash converted back); both computed, the unused one selected to 0
             is_call = equity < req
             is_rel = equity > req * (1.0 + release_above)
-            call = (req * (1.0 + buffer) - equity) / unit_cny
+            call = (req * (1.0 + buffer) - equity) * inv_unit
             call = call if is_call else 0.0
             excess = equity - req * (1.0 + buffer)
-            rel_c = min(coll, excess / unit_cny)
+            rel_c = min(coll, excess * inv_unit)
             rel_c = rel_c if is_rel else 0.0
             excess -= rel_c * unit_cny
             rel_cash = min(cash, max(excess, 0.0))
             rel_cash = rel_cash if is_rel else 0.0
-            back = rel_cash / (g * (1.0 + fx_spread))
+            back = rel_cash * (inv_g * inv_buy)
             fxcost += rel_cash * inv_f - back
             cash -= rel_cash
             call_usd = call * unit_usd  # USD posted / returned for the collateral units
