@@ -276,3 +276,55 @@ def test_summary_counts_equal_the_ledger_flags() -> None:
         assert summ[0, k.S_BOUND] == led[k.L_BOUND].sum()
         assert summ[0, k.S_LOCKED] == led[k.L_LOCKED].sum()
         assert summ[0, k.S_CALLS] == led[k.L_MCALL].sum()
+
+
+def test_grouping_of_paths_changes_no_bit() -> None:
+    # the kernel books LANES paths per group and CHUNK_DAYS days per chunk (issue 20): 37 paths
+    # (a partial group, an odd count) over 70 days (a partial chunk), each with its own FX and
+    # wanted lots, booked at once by the parallel and the serial kernel, must give every path's
+    # summary and daily track exactly as booking that path alone does
+    n, D = 37, 70
+    assert n % k.LANES != 0 and D % k.CHUNK_DAYS != 0 and D > k.CHUNK_DAYS
+    m, sc = random_market(0, D=D)
+    paths = [random_market(s, D=D)[0] for s in range(n)]
+    for key in ("settle", "exec", "up", "dn", "expo"):
+        m[key] = np.ascontiguousarray(np.concatenate([x[key] for x in paths]))
+    m["want"] = np.ascontiguousarray(np.stack([x["want"] for x in paths]))
+    m["fx"] = np.ascontiguousarray(np.stack([x["fx"] for x in paths]))
+
+    def book(mm: dict[str, np.ndarray], fn: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        P = mm["settle"].shape[0]
+        led, summ, track = np.zeros((k.N_LEDGER, D)), np.zeros((P, k.N_SUMMARY)), np.zeros((P, k.N_TRACK, D))
+        fn(
+            k.PathArrays(mm["settle"], mm["exec"], mm["up"], mm["dn"], mm["want"], mm["fx"], mm["expo"]),
+            k.ContractRules(mm["margin"], mm["pos"], mm["olim"], mm["fol"], mm["for"], mm["fcl"], mm["fcr"]),
+            k.DaySchedule(mm["target"], mm["forced"], mm["dt"], np.full(D, sc["haircut"])),
+            k.BookParams(**{f: sc[f] for f in k.BookParams._fields if f in sc}),
+            k.BookOutput(led, summ, track),
+            None,
+        )
+        return led, summ, track
+
+    led_par, s_par, t_par = book(m, k.book_paths_par_nb)
+    led_ser, s_ser, t_ser = book(m, k.book_paths_nb)
+    np.testing.assert_array_equal(s_par, s_ser)
+    np.testing.assert_array_equal(t_par, t_ser)
+    np.testing.assert_array_equal(led_par, led_ser)
+    for p in range(n):
+        one = dict(m)
+        for key in ("settle", "exec", "up", "dn", "expo", "want", "fx"):
+            one[key] = np.ascontiguousarray(m[key][p : p + 1])
+        led_one, s_one, t_one = book(one, k.book_paths_nb)
+        np.testing.assert_array_equal(s_par[p], s_one[0], err_msg=f"path {p}")
+        np.testing.assert_array_equal(t_par[p], t_one[0], err_msg=f"path {p}")
+        if p == 0:
+            np.testing.assert_array_equal(led_par, led_one)
+    assert np.unique(s_par[:, k.S_NET]).size == n  # the paths really differ
+    assert s_par[:, k.S_CALLS].sum() > 0 and s_par[:, k.S_BOUND].sum() > 0  # calls and limits happen
+
+
+def test_mismatched_rule_shapes_are_refused() -> None:
+    m, sc = random_market(0)
+    m["margin"] = np.ascontiguousarray(m["margin"][:2])  # 2 contracts' rules for 3 contracts' prices
+    with pytest.raises(ValueError, match="contract rules"):
+        _run(m, sc)

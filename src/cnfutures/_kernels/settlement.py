@@ -13,6 +13,18 @@ path is independent, so the results are identical). Pass an empty ledger for a s
 run over many paths. Option legs are booked from the same day loop by
 :func:`cnfutures._kernels.optlegs.option_day` (skipped when the policy has none). The booking
 rules are documented in ``docs/backtest.md`` and in :func:`book_paths`.
+
+Layout of the day loop (issue 20; ``docs/benchmarks/backtest.md`` has the profile): paths are
+booked in groups of up to :data:`LANES`, :data:`CHUNK_DAYS` trading days at a time, in two
+phases. Phase 1 runs path by path through the chunk: the position (trades, limits, rolls),
+variation margin, fees, the margin requirement and the option legs, and writes each day's
+results to a small buffer. Phase 2 runs day by day on all lanes of the group at once
+(:func:`_cash_day`, branch-free, so the loop over the lanes compiles to vector instructions):
+the FX revaluation, cash, USD conversions, margin calls and releases, collateral, USD sent and
+the P&L in USD. Each path's operations are the same, in the same order, as in a day-by-day loop
+over one path (the results do not depend on the grouping, tested); the split only lets the
+chain of cash and collateral from one day to the next, which bounded the loop's speed, run for
+many paths side by side.
 """
 
 from __future__ import annotations
@@ -120,6 +132,50 @@ T_CUM_EXPO = 0  # cumulative exposure P&L [USD]
 T_CUM_NET = 1  # cumulative hedged (net) P&L [USD]
 T_FUNDED = 2  # net USD sent to the futures firm so far [USD]
 N_TRACK = 3
+
+LANES = 16  # paths per group: phase 2 of the day loop runs on all of them at once (two 8-wide
+# vectors: one chain of cash and collateral per vector, so two overlap)
+CHUNK_DAYS = 32  # days per chunk: phase 1's buffer stays in L1 until phase 2 reads it
+# rows of a group's phase-2 scratch (one 1-D array, row r of lane g at r * LANES + g: constant,
+# disjoint offsets, so the compiler vectorises the lanes without run-time alias checks)
+W_CASH = 0
+W_COLL = 1
+W_FUNDED = 2
+W_PEAK = 3
+W_CUM_N = 4
+W_HI_N = 5
+W_DD_N = 6
+W_T_HEDGE = 7
+W_T_COSTS = 8
+W_T_FEES = 9
+W_T_FXC = 10
+W_T_FUND = 11
+W_T_REVAL = 12
+W_SQ_N = 13
+W_N_CALLS = 14
+W_CNY_PREV = 15
+W_INV_PREV = 16
+W_T_VM = 17
+W_T_EXPO = 18
+W_SQ_E = 19
+W_CUM_E = 20
+W_HI_E = 21
+W_DD_E = 22
+W_VM = 23
+W_FEES = 24
+W_REQ = 25
+W_HELD = 26
+W_INV_F = 27
+W_INV_G = 28
+W_UNIT_CNY = 29
+W_INV_UNIT = 30
+W_E = 31
+W_O_CASH = 32
+W_O_USD = 33
+W_O_VALUE = 34
+N_W = 35
+N_IN = 12  # day inputs phase 1 hands to phase 2: rows W_VM.. (same order in the chunk buffer)
+N_P1 = 11  # phase-1 floats kept per lane between chunks
 
 
 class PathArrays(NamedTuple):
@@ -276,6 +332,155 @@ def _n_legs(o: OptionArrays | None) -> int:
     return int(o.w.shape[0])
 
 
+@register_jitable(forceinline=True)
+def _cash_day(
+    w: np.ndarray, lane: int, o: OptionArrays | None, dt: float, cfx_d: float, funding_rate: float,
+    cm: float, fx_spread: float, inv_sell: float, inv_buy: float, buffer: float, release_above: float,
+    has_basis: bool, has_coll_fx: bool,
+) -> tuple[float, float, float, float, float, float, float, float, float, float, float]:
+    """Phase 2 of one day for lane ``lane`` of a group: FX revaluation, cash, conversions, collateral,
+    USD sent, P&L in USD and the totals, state and the day's inputs in the scratch ``w`` (rows
+    ``W_*``); returns the day's values the ledger shows (``call_usd, release, convert, fxcost, fund,
+    hedge, costs, net, mcall, equity, reval``). Branch-free but for compile-time and per-call
+    constants, so a loop over the lanes vectorises."""
+    cash = w[W_CASH * LANES + lane]
+    coll = w[W_COLL * LANES + lane]
+    funded = w[W_FUNDED * LANES + lane]
+    peak = w[W_PEAK * LANES + lane]
+    cum_n = w[W_CUM_N * LANES + lane]
+    hi_n = w[W_HI_N * LANES + lane]
+    dd_n = w[W_DD_N * LANES + lane]
+    t_hedge = w[W_T_HEDGE * LANES + lane]
+    t_costs = w[W_T_COSTS * LANES + lane]
+    t_fees = w[W_T_FEES * LANES + lane]
+    t_fxc = w[W_T_FXC * LANES + lane]
+    t_fund = w[W_T_FUND * LANES + lane]
+    t_reval = w[W_T_REVAL * LANES + lane]
+    sq_n = w[W_SQ_N * LANES + lane]
+    n_calls = w[W_N_CALLS * LANES + lane]
+    cny_prev = w[W_CNY_PREV * LANES + lane]
+    inv_prev = w[W_INV_PREV * LANES + lane]
+    t_vm = w[W_T_VM * LANES + lane]
+    t_expo = w[W_T_EXPO * LANES + lane]
+    sq_e = w[W_SQ_E * LANES + lane]
+    cum_e = w[W_CUM_E * LANES + lane]
+    hi_e = w[W_HI_E * LANES + lane]
+    dd_e = w[W_DD_E * LANES + lane]
+    vm = w[W_VM * LANES + lane]
+    fees = w[W_FEES * LANES + lane]
+    req = w[W_REQ * LANES + lane]
+    held = w[W_HELD * LANES + lane]
+    inv_f = w[W_INV_F * LANES + lane]
+    inv_g = w[W_INV_G * LANES + lane]
+    unit_cny = w[W_UNIT_CNY * LANES + lane]
+    inv_unit = w[W_INV_UNIT * LANES + lane]
+    e = w[W_E * LANES + lane]
+    o_cash = w[W_O_CASH * LANES + lane]
+    o_usd = w[W_O_USD * LANES + lane]
+    o_value = w[W_O_VALUE * LANES + lane]
+    # 0. FX revaluation [USD] of the CNY held overnight (0 on the first day: none held)
+    reval = cny_prev * (inv_f - inv_prev)
+    # 5. cash, conversions, collateral
+    fund = max(funded, 0.0) * funding_rate * dt
+    cash += vm - fees
+    if o is not None:
+        cash += o_cash
+    # negative cash is covered by converting USD (0 when cash >= 0; branch-free), at the
+    # fixing, or at the route's channel rate g = fixing × basis (offshore CNH) if given
+    # one collateral unit: 1 USD counting haircut × FX CNY (cm = 0), or 1 CNY bought at the
+    # channel rate g counting 1:1 (cm = 1); CNY of margin and USD paid per unit, branch-free
+    unit_usd = cm * inv_g + (1.0 - cm)
+    convert = max(-cash, 0.0) * (inv_g * inv_sell)
+    fxcost = convert - max(-cash, 0.0) * inv_f if has_basis else convert * fx_spread
+    cash = max(cash, 0.0)
+    funded += convert
+    equity = cash + coll * unit_cny
+    # margin call (equity short of the requirement: top up to the buffer level) or
+    # release (equity above release_above: back down to the buffer, collateral first,
+    # then CNY cash converted back); both computed, the unused one selected to 0
+    is_call = equity < req
+    is_rel = equity > req * (1.0 + release_above)
+    call = (req * (1.0 + buffer) - equity) * inv_unit
+    call = call if is_call else 0.0
+    excess = equity - req * (1.0 + buffer)
+    rel_c = min(coll, excess * inv_unit)
+    rel_c = rel_c if is_rel else 0.0
+    excess -= rel_c * unit_cny
+    rel_cash = min(cash, max(excess, 0.0))
+    rel_cash = rel_cash if is_rel else 0.0
+    back = rel_cash * (inv_g * inv_buy)
+    fxcost += rel_cash * inv_f - back
+    cash -= rel_cash
+    call_usd = call * unit_usd  # USD posted / returned for the collateral units
+    rel_usd = rel_c * unit_usd
+    # CNY collateral bought (sold) at the channel rate g: the USD paid above (received
+    # below) its value at the fixing is an FX cost (0 at the fixing: 1/g - 1/f = 0)
+    fxcost += cm * (call - rel_c) * (inv_g - inv_f)
+    release = rel_usd + back
+    coll = coll + call - rel_c
+    funded = funded + call_usd - release
+    # CNY margin (a route without USD collateral): the channel's spread on the USD bought
+    # into CNY (call) and on the margin sold back (rel_c), paid in USD on top: a cost and
+    # USD sent; it does not change the CNY cash, the equity or the calls
+    if has_coll_fx:
+        cfx = (call_usd + rel_usd) * cfx_d
+        fxcost += cfx
+        funded += cfx
+    equity = cash + coll * unit_cny
+    mcall = 1.0 if is_call & (held != 0.0) else 0.0
+    peak = funded if funded > peak else peak
+    fees_usd = fees * inv_f
+    hedge = vm * inv_f
+    costs = fees_usd + fxcost + fund
+    net = e + hedge - costs + reval
+    cny_prev = cash + cm * coll
+    inv_prev = inv_f
+    if o is not None:
+        cny_prev += o_value
+        net += o_usd
+    t_expo += e
+    t_vm += vm
+    sq_e += e * e
+    cum_e += e
+    hi_e = max(hi_e, cum_e)
+    dd_e = min(dd_e, cum_e - hi_e)
+    t_hedge += hedge
+    t_costs += costs
+    t_fees += fees_usd
+    t_fxc += fxcost
+    t_fund += fund
+    t_reval += reval
+    sq_n += net * net
+    n_calls += mcall
+    cum_n += net
+    hi_n = max(hi_n, cum_n)
+    dd_n = min(dd_n, cum_n - hi_n)
+    w[W_CASH * LANES + lane] = cash
+    w[W_COLL * LANES + lane] = coll
+    w[W_FUNDED * LANES + lane] = funded
+    w[W_PEAK * LANES + lane] = peak
+    w[W_CUM_N * LANES + lane] = cum_n
+    w[W_HI_N * LANES + lane] = hi_n
+    w[W_DD_N * LANES + lane] = dd_n
+    w[W_T_HEDGE * LANES + lane] = t_hedge
+    w[W_T_COSTS * LANES + lane] = t_costs
+    w[W_T_FEES * LANES + lane] = t_fees
+    w[W_T_FXC * LANES + lane] = t_fxc
+    w[W_T_FUND * LANES + lane] = t_fund
+    w[W_T_REVAL * LANES + lane] = t_reval
+    w[W_SQ_N * LANES + lane] = sq_n
+    w[W_N_CALLS * LANES + lane] = n_calls
+    w[W_CNY_PREV * LANES + lane] = cny_prev
+    w[W_INV_PREV * LANES + lane] = inv_prev
+    w[W_T_VM * LANES + lane] = t_vm
+    w[W_T_EXPO * LANES + lane] = t_expo
+    w[W_SQ_E * LANES + lane] = sq_e
+    w[W_CUM_E * LANES + lane] = cum_e
+    w[W_HI_E * LANES + lane] = hi_e
+    w[W_DD_E * LANES + lane] = dd_e
+    return call_usd, release, convert, fxcost, fund, hedge, costs, net, mcall, equity, reval
+
+
 def book_paths(
     m: PathArrays, r: ContractRules, sched: DaySchedule, c: BookParams, out: BookOutput,
     o: OptionArrays | None = None,
@@ -320,7 +525,15 @@ def book_paths(
     n_k = settle.shape[1]
     inv_sell = 1.0 / (1.0 - fx_spread)
     inv_buy = 1.0 / (1.0 + fx_spread)
-    # flat views (the kernel's arrays are C-contiguous): one offset per day serves every array
+    # flat views (the kernel's arrays are C-contiguous): one offset per day serves every array, so
+    # the shapes must agree (a mismatch would read another contract's or day's values)
+    for a3 in (exec_px, lim_up, lim_dn):
+        if a3.shape != settle.shape:
+            raise ValueError("booking kernel: the price arrays must all be [paths, contracts, days]")
+    rules = (margin_rate, pos_limit, open_limit, fee_open_lot, fee_open_rate, fee_close_lot, fee_close_rate)
+    for a2 in rules:
+        if a2.shape[0] != n_k or a2.shape[1] != n_days:
+            raise ValueError("booking kernel: the contract rules must be [contracts, days] of the prices")
     s1, x1, up1, dn1 = settle.reshape(-1), exec_px.reshape(-1), lim_up.reshape(-1), lim_dn.reshape(-1)
     mr1, pl1, ol1 = margin_rate.reshape(-1), pos_limit.reshape(-1), open_limit.reshape(-1)
     fol1, for1 = fee_open_lot.reshape(-1), fee_open_rate.reshape(-1)
@@ -328,7 +541,9 @@ def book_paths(
     fx_rows = fx.shape[0]
     want_rows = want_lots.shape[0]
     # the day's divisions, once per FX row (shared by all paths when the FX is): 1 / FX, 1 / the
-    # channel rate g, the CNY value of one collateral unit and its inverse (see step 5)
+    # channel rate g, the CNY value of one collateral unit and its inverse (see step 5); step 5
+    # multiplies by them (a division costs several multiplications, and most sat on the
+    # day-to-day chain of cash and collateral)
     inv_fx = np.empty((fx_rows, n_days))
     inv_gx = np.empty((fx_rows, n_days))
     unit_x = np.empty((fx_rows, n_days))
@@ -342,8 +557,7 @@ def book_paths(
             unit_x[q, d] = u
             inv_unit_x[q, d] = 1.0 / u
     # option-leg state (per path and leg: lots, strike, last mark, expiry; the underlying's index)
-    # and each path's option totals of the day, allocated here, not inside the parallel loop
-    # (numba may hoist a loop-invariant allocation out of ``prange``: one array for all threads).
+    # and each path's option totals of the day, one row per path.
     # Every use of ``o`` is under ``if o is not None``, which numba prunes at compile time: a
     # futures-only call (``o=None``) compiles to the futures loop alone.
     # (A variable a ``prange`` body may use without defining it in that iteration is shared by all
@@ -352,339 +566,349 @@ def book_paths(
     o_state = np.zeros((n_paths, 4, n_legs))
     o_kk = np.zeros((n_paths, n_legs), np.int64)
     o_day = np.zeros((n_paths, N_OPT))
-    for p in prange(n_paths):
-        # index arithmetic, not ``p if ... else 0``: under ``prange`` the loop index is unsigned
-        # and unifying it with an int literal types the index as float64 (a TypingError on a
-        # cold cache when the parallel kernel is the first to compile)
-        pf = p * (fx_rows > 1)
-        pw = p * (want_rows > 1)
-        prow = np.int64(p) * n_k
-        k = -1
-        lots = 0.0
-        cash = 0.0
-        coll = 0.0
-        funded = 0.0
-        peak = 0.0
-        cum_e = 0.0
-        cum_n = 0.0
-        hi_e = 0.0
-        hi_n = 0.0
-        dd_e = 0.0
-        dd_n = 0.0
-        t_expo = 0.0
-        t_hedge = 0.0
-        t_costs = 0.0
-        t_fees = 0.0
-        t_slip = 0.0
-        t_fxc = 0.0
-        t_fund = 0.0
-        t_vm = 0.0
-        sq_e = 0.0
-        sq_n = 0.0
-        n_calls = 0.0
-        n_locked = 0.0
-        n_delayed = 0.0
-        n_forced = 0.0
-        n_bound = 0.0
-        o_n = o_state[p, 0]  # this path's rows of the option-leg state
-        o_strike = o_state[p, 1]
-        o_v = o_state[p, 2]
-        o_exp = o_state[p, 3]
-        o_k = o_kk[p]
-        od = o_day[p]
-        t_opnl = 0.0
-        t_oprem = 0.0
-        t_oex = 0.0
-        t_ofee = 0.0
-        o_peak = 0.0
-        t_reval = 0.0
-        cny_prev = 0.0  # CNY held at the previous close: cash + CNY collateral + option value
-        inv_prev = 0.0  # 1 / FX of the previous day
-        for d in range(n_days):
-            f = fx[pf, d]
-            inv_f = inv_fx[pf, d]
-            # 0. FX revaluation [USD] of the CNY held overnight (0 on the first day: none held)
-            reval = cny_prev * (inv_f - inv_prev)
-            kt = target_k[d]
-            # flat offsets into the [K, D] rule arrays and this path's [K, D] price block, held
-            # contract k and target kt (unsigned: no negative-index wrap-around in the loop;
-            # an offset with k = -1 is never read)
-            ik = _flat(k * n_days + d)
-            ipk = _flat((prow + k) * n_days + d)
-            ikt = _flat(kt * n_days + d)
-            ipkt = _flat((prow + kt) * n_days + d)
-            vm = 0.0
-            fees = 0.0
-            slip_cny = 0.0
-            locked = 0.0
-            bound = 0.0
-            delayed = 0.0
-            trade = 0.0
-            roll_lots = 0.0
-            price = math.nan
-            lots_start = lots
-            # 1. mark the position carried in to today's settlement
-            if lots != 0.0:
-                vm += lots * (s1[ipk] - s1[ipk - 1]) * multiplier
-            # 2. target lots within the position limit of the target contract
-            want = want_lots[pw, d]
-            lim = pl1[ikt]
-            tgt = want
-            if tgt > lim:
-                tgt = lim
-                bound = 1.0
-            elif tgt < -lim:
-                tgt = -lim
-                bound = 1.0
-            if lots != 0.0 and k != kt:
-                # 3a. roll: close the old contract and open the target one, or wait
-                olim = ol1[ikt]
-                if abs(tgt) > olim:
-                    tgt = olim if tgt > 0.0 else -olim
-                    bound = 1.0
-                s_old = s1[ipk]
-                s_new = s1[ipkt]
-                # a buy is blocked at the up-limit, a sell at the down-limit
-                # (bitwise & | on bools: no data-dependent branches in the compiled loop)
-                old_locked = ((lots < 0.0) & (s_old >= up1[ipk])) | (
-                    (lots > 0.0) & (s_old <= dn1[ipk])
-                )
-                new_locked = ((tgt > 0.0) & (s_new >= up1[ipkt])) | (
-                    (tgt < 0.0) & (s_new <= dn1[ipkt])
-                )
-                if old_locked or new_locked:
-                    locked = 1.0
-                    delayed = 1.0
-                else:
-                    roll_lots = -lots
-                    pc = x1[ipk] + math.copysign(slippage, roll_lots)
-                    vm += roll_lots * (s_old - pc) * multiplier
-                    slip_cny += abs(roll_lots) * slippage * multiplier
-                    fees += abs(roll_lots) * (fcl1[ik] + pc * multiplier * fcr1[ik])
-                    fees += abs(roll_lots) * commission
-                    if tgt != 0.0:
-                        trade = tgt
-                        price = x1[ipkt] + math.copysign(slippage, trade)
-                        vm += trade * (s_new - price) * multiplier
-                        slip_cny += abs(trade) * slippage * multiplier
-                        fees += abs(trade) * (fol1[ikt] + price * multiplier * for1[ikt])
-                        fees += abs(trade) * commission
-                    lots = tgt
-                    k = kt
-                    ik, ipk = ikt, ipkt
-            else:
-                # 3b. rebalance in the target contract
-                if lots == 0.0:
-                    k = kt
-                    ik, ipk = ikt, ipkt
-                delta = tgt - lots
-                if abs(delta) > band and delta != 0.0:
-                    # opening vs closing part
-                    # same side (or flat): only the change opens or closes; else close all, open all
-                    same = (lots == 0.0) | ((lots > 0.0) == (tgt > 0.0))
-                    a_t = abs(tgt)
-                    a_l = abs(lots)
-                    n_open = max(a_t - a_l, 0.0) if same else a_t
-                    n_close = max(a_l - a_t, 0.0) if same else a_l
-                    olim = ol1[ik]
-                    if n_open > olim:
-                        cut = n_open - olim
-                        n_open = olim
-                        tgt = tgt - cut if tgt > 0.0 else tgt + cut
-                        delta = tgt - lots
+    # the paths in groups of at most LANES, as even as can be and an even number of groups, so
+    # that two threads (the usual split of ``prange``) get the same work
+    n_groups = (n_paths + LANES - 1) // LANES
+    n_groups += n_groups % 2 if n_groups > 1 else 0
+    per_path_fx = fx_rows > 1
+    for gi in prange(n_groups):
+        p0 = np.int64(gi) * n_paths // n_groups
+        n_lanes = (np.int64(gi) + 1) * n_paths // n_groups - p0
+        # the group's scratch (allocated per group: numba hoists an allocation in a ``prange`` body
+        # into each thread's share of the loop, not out of it): ``w``, phase 2's state and inputs
+        # of every lane (rows W_*); ``cb``, the chunk buffer phase 1 fills, input q of day j of a
+        # lane at (j * N_IN + q) * LANES + lane; lanes without a path book zeros at FX 1 (never read)
+        w = np.zeros(N_W * LANES)
+        cb = np.zeros(N_IN * CHUNK_DAYS * LANES)
+        for q in (W_INV_F, W_INV_G, W_UNIT_CNY, W_INV_UNIT):
+            for j in range(CHUNK_DAYS):
+                for lane in range(LANES):
+                    cb[(j * N_IN + q - W_VM) * LANES + lane] = 1.0
+        p1 = np.zeros((LANES, N_P1))  # phase-1 state of each lane between chunks
+        p1k = np.full(LANES, -1, np.int64)  # contract held
+        for c0 in range(0, n_days, CHUNK_DAYS):
+            c1 = min(c0 + CHUNK_DAYS, n_days)
+            # phase 1, path by path: trades, limits, rolls, variation margin, fees, requirement,
+            # option legs; the day's inputs of phase 2 into the chunk buffer
+            for lane in range(n_lanes):
+                p = p0 + lane
+                pf = p * (fx_rows > 1)  # the path's FX and wanted-lots rows (or the shared one)
+                pw = p * (want_rows > 1)
+                prow = np.int64(p) * n_k
+                k = p1k[lane]
+                lots = p1[lane, 0]
+                t_slip = p1[lane, 1]
+                n_locked = p1[lane, 2]
+                n_delayed = p1[lane, 3]
+                n_forced = p1[lane, 4]
+                n_bound = p1[lane, 5]
+                t_opnl = p1[lane, 6]
+                t_oprem = p1[lane, 7]
+                t_oex = p1[lane, 8]
+                t_ofee = p1[lane, 9]
+                o_peak = p1[lane, 10]
+                want_row = want_lots[pw]  # this path's rows
+                inv_fx_row = inv_fx[pf]
+                expo_row = expo_pnl[p]
+                o_n = o_state[p, 0]  # this path's rows of the option-leg state
+                o_strike = o_state[p, 1]
+                o_v = o_state[p, 2]
+                o_exp = o_state[p, 3]
+                o_k = o_kk[p]
+                od = o_day[p]
+                for d in range(c0, c1):
+                    j = d - c0
+                    ud = _flat(d)  # unsigned: no negative-index wrap-around
+                    kt = target_k[ud]
+                    # flat offsets into the [K, D] rule arrays and this path's [K, D] price block, held
+                    # contract k and target kt (unsigned: no negative-index wrap-around in the loop;
+                    # an offset with k = -1 is never read)
+                    ik = _flat(k * n_days + d)
+                    ipk = _flat((prow + k) * n_days + d)
+                    ikt = _flat(kt * n_days + d)
+                    ipkt = _flat((prow + kt) * n_days + d)
+                    vm = 0.0
+                    fees = 0.0
+                    slip_cny = 0.0
+                    locked = 0.0
+                    bound = 0.0
+                    delayed = 0.0
+                    trade = 0.0
+                    roll_lots = 0.0
+                    price = math.nan
+                    lots_start = lots
+                    # 1. mark the position carried in to today's settlement
+                    if lots != 0.0:
+                        vm += lots * (s1[ipk] - s1[ipk - 1]) * multiplier
+                    # 2. target lots within the position limit of the target contract
+                    want = want_row[ud]
+                    lim = pl1[ikt]
+                    tgt = want
+                    if tgt > lim:
+                        tgt = lim
                         bound = 1.0
-                    s = s1[ipk]
-                    if ((delta > 0.0) & (s >= up1[ipk])) | ((delta < 0.0) & (s <= dn1[ipk])):
-                        locked = 1.0
-                    elif delta != 0.0:
-                        trade = delta
-                        price = x1[ipk] + math.copysign(slippage, trade)
-                        vm += trade * (s - price) * multiplier
-                        slip_cny += abs(trade) * slippage * multiplier
-                        fees += n_open * (fol1[ik] + price * multiplier * for1[ik])
-                        fees += n_close * (fcl1[ik] + price * multiplier * fcr1[ik])
-                        fees += abs(trade) * commission
-                        lots = tgt
-            # 4. margin requirement at today's settlement
-            s_held = s1[ipk] if k >= 0 else math.nan
-            req = abs(lots) * s_held * multiplier * mr1[ik] if lots != 0.0 else 0.0
-            # 4b. option legs: premium, marks, exercise, fees, short margin
-            o_cash = 0.0
-            o_pnl = 0.0
+                    elif tgt < -lim:
+                        tgt = -lim
+                        bound = 1.0
+                    if lots != 0.0 and k != kt:
+                        # 3a. roll: close the old contract and open the target one, or wait
+                        olim = ol1[ikt]
+                        if abs(tgt) > olim:
+                            tgt = olim if tgt > 0.0 else -olim
+                            bound = 1.0
+                        s_old = s1[ipk]
+                        s_new = s1[ipkt]
+                        # a buy is blocked at the up-limit, a sell at the down-limit
+                        # (bitwise & | on bools: no data-dependent branches in the compiled loop)
+                        old_locked = ((lots < 0.0) & (s_old >= up1[ipk])) | (
+                            (lots > 0.0) & (s_old <= dn1[ipk])
+                        )
+                        new_locked = ((tgt > 0.0) & (s_new >= up1[ipkt])) | (
+                            (tgt < 0.0) & (s_new <= dn1[ipkt])
+                        )
+                        if old_locked or new_locked:
+                            locked = 1.0
+                            delayed = 1.0
+                        else:
+                            roll_lots = -lots
+                            pc = x1[ipk] + math.copysign(slippage, roll_lots)
+                            vm += roll_lots * (s_old - pc) * multiplier
+                            slip_cny += abs(roll_lots) * slippage * multiplier
+                            fees += abs(roll_lots) * (fcl1[ik] + pc * multiplier * fcr1[ik])
+                            fees += abs(roll_lots) * commission
+                            if tgt != 0.0:
+                                trade = tgt
+                                price = x1[ipkt] + math.copysign(slippage, trade)
+                                vm += trade * (s_new - price) * multiplier
+                                slip_cny += abs(trade) * slippage * multiplier
+                                fees += abs(trade) * (fol1[ikt] + price * multiplier * for1[ikt])
+                                fees += abs(trade) * commission
+                            lots = tgt
+                            k = kt
+                            ik, ipk = ikt, ipkt
+                    else:
+                        # 3b. rebalance in the target contract
+                        if lots == 0.0:
+                            k = kt
+                            ik, ipk = ikt, ipkt
+                        delta = tgt - lots
+                        if abs(delta) > band and delta != 0.0:
+                            # opening vs closing part
+                            # same side (or flat): only the change opens or closes; else close all, open all
+                            same = (lots == 0.0) | ((lots > 0.0) == (tgt > 0.0))
+                            a_t = abs(tgt)
+                            a_l = abs(lots)
+                            n_open = max(a_t - a_l, 0.0) if same else a_t
+                            n_close = max(a_l - a_t, 0.0) if same else a_l
+                            olim = ol1[ik]
+                            if n_open > olim:
+                                cut = n_open - olim
+                                n_open = olim
+                                tgt = tgt - cut if tgt > 0.0 else tgt + cut
+                                delta = tgt - lots
+                                bound = 1.0
+                            s = s1[ipk]
+                            if ((delta > 0.0) & (s >= up1[ipk])) | ((delta < 0.0) & (s <= dn1[ipk])):
+                                locked = 1.0
+                            elif delta != 0.0:
+                                trade = delta
+                                price = x1[ipk] + math.copysign(slippage, trade)
+                                vm += trade * (s - price) * multiplier
+                                slip_cny += abs(trade) * slippage * multiplier
+                                fees += n_open * (fol1[ik] + price * multiplier * for1[ik])
+                                fees += n_close * (fcl1[ik] + price * multiplier * fcr1[ik])
+                                fees += abs(trade) * commission
+                                lots = tgt
+                    # 4. margin requirement at today's settlement
+                    s_held = s1[ipk] if k >= 0 else math.nan
+                    req = abs(lots) * s_held * multiplier * mr1[ik] if lots != 0.0 else 0.0
+                    # 4b. option legs: premium, marks, exercise, fees, short margin
+                    o_cash = 0.0
+                    o_pnl = 0.0
+                    if o is not None:
+                        option_day(
+                            o, p, d, settle, margin_rate, fee_close_lot, fee_close_rate, multiplier,
+                            commission, o_n, o_strike, o_k, o_v, o_exp, od, keep and p == 0,
+                        )  # fmt: skip
+                        o_cash = od[O_CASH]
+                        o_pnl = od[O_PNL]
+                        fees += od[O_FEES]
+                        req += od[O_REQ]
+                        o_peak = max(o_peak, od[O_REQ])
+                    inv_f = inv_fx_row[ud]
+                    if o is not None:
+                        o_usd = o_pnl * inv_f
+                        t_opnl += o_usd
+                        t_oprem += od[O_PREMIUM] * inv_f
+                        t_oex += od[O_EXERCISE] * inv_f
+                        t_ofee += od[O_FEES] * inv_f
+                        cb[_flat((j * N_IN + W_O_CASH - W_VM) * LANES + lane)] = o_cash
+                        cb[_flat((j * N_IN + W_O_USD - W_VM) * LANES + lane)] = o_usd
+                        cb[_flat((j * N_IN + W_O_VALUE - W_VM) * LANES + lane)] = od[O_VALUE]
+                    e = expo_row[ud]
+                    cb[_flat((j * N_IN + W_VM - W_VM) * LANES + lane)] = vm
+                    cb[_flat((j * N_IN + W_FEES - W_VM) * LANES + lane)] = fees
+                    cb[_flat((j * N_IN + W_REQ - W_VM) * LANES + lane)] = req
+                    cb[_flat((j * N_IN + W_HELD - W_VM) * LANES + lane)] = 1.0 if lots_start != 0.0 else 0.0
+                    if per_path_fx:  # else phase 2 takes the shared row
+                        cb[_flat((j * N_IN + W_INV_F - W_VM) * LANES + lane)] = inv_f
+                        cb[_flat((j * N_IN + W_INV_G - W_VM) * LANES + lane)] = inv_gx[pf, ud]
+                        cb[_flat((j * N_IN + W_UNIT_CNY - W_VM) * LANES + lane)] = unit_x[pf, ud]
+                        cb[_flat((j * N_IN + W_INV_UNIT - W_VM) * LANES + lane)] = inv_unit_x[pf, ud]
+                    cb[_flat((j * N_IN + W_E - W_VM) * LANES + lane)] = e
+                    # phase-1 totals
+                    t_slip += slip_cny * inv_f
+                    n_locked += locked
+                    n_delayed += delayed
+                    n_forced += forced[ud]
+                    n_bound += bound
+                    if keep and p == 0:
+                        ledger[L_CONTRACT, d] = k
+                        ledger[L_LOTS, d] = lots
+                        ledger[L_TRADE, d] = trade
+                        ledger[L_ROLL, d] = roll_lots
+                        ledger[L_PRICE, d] = price
+                        ledger[L_SETTLE, d] = s_held
+                        ledger[L_VM, d] = vm
+                        ledger[L_FEES, d] = fees
+                        ledger[L_SLIP, d] = slip_cny
+                        ledger[L_REQ, d] = req
+                        ledger[L_LOCKED, d] = locked
+                        ledger[L_FORCED, d] = forced[d]
+                        ledger[L_BOUND, d] = bound
+                        ledger[L_DELAYED, d] = delayed
+                        ledger[L_TARGET, d] = tgt
+                        if o is not None:
+                            ledger[L_OPT_LOTS, d] = od[O_LOTS]
+                            ledger[L_OPT_PREMIUM, d] = od[O_PREMIUM]
+                            ledger[L_OPT_PNL, d] = o_pnl
+                            ledger[L_OPT_EXERCISE, d] = od[O_EXERCISE]
+                            ledger[L_OPT_FEES, d] = od[O_FEES]
+                            ledger[L_OPT_MARGIN, d] = od[O_REQ]
+                            ledger[L_OPT_VALUE, d] = od[O_VALUE]
+                            ledger[L_OPT_CASH, d] = o_cash
+                            ledger[L_DELTA, d] = lots * multiplier + od[O_DELTA]
+                            ledger[L_GAMMA, d] = od[O_GAMMA]
+                            ledger[L_VEGA, d] = od[O_VEGA]
+                p1k[lane] = k
+                p1[lane, 0] = lots
+                p1[lane, 1] = t_slip
+                p1[lane, 2] = n_locked
+                p1[lane, 3] = n_delayed
+                p1[lane, 4] = n_forced
+                p1[lane, 5] = n_bound
+                p1[lane, 6] = t_opnl
+                p1[lane, 7] = t_oprem
+                p1[lane, 8] = t_oex
+                p1[lane, 9] = t_ofee
+                p1[lane, 10] = o_peak
+            # phase 2, day by day on all lanes at once (branch-free: vectorised over the lanes):
+            # FX revaluation, cash, conversions, collateral, USD sent, P&L in USD
+            for d in range(c0, c1):
+                j = d - c0
+                # the day's inputs of every lane: one contiguous block of the chunk buffer
+                for t in range(N_IN * LANES):
+                    w[W_VM * LANES + t] = cb[_flat(j * N_IN * LANES + t)]
+                if not per_path_fx:  # one FX row shared by all paths
+                    inv_f_d = inv_fx[0, d]
+                    inv_g_d = inv_gx[0, d]
+                    unit_d = unit_x[0, d]
+                    inv_unit_d = inv_unit_x[0, d]
+                    for lane in range(LANES):
+                        w[W_INV_F * LANES + lane] = inv_f_d
+                        w[W_INV_G * LANES + lane] = inv_g_d
+                        w[W_UNIT_CNY * LANES + lane] = unit_d
+                        w[W_INV_UNIT * LANES + lane] = inv_unit_d
+                dt = dt_years[d]
+                cfx_d = coll_fx[d] if has_coll_fx else 0.0
+                if keep and p0 == 0:  # the ledger of path 0 (lane 0 of the first group)
+                    (call_usd, release, convert, fxcost, fund, hedge, costs, net, mcall, equity, reval) = (
+                        _cash_day(
+                            w, 0, o, dt, cfx_d, funding_rate, cm, fx_spread, inv_sell, inv_buy, buffer,
+                            release_above, has_basis, has_coll_fx,
+                        )
+                    )  # fmt: skip
+                    ledger[L_CASH, d] = w[W_CASH * LANES]
+                    ledger[L_COLL, d] = w[W_COLL * LANES] * (cm * inv_fx[0, d] + 1.0 - cm)
+                    ledger[L_CALL, d] = call_usd
+                    ledger[L_RELEASE, d] = release
+                    ledger[L_CONVERT, d] = convert
+                    ledger[L_FXCOST, d] = fxcost
+                    ledger[L_FUNDING, d] = fund
+                    ledger[L_FUNDED, d] = w[W_FUNDED * LANES]
+                    ledger[L_HEDGE, d] = hedge
+                    ledger[L_COSTS, d] = costs
+                    ledger[L_NET, d] = net
+                    ledger[L_MCALL, d] = mcall
+                    ledger[L_EQUITY, d] = equity
+                    ledger[L_FXREVAL, d] = reval
+                    g0 = 1
+                else:
+                    g0 = 0
+                for lane in range(g0, LANES):
+                    _cash_day(
+                        w, lane, o, dt, cfx_d, funding_rate, cm, fx_spread, inv_sell, inv_buy, buffer,
+                        release_above, has_basis, has_coll_fx,
+                    )  # fmt: skip
+                if keep_track:
+                    for lane in range(n_lanes):
+                        track[p0 + lane, T_CUM_EXPO, d] = w[W_CUM_E * LANES + lane]
+                        track[p0 + lane, T_CUM_NET, d] = w[W_CUM_N * LANES + lane]
+                        track[p0 + lane, T_FUNDED, d] = w[W_FUNDED * LANES + lane]
+        for lane in range(n_lanes):
+            p = p0 + lane
+            lots = p1[lane, 0]
+            t_slip = p1[lane, 1]
+            n_locked = p1[lane, 2]
+            n_delayed = p1[lane, 3]
+            n_forced = p1[lane, 4]
+            n_bound = p1[lane, 5]
+            t_opnl = p1[lane, 6]
+            t_oprem = p1[lane, 7]
+            t_oex = p1[lane, 8]
+            t_ofee = p1[lane, 9]
+            o_peak = p1[lane, 10]
+            t_vm = w[W_T_VM * LANES + lane]
+            t_expo = w[W_T_EXPO * LANES + lane]
+            sq_e = w[W_SQ_E * LANES + lane]
+            dd_e = w[W_DD_E * LANES + lane]
+            peak = w[W_PEAK * LANES + lane]
+            dd_n = w[W_DD_N * LANES + lane]
+            t_hedge = w[W_T_HEDGE * LANES + lane]
+            t_costs = w[W_T_COSTS * LANES + lane]
+            t_fees = w[W_T_FEES * LANES + lane]
+            t_fxc = w[W_T_FXC * LANES + lane]
+            t_fund = w[W_T_FUND * LANES + lane]
+            t_reval = w[W_T_REVAL * LANES + lane]
+            sq_n = w[W_SQ_N * LANES + lane]
+            n_calls = w[W_N_CALLS * LANES + lane]
+            summary[p, S_EXPO] = t_expo
+            summary[p, S_HEDGE] = t_hedge
+            summary[p, S_COSTS] = t_costs
+            summary[p, S_NET] = t_expo + t_hedge - t_costs + t_reval
+            summary[p, S_FXREVAL] = t_reval
             if o is not None:
-                option_day(
-                    o, p, d, settle, margin_rate, fee_close_lot, fee_close_rate, multiplier, commission,
-                    o_n, o_strike, o_k, o_v, o_exp, od, keep and p == 0,
-                )  # fmt: skip
-                o_cash = od[O_CASH]
-                o_pnl = od[O_PNL]
-                fees += od[O_FEES]
-                req += od[O_REQ]
-                o_peak = max(o_peak, od[O_REQ])
-            # 5. cash, conversions, collateral
-            fund = max(funded, 0.0) * funding_rate * dt_years[d]
-            cash += vm - fees
-            if o is not None:
-                cash += o_cash
-            # negative cash is covered by converting USD (0 when cash >= 0; branch-free), at the
-            # fixing, or at the route's channel rate g = fixing × basis (offshore CNH) if given
-            inv_g = inv_gx[pf, d] if has_basis else inv_f
-            # one collateral unit: 1 USD counting haircut × FX CNY (cm = 0), or 1 CNY bought at the
-            # channel rate g counting 1:1 (cm = 1); CNY of margin and USD paid per unit, branch-free
-            unit_cny = unit_x[pf, d]
-            inv_unit = inv_unit_x[pf, d]
-            unit_usd = cm * inv_g + (1.0 - cm)
-            convert = max(-cash, 0.0) * (inv_g * inv_sell)
-            fxcost = convert - max(-cash, 0.0) * inv_f if has_basis else convert * fx_spread
-            cash = max(cash, 0.0)
-            funded += convert
-            equity = cash + coll * unit_cny
-            # margin call (equity short of the requirement: top up to the buffer level) or
-            # release (equity above release_above: back down to the buffer, collateral first,
-            # then CNY cash converted back); both computed, the unused one selected to 0
-            is_call = equity < req
-            is_rel = equity > req * (1.0 + release_above)
-            call = (req * (1.0 + buffer) - equity) * inv_unit
-            call = call if is_call else 0.0
-            excess = equity - req * (1.0 + buffer)
-            rel_c = min(coll, excess * inv_unit)
-            rel_c = rel_c if is_rel else 0.0
-            excess -= rel_c * unit_cny
-            rel_cash = min(cash, max(excess, 0.0))
-            rel_cash = rel_cash if is_rel else 0.0
-            back = rel_cash * (inv_g * inv_buy)
-            fxcost += rel_cash * inv_f - back
-            cash -= rel_cash
-            call_usd = call * unit_usd  # USD posted / returned for the collateral units
-            rel_usd = rel_c * unit_usd
-            # CNY collateral bought (sold) at the channel rate g: the USD paid above (received
-            # below) its value at the fixing is an FX cost (0 at the fixing: 1/g - 1/f = 0)
-            fxcost += cm * (call - rel_c) * (inv_g - inv_f)
-            release = rel_usd + back
-            coll = coll + call - rel_c
-            funded = funded + call_usd - release
-            # CNY margin (a route without USD collateral): the channel's spread on the USD bought
-            # into CNY (call) and on the margin sold back (rel_c), paid in USD on top: a cost and
-            # USD sent; it does not change the CNY cash, the equity or the calls
-            if has_coll_fx:
-                cfx = (call_usd + rel_usd) * coll_fx[d]
-                fxcost += cfx
-                funded += cfx
-            equity = cash + coll * unit_cny
-            mcall = 1.0 if is_call & (lots_start != 0.0) else 0.0
-            if funded > peak:
-                peak = funded
-            fees_usd = fees * inv_f  # one division a day (inv_f), multiplications after
-            hedge = vm * inv_f
-            costs = fees_usd + fxcost + fund
-            e = expo_pnl[p, d]
-            net = e + hedge - costs + reval
-            cny_prev = cash + cm * coll
-            inv_prev = inv_f
-            if o is not None:
-                cny_prev += od[O_VALUE]
-                o_usd = o_pnl * inv_f
-                net += o_usd
-                t_opnl += o_usd
-                t_oprem += od[O_PREMIUM] * inv_f
-                t_oex += od[O_EXERCISE] * inv_f
-                t_ofee += od[O_FEES] * inv_f
-            # 6. totals
-            t_expo += e
-            t_hedge += hedge
-            t_costs += costs
-            t_fees += fees_usd
-            t_slip += slip_cny * inv_f
-            t_fxc += fxcost
-            t_fund += fund
-            t_reval += reval
-            t_vm += vm
-            sq_e += e * e
-            sq_n += net * net
-            n_calls += mcall
-            n_locked += locked
-            n_delayed += delayed
-            n_forced += forced[d]
-            n_bound += bound
-            cum_e += e
-            cum_n += net
-            hi_e = max(hi_e, cum_e)
-            hi_n = max(hi_n, cum_n)
-            dd_e = min(dd_e, cum_e - hi_e)
-            dd_n = min(dd_n, cum_n - hi_n)
-            if keep_track:
-                track[p, T_CUM_EXPO, d] = cum_e
-                track[p, T_CUM_NET, d] = cum_n
-                track[p, T_FUNDED, d] = funded
-            if keep and p == 0:
-                ledger[L_CONTRACT, d] = k
-                ledger[L_LOTS, d] = lots
-                ledger[L_TRADE, d] = trade
-                ledger[L_ROLL, d] = roll_lots
-                ledger[L_PRICE, d] = price
-                ledger[L_SETTLE, d] = s_held
-                ledger[L_VM, d] = vm
-                ledger[L_FEES, d] = fees
-                ledger[L_SLIP, d] = slip_cny
-                ledger[L_REQ, d] = req
-                ledger[L_CASH, d] = cash
-                ledger[L_COLL, d] = coll * (cm * inv_f + 1.0 - cm)
-                ledger[L_CALL, d] = call_usd
-                ledger[L_RELEASE, d] = release
-                ledger[L_CONVERT, d] = convert
-                ledger[L_FXCOST, d] = fxcost
-                ledger[L_FUNDING, d] = fund
-                ledger[L_FUNDED, d] = funded
-                ledger[L_HEDGE, d] = hedge
-                ledger[L_COSTS, d] = costs
-                ledger[L_NET, d] = net
-                ledger[L_LOCKED, d] = locked
-                ledger[L_FORCED, d] = forced[d]
-                ledger[L_BOUND, d] = bound
-                ledger[L_MCALL, d] = mcall
-                ledger[L_DELAYED, d] = delayed
-                ledger[L_EQUITY, d] = equity
-                ledger[L_TARGET, d] = tgt
-                ledger[L_FXREVAL, d] = reval
-                if o is not None:
-                    ledger[L_OPT_LOTS, d] = od[O_LOTS]
-                    ledger[L_OPT_PREMIUM, d] = od[O_PREMIUM]
-                    ledger[L_OPT_PNL, d] = o_pnl
-                    ledger[L_OPT_EXERCISE, d] = od[O_EXERCISE]
-                    ledger[L_OPT_FEES, d] = od[O_FEES]
-                    ledger[L_OPT_MARGIN, d] = od[O_REQ]
-                    ledger[L_OPT_VALUE, d] = od[O_VALUE]
-                    ledger[L_OPT_CASH, d] = o_cash
-                    ledger[L_DELTA, d] = lots * multiplier + od[O_DELTA]
-                    ledger[L_GAMMA, d] = od[O_GAMMA]
-                    ledger[L_VEGA, d] = od[O_VEGA]
-        summary[p, S_EXPO] = t_expo
-        summary[p, S_HEDGE] = t_hedge
-        summary[p, S_COSTS] = t_costs
-        summary[p, S_NET] = t_expo + t_hedge - t_costs + t_reval
-        summary[p, S_FXREVAL] = t_reval
-        if o is not None:
-            summary[p, S_NET] += t_opnl
-            summary[p, S_OPT_PNL] = t_opnl
-            summary[p, S_OPT_PREMIUM] = t_oprem
-            summary[p, S_OPT_EXERCISE] = t_oex
-            summary[p, S_OPT_FEES] = t_ofee
-            summary[p, S_OPT_PEAK_MARGIN] = o_peak
-        summary[p, S_FEES] = t_fees
-        summary[p, S_SLIP] = t_slip
-        summary[p, S_FXCOST] = t_fxc
-        summary[p, S_FUNDING] = t_fund
-        summary[p, S_PEAK] = peak
-        summary[p, S_CALLS] = n_calls
-        summary[p, S_LOCKED] = n_locked
-        summary[p, S_DELAYED] = n_delayed
-        summary[p, S_EXPO_SQ] = sq_e
-        summary[p, S_NET_SQ] = sq_n
-        summary[p, S_VM] = t_vm
-        summary[p, S_DD_EXPO] = dd_e
-        summary[p, S_DD_NET] = dd_n
-        summary[p, S_FORCED] = n_forced
-        summary[p, S_BOUND] = n_bound
+                summary[p, S_NET] += t_opnl
+                summary[p, S_OPT_PNL] = t_opnl
+                summary[p, S_OPT_PREMIUM] = t_oprem
+                summary[p, S_OPT_EXERCISE] = t_oex
+                summary[p, S_OPT_FEES] = t_ofee
+                summary[p, S_OPT_PEAK_MARGIN] = o_peak
+            summary[p, S_FEES] = t_fees
+            summary[p, S_SLIP] = t_slip
+            summary[p, S_FXCOST] = t_fxc
+            summary[p, S_FUNDING] = t_fund
+            summary[p, S_PEAK] = peak
+            summary[p, S_CALLS] = n_calls
+            summary[p, S_LOCKED] = n_locked
+            summary[p, S_DELAYED] = n_delayed
+            summary[p, S_EXPO_SQ] = sq_e
+            summary[p, S_NET_SQ] = sq_n
+            summary[p, S_VM] = t_vm
+            summary[p, S_DD_EXPO] = dd_e
+            summary[p, S_DD_NET] = dd_n
+            summary[p, S_FORCED] = n_forced
+            summary[p, S_BOUND] = n_bound
 
 
 # serial kernel (one or a few paths: no thread start-up) and the multi-core one (``prange`` over
@@ -699,7 +923,7 @@ _book_paths_par = types.FunctionType(
 )
 _book_paths_par.__qualname__ = "book_paths_par"
 book_paths_par_nb = njit(cache=True, error_model="numpy", parallel=True)(_book_paths_par)
-PARALLEL_MIN_PATHS = 16  # from this many paths on, book on all cores
+PARALLEL_MIN_PATHS = 2 * LANES  # from this many paths on, book on all cores
 
 
 def _one_idle_leg(n_days: int) -> OptionArrays:
