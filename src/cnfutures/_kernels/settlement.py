@@ -165,14 +165,14 @@ W_VM = 23
 W_FEES = 24
 W_REQ = 25
 W_HELD = 26
-W_INV_F = 27
-W_INV_G = 28
-W_UNIT_CNY = 29
-W_INV_UNIT = 30
-W_E = 31
-W_O_CASH = 32
-W_O_USD = 33
-W_O_VALUE = 34
+W_E = 27
+W_O_CASH = 28
+W_O_USD = 29
+W_O_VALUE = 30
+W_INV_F = 31  # the day's FX values of the lane (the chunk buffer has them for per-path FX only)
+W_INV_G = 32
+W_UNIT_CNY = 33
+W_INV_UNIT = 34
 N_W = 35
 N_IN = 12  # day inputs phase 1 hands to phase 2: rows W_VM.. (same order in the chunk buffer)
 N_P1 = 11  # phase-1 floats kept per lane between chunks
@@ -806,8 +806,11 @@ def book_paths(
             # FX revaluation, cash, conversions, collateral, USD sent, P&L in USD
             for d in range(c0, c1):
                 j = d - c0
-                # the day's inputs of every lane: one contiguous block of the chunk buffer
-                for t in range(N_IN * LANES):
+                # the day's inputs of every lane: contiguous rows of the chunk buffer (those of the
+                # option legs and of per-path FX only when there are)
+                n_copy = (W_O_CASH - W_VM) if o is None else (W_INV_F - W_VM)
+                n_copy = N_IN if per_path_fx else n_copy
+                for t in range(n_copy * LANES):
                     w[W_VM * LANES + t] = cb[_flat(j * N_IN * LANES + t)]
                 if not per_path_fx:  # one FX row shared by all paths
                     inv_f_d = inv_fx[0, d]
