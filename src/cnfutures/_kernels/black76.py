@@ -18,8 +18,10 @@ LLVM from vectorising a loop. The array kernels :func:`black76_price` and
    :func:`vlog` (Cody-Waite reduction with a degree-13 Taylor polynomial for ``exp``,
    fdlibm's ``log`` polynomial; both within about 1 ulp, exponent bits set through an
    LLVM bitcast, :func:`f2i`/:func:`i2f`) and :func:`ncdf_scaled_v`, Cody's three rational
-   pieces all evaluated and selected. Input validation is fused in (one comparison chain
-   per option, no separate numpy passes). Any option that is invalid, has
+   pieces all evaluated and selected (the price kernel first computes ``d1``, ``d2`` for the
+   block and, when none is in the tail ``|d| / sqrt2 > 4``, the usual case, leaves the tail
+   piece out: the same bits, about 13 % less time). Input validation is fused in (one
+   comparison chain per option, no separate numpy passes). Any option that is invalid, has
    ``sigma sqrt(T) = 0``, produced a non-finite value or would cancel more than 5 bits
    (out of the money) is marked NaN;
 2. a scalar pass over the block redoes the marked options with the branchy, libm-based
@@ -285,12 +287,17 @@ def vlog(x: float) -> float:
 
 
 @register_jitable(forceinline=True)
-def ncdf_scaled_v(z: float, e: float) -> float:
+def ncdf_scaled_v(z: float, e: float, with_tail: bool = True) -> float:
     """:func:`ncdf_scaled` without branches: Cody's three pieces, one division.
 
     Each piece is written as a ratio ``N/D`` (erf for ``|z|/sqrt2 <= 0.46875``, erfcx up to
     4, erfcx's asymptotic form beyond); numerator and denominator are selected by exact 0/1
     blends of finite values and divided once. Within 3 ulp of :func:`ncdf_scaled`.
+
+    ``with_tail=False`` (a constant at the call site: the inlined code then has no tail piece, a
+    division and about 25 operations fewer) is for callers that know ``|z|/sqrt2 <= 4`` (not
+    NaN): the result is then the same to the bit (the tail's weight is an exact 0 and every
+    piece is finite, so the blends equal plain selections).
     """
     y = abs(z) * ONE_OVER_SQRT_TWO
     zz = z * ONE_OVER_SQRT_TWO
@@ -302,16 +309,24 @@ def ncdf_scaled_v(z: float, e: float) -> float:
         ((((((_C8 * ym + _C0) * ym + _C1) * ym + _C2) * ym + _C3) * ym + _C4) * ym + _C5) * ym + _C6
     ) * ym + _C7
     dm = (((((((ym + _D0) * ym + _D1) * ym + _D2) * ym + _D3) * ym + _D4) * ym + _D5) * ym + _D6) * ym + _D7
-    yt = max(y, 4.0)
-    q = 1.0 / (yt * yt)
-    pt = ((((_P5 * q + _P0) * q + _P1) * q + _P2) * q + _P3) * q + _P4
-    qt = ((((q + _Q0) * q + _Q1) * q + _Q2) * q + _Q3) * q + _Q4
-    nt = qt * ONE_OVER_SQRT_PI - q * pt  # erfcx(y) = nt / (qt y) for y > 4
-    dt = qt * yt
     in_small = 1.0 * (y <= 0.46875)
     in_mid = 1.0 * (y <= 4.0) - in_small
-    in_tail = 1.0 - in_small - in_mid
-    ratio = (in_small * ns + in_mid * nm + in_tail * nt) / (in_small * ds + in_mid * dm + in_tail * dt)
+    if with_tail:
+        yt = max(y, 4.0)
+        q = 1.0 / (yt * yt)
+        pt = ((((_P5 * q + _P0) * q + _P1) * q + _P2) * q + _P3) * q + _P4
+        qt = ((((q + _Q0) * q + _Q1) * q + _Q2) * q + _Q3) * q + _Q4
+        nt = qt * ONE_OVER_SQRT_PI - q * pt  # erfcx(y) = nt / (qt y) for y > 4
+        dt = qt * yt
+        in_tail = 1.0 - in_small - in_mid
+        ratio = (in_small * ns + in_mid * nm + in_tail * nt) / (in_small * ds + in_mid * dm + in_tail * dt)
+    else:
+        # |z| / sqrt2 <= 4: every piece is finite, so selecting one is what the exact 0/1 blends
+        # give (a + 0 * b = a for finite b), with fewer operations
+        small = y <= 0.46875
+        ratio = (ns if small else nm) / (ds if small else dm)
+        tail = 0.5 * e * ratio
+        return 0.5 + 0.5 * ratio if small else (tail if z < 0.0 else 1.0 - tail)
     tail = 0.5 * e * ratio
     neg = 1.0 * (z < 0.0)
     return in_small * (0.5 + 0.5 * ratio) + (1.0 - in_small) * (neg * tail + (1.0 - neg) * (1.0 - tail))
@@ -506,6 +521,23 @@ def _valid_w(w: float) -> bool:
     return (w == 1.0) | (w == -1.0)
 
 
+@register_jitable(forceinline=True)
+def _price_v(sc: np.ndarray, i: int, tail: bool) -> float:
+    """Discounted Black-76 price of option ``i`` of a block from pass 1's scratch ``sc`` (rows F,
+    K, w, d1, d2, exp(-d1^2/2), discount); NaN when the option is invalid or its price would
+    cancel more than 5 bits (the kernel's scalar pass redoes those). ``tail``: see
+    :func:`ncdf_scaled_v`."""
+    f = sc[i]
+    k = sc[BLOCK + i]
+    ww = sc[2 * BLOCK + i]
+    e1 = sc[5 * BLOCK + i]
+    a = f * ncdf_scaled_v(ww * sc[3 * BLOCK + i], e1, tail)
+    c = k * ncdf_scaled_v(ww * sc[4 * BLOCK + i], e1 * (f / k), tail)
+    v = ww * (a - c)
+    ok = (v >= 0.03125 * max(a, c)) & (v < math.inf)
+    return sc[6 * BLOCK + i] * v if ok else math.nan
+
+
 def black76_price(
     F: np.ndarray,
     K: np.ndarray,
@@ -526,28 +558,48 @@ def black76_price(
     for b in prange(nblocks):
         lo = b * BLOCK
         hi = min(lo + BLOCK, n)
-        for i in range(lo, hi):  # branch-free: vectorised
-            f = F[i]
-            k = K[i]
-            ww = w[i]
-            st = sigma[i] * math.sqrt(T[i])
+        m = hi - lo
+        # pass 1 (branch-free: vectorised): everything but the normal CDFs, into the block
+        # scratch, and whether any option of the block needs Cody's tail piece (|d| / sqrt2 > 4)
+        sc = np.empty(7 * BLOCK)  # F, K, w, d1, d2, exp(-d1^2/2), discount (NaN: invalid)
+        n_tail = 0
+        for i in range(m):
+            f = F[lo + i]
+            k = K[lo + i]
+            ww = w[lo + i]
+            t = T[lo + i]
+            rr = r[lo + i]
+            s = sigma[lo + i]
+            st = s * math.sqrt(t)
             fk = f / k
             d1 = vlog(fk) / st + 0.5 * st
             d2 = d1 - st
-            e1 = vexp(-0.5 * d1 * d1)
-            a = f * ncdf_scaled_v(ww * d1, e1)
-            c = k * ncdf_scaled_v(ww * d2, e1 * fk)
-            v = ww * (a - c)
             ok = (
-                _valid(f, k, T[i], r[i], sigma[i], ww)
+                _valid(f, k, t, rr, s, ww)
                 & _valid_w(ww)
                 & (st > 0.0)
                 & (fk > 2.2250738585072014e-308)
                 & (fk < math.inf)
-                & (v >= 0.03125 * max(a, c))
-                & (v < math.inf)
             )
-            out[i] = vexp(-r[i] * T[i]) * v if ok else math.nan
+            sc[i] = f
+            sc[BLOCK + i] = k
+            sc[2 * BLOCK + i] = ww
+            sc[3 * BLOCK + i] = d1
+            sc[4 * BLOCK + i] = d2
+            sc[5 * BLOCK + i] = vexp(-0.5 * d1 * d1)
+            sc[6 * BLOCK + i] = vexp(-rr * t) if ok else math.nan
+            y1 = abs(d1) * ONE_OVER_SQRT_TWO
+            y2 = abs(d2) * ONE_OVER_SQRT_TWO
+            n_tail += (y1 > 4.0) | (y2 > 4.0) | (y1 != y1) | (y2 != y2)
+        # pass 2 (vectorised): the price; without the tail piece when no option needs it
+        if n_tail > 0:
+            for i in range(m):
+                sc[i] = _price_v(sc, i, True)
+        else:
+            for i in range(m):
+                sc[i] = _price_v(sc, i, False)
+        for i in range(m):
+            out[lo + i] = sc[i]
         for i in range(lo, hi):  # the few marked options, scalar
             if math.isnan(out[i]):
                 if _valid(F[i], K[i], T[i], r[i], sigma[i], w[i]) & _valid_w(w[i]):
