@@ -87,10 +87,12 @@ def test_collar_booking_american(benchmark, collar_inputs) -> None:  # type: ign
     assert np.isfinite(s).all() and (s[:, k.S_OPT_PEAK_MARGIN] > 0).all()
     # issue 18's goal (10x per path-day) is reported met/MISSED: measured 61-68x at full size after
     # the lean BAW Newton step (was 92-97x; about 2.6-2.8 us vs 4.0-4.2 us per path-day, two BAW
-    # prices each; docs/benchmarks/backtest.md). The hard failure, at 10 x the goal (100x),
-    # guards that figure against regressions only (the ratio swings by 1.3x with the load).
+    # prices each; docs/benchmarks/backtest.md). The hard failure guards that figure against
+    # regressions only (the ratio swings by 1.3x with the load): it was at 10 x the goal (100x)
+    # until issue 20 made the futures-only booking, the denominator, 1.6-1.8x faster with the
+    # collar's own cost unchanged (the same collar now reads 80-120x), so it is at 20 x (200x).
     tag(benchmark, role="ours", name="collar (BAW in the kernel)", n=P * D, goals={"futures-only": 10.0},
-        fail_at=10.0)  # fmt: skip
+        fail_at=20.0)  # fmt: skip
     benchmark(_book, bundles, o)
 
 
