@@ -656,6 +656,54 @@ def _black76_greeks_one_entry(
     return _black76_greeks_one(f, k, t, rr, s, ww)  # type: ignore[no-any-return]
 
 
+@register_jitable(forceinline=True)
+def _greeks_v(sc: np.ndarray, i: int, with_tail: bool) -> None:
+    """Pass B of :func:`black76_greeks` for option ``i`` of a block: price and Greeks from the
+    inputs (rows 0-5) and pass A's values (rows 14-21: discount, sqrt(T), sigma sqrt(T), its
+    inverse, F/K, d1, d2, exp(-d1^2/2)) into rows 6-13 (price NaN: the scalar pass redoes it)."""
+    f = sc[i]
+    k = sc[BLOCK + i]
+    t = sc[2 * BLOCK + i]
+    rr = sc[3 * BLOCK + i]
+    s = sc[4 * BLOCK + i]
+    ww = sc[5 * BLOCK + i]
+    disc = sc[14 * BLOCK + i]
+    sqt = sc[15 * BLOCK + i]
+    st = sc[16 * BLOCK + i]
+    inv_st = sc[17 * BLOCK + i]
+    fk = sc[18 * BLOCK + i]
+    d1 = sc[19 * BLOCK + i]
+    d2 = sc[20 * BLOCK + i]
+    e1 = sc[21 * BLOCK + i]
+    n1 = ONE_OVER_SQRT_TWO_PI * e1
+    nd1 = ncdf_scaled_v(ww * d1, e1, with_tail)
+    a = f * nd1
+    c = k * ncdf_scaled_v(ww * d2, e1 * fk, with_tail)
+    v = ww * (a - c)
+    ok = (
+        _valid(f, k, t, rr, s, ww)
+        & _valid_w(ww)
+        & (st > 0.0)
+        & (fk > 2.2250738585072014e-308)
+        & (fk < math.inf)
+        & (v >= 0.03125 * max(a, c))
+        & (v < math.inf)
+        & (e1 > 0.0)
+    )
+    v = disc * v
+    sc[6 * BLOCK + i] = v if ok else math.nan
+    sc[7 * BLOCK + i] = disc * ww * nd1
+    vg = disc * f * n1 * sqt
+    sc[9 * BLOCK + i] = vg
+    inv_s = sqt * inv_st
+    sc[8 * BLOCK + i] = disc * n1 * inv_st / f
+    sc[12 * BLOCK + i] = -disc * n1 * d2 * inv_s
+    sc[13 * BLOCK + i] = vg * d1 * d2 * inv_s
+    # s / (2 sqrt(T)) = s^2 / (2 st)
+    sc[10 * BLOCK + i] = (rr * v - disc * f * n1 * (0.5 * s * s * inv_st)) * PER_DAY
+    sc[11 * BLOCK + i] = -t * v
+
+
 def black76_greeks(
     F: np.ndarray,
     K: np.ndarray,
@@ -691,7 +739,7 @@ def black76_greeks(
         lo = b * BLOCK
         hi = min(lo + BLOCK, n)
         m = hi - lo
-        sc = np.empty(14 * BLOCK)  # rows 0-5 inputs, 6-13 outputs
+        sc = np.empty(22 * BLOCK)  # rows 0-5 inputs, 6-13 outputs, 14-21 pass A's values
         for i in range(m):
             sc[i] = F[lo + i]
         for i in range(m):
@@ -704,48 +752,33 @@ def black76_greeks(
             sc[4 * BLOCK + i] = sigma[lo + i]
         for i in range(m):
             sc[5 * BLOCK + i] = w[lo + i]
-        for i in range(m):  # branch-free: vectorised
-            f = sc[i]
-            k = sc[BLOCK + i]
-            t = sc[2 * BLOCK + i]
-            rr = sc[3 * BLOCK + i]
-            s = sc[4 * BLOCK + i]
-            ww = sc[5 * BLOCK + i]
-            disc = vexp(-rr * t)
-            sqt = math.sqrt(t)
-            st = s * sqt
+        # pass A (branch-free: vectorised): all but the normal CDFs, and whether any option of
+        # the block needs Cody's tail piece (see black76_price)
+        n_tail = 0
+        for i in range(m):
+            sqt = math.sqrt(sc[2 * BLOCK + i])
+            st = sc[4 * BLOCK + i] * sqt
             inv_st = 1.0 / st  # divisions are the slowest vector operations: share them
-            fk = f / k
+            fk = sc[i] / sc[BLOCK + i]
             d1 = vlog(fk) * inv_st + 0.5 * st
             d2 = d1 - st
-            e1 = vexp(-0.5 * d1 * d1)
-            n1 = ONE_OVER_SQRT_TWO_PI * e1
-            nd1 = ncdf_scaled_v(ww * d1, e1)
-            a = f * nd1
-            c = k * ncdf_scaled_v(ww * d2, e1 * fk)
-            v = ww * (a - c)
-            ok = (
-                _valid(f, k, t, rr, s, ww)
-                & _valid_w(ww)
-                & (st > 0.0)
-                & (fk > 2.2250738585072014e-308)
-                & (fk < math.inf)
-                & (v >= 0.03125 * max(a, c))
-                & (v < math.inf)
-                & (e1 > 0.0)
-            )
-            v = disc * v
-            sc[6 * BLOCK + i] = v if ok else math.nan
-            sc[7 * BLOCK + i] = disc * ww * nd1
-            vg = disc * f * n1 * sqt
-            sc[9 * BLOCK + i] = vg
-            inv_s = sqt * inv_st
-            sc[8 * BLOCK + i] = disc * n1 * inv_st / f
-            sc[12 * BLOCK + i] = -disc * n1 * d2 * inv_s
-            sc[13 * BLOCK + i] = vg * d1 * d2 * inv_s
-            # s / (2 sqrt(T)) = s^2 / (2 st)
-            sc[10 * BLOCK + i] = (rr * v - disc * f * n1 * (0.5 * s * s * inv_st)) * PER_DAY
-            sc[11 * BLOCK + i] = -t * v
+            sc[14 * BLOCK + i] = vexp(-sc[3 * BLOCK + i] * sc[2 * BLOCK + i])
+            sc[15 * BLOCK + i] = sqt
+            sc[16 * BLOCK + i] = st
+            sc[17 * BLOCK + i] = inv_st
+            sc[18 * BLOCK + i] = fk
+            sc[19 * BLOCK + i] = d1
+            sc[20 * BLOCK + i] = d2
+            sc[21 * BLOCK + i] = vexp(-0.5 * d1 * d1)
+            y1 = abs(d1) * ONE_OVER_SQRT_TWO
+            y2 = abs(d2) * ONE_OVER_SQRT_TWO
+            n_tail += (y1 > 4.0) | (y2 > 4.0) | (y1 != y1) | (y2 != y2)
+        if n_tail > 0:  # pass B (vectorised): price and Greeks
+            for i in range(m):
+                _greeks_v(sc, i, True)
+        else:  # no option of the block in the tail: the same values without computing it
+            for i in range(m):
+                _greeks_v(sc, i, False)
         for i in range(m):
             price[lo + i] = sc[6 * BLOCK + i]
         for i in range(m):
