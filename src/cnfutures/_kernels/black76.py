@@ -727,10 +727,11 @@ def black76_greeks(
     volga = d2V/dsigma2. Validation as in :func:`black76_price` (NaN in every output of
     an invalid option; -1 returned when all are valid).
 
-    Each block first copies its inputs into one block-local scratch array; the vectorised
-    pass reads and writes that array only, at compile-time offsets (``row * BLOCK + i``),
-    so LLVM needs no run-time aliasing checks (with eight outputs and six inputs they
-    exceed its limit and it would not vectorise); contiguous copies then fill the outputs.
+    Per block, pass A reads the inputs, copies them into one block-local scratch array and
+    computes all but the normal CDFs into it; pass B (the Greeks) reads and writes that array
+    only, at compile-time offsets (``row * BLOCK + i``), so LLVM needs no run-time aliasing
+    checks (with eight outputs and six inputs they exceed its limit and it would not
+    vectorise); contiguous copies then fill the outputs.
     """
     n = F.shape[0]
     nblocks = (n + BLOCK - 1) // BLOCK
@@ -740,29 +741,28 @@ def black76_greeks(
         hi = min(lo + BLOCK, n)
         m = hi - lo
         sc = np.empty(22 * BLOCK)  # rows 0-5 inputs, 6-13 outputs, 14-21 pass A's values
-        for i in range(m):
-            sc[i] = F[lo + i]
-        for i in range(m):
-            sc[BLOCK + i] = K[lo + i]
-        for i in range(m):
-            sc[2 * BLOCK + i] = T[lo + i]
-        for i in range(m):
-            sc[3 * BLOCK + i] = r[lo + i]
-        for i in range(m):
-            sc[4 * BLOCK + i] = sigma[lo + i]
-        for i in range(m):
-            sc[5 * BLOCK + i] = w[lo + i]
-        # pass A (branch-free: vectorised): all but the normal CDFs, and whether any option of
-        # the block needs Cody's tail piece (see black76_price)
+        # pass A (branch-free: vectorised): the inputs into the scratch, all but the normal CDFs,
+        # and whether any option of the block needs Cody's tail piece (see black76_price)
         n_tail = 0
         for i in range(m):
-            sqt = math.sqrt(sc[2 * BLOCK + i])
-            st = sc[4 * BLOCK + i] * sqt
+            f = F[lo + i]
+            k = K[lo + i]
+            t = T[lo + i]
+            rr = r[lo + i]
+            s = sigma[lo + i]
+            sc[i] = f
+            sc[BLOCK + i] = k
+            sc[2 * BLOCK + i] = t
+            sc[3 * BLOCK + i] = rr
+            sc[4 * BLOCK + i] = s
+            sc[5 * BLOCK + i] = w[lo + i]
+            sqt = math.sqrt(t)
+            st = s * sqt
             inv_st = 1.0 / st  # divisions are the slowest vector operations: share them
-            fk = sc[i] / sc[BLOCK + i]
+            fk = f / k
             d1 = vlog(fk) * inv_st + 0.5 * st
             d2 = d1 - st
-            sc[14 * BLOCK + i] = vexp(-sc[3 * BLOCK + i] * sc[2 * BLOCK + i])
+            sc[14 * BLOCK + i] = vexp(-rr * t)
             sc[15 * BLOCK + i] = sqt
             sc[16 * BLOCK + i] = st
             sc[17 * BLOCK + i] = inv_st
