@@ -522,6 +522,15 @@ def _valid_w(w: float) -> bool:
 
 
 @register_jitable(forceinline=True)
+def _in_tail(d1: float, d2: float) -> int:
+    """1 when :func:`ncdf_scaled_v` needs its tail piece for ``d1`` or ``d2`` (``|d| / sqrt2 > 4``,
+    or NaN), else 0: a block of options whose count is 0 is priced with ``with_tail=False``."""
+    y1 = abs(d1) * ONE_OVER_SQRT_TWO
+    y2 = abs(d2) * ONE_OVER_SQRT_TWO
+    return int((y1 > 4.0) | (y2 > 4.0) | (y1 != y1) | (y2 != y2))
+
+
+@register_jitable(forceinline=True)
 def _price_v(sc: np.ndarray, i: int, tail: bool) -> float:
     """Discounted Black-76 price of option ``i`` of a block from pass 1's scratch ``sc`` (rows F,
     K, w, d1, d2, exp(-d1^2/2), discount); NaN when the option is invalid or its price would
@@ -588,9 +597,7 @@ def black76_price(
             sc[4 * BLOCK + i] = d2
             sc[5 * BLOCK + i] = vexp(-0.5 * d1 * d1)
             sc[6 * BLOCK + i] = vexp(-rr * t) if ok else math.nan
-            y1 = abs(d1) * ONE_OVER_SQRT_TWO
-            y2 = abs(d2) * ONE_OVER_SQRT_TWO
-            n_tail += (y1 > 4.0) | (y2 > 4.0) | (y1 != y1) | (y2 != y2)
+            n_tail += _in_tail(d1, d2)
         # pass 2 (vectorised): the price; without the tail piece when no option needs it
         if n_tail > 0:
             for i in range(m):
@@ -770,9 +777,7 @@ def black76_greeks(
             sc[19 * BLOCK + i] = d1
             sc[20 * BLOCK + i] = d2
             sc[21 * BLOCK + i] = vexp(-0.5 * d1 * d1)
-            y1 = abs(d1) * ONE_OVER_SQRT_TWO
-            y2 = abs(d2) * ONE_OVER_SQRT_TWO
-            n_tail += (y1 > 4.0) | (y2 > 4.0) | (y1 != y1) | (y2 != y2)
+            n_tail += _in_tail(d1, d2)
         if n_tail > 0:  # pass B (vectorised): price and Greeks
             for i in range(m):
                 _greeks_v(sc, i, True)
