@@ -470,11 +470,12 @@ def _greeks_frame(
 
         inp, w = _black76_inputs(F, K, T, r, sigma, kind, on_error)
         a = inp.arrays
-        # one (8, n) block whose rows become the columns (zero copy), first touched by the
-        # kernel's threads: a single-threaded fill before the kernel (kept until 2026-12)
-        # cost 1.1 ns per option at 2e5 options, where the allocator reuses the block, and
-        # 4-5 ns at 1e6, for a steadier worst case (docs/benchmarks/pricing.md)
+        # one (8, n) block whose rows become the columns (zero copy). Its fresh pages are
+        # touched here, one write per 4 KB page on one thread: page faults taken by the
+        # kernel's two threads at once cost 3-4x the kernel itself at 1e6 options (62 against
+        # 18 ns per option), a full fill 1.1-10 ns per option (docs/benchmarks/pricing.md)
         outs = np.empty((len(GREEK_COLUMNS), inp.n))
+        outs.reshape(-1)[::512] = 0.0
         with _dynamic_schedule():
             first_bad = black76_greeks_nb(a["F"], a["K"], a["T"], a["r"], a["sigma"], w, *outs)
         if first_bad >= 0 and on_error == "raise":
