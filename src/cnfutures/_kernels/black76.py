@@ -601,12 +601,10 @@ def black76_price(
         # pass 2 (vectorised): the price; without the tail piece when no option needs it
         if n_tail > 0:
             for i in range(m):
-                sc[i] = _price_v(sc, i, True)
+                out[lo + i] = _price_v(sc, i, True)
         else:
             for i in range(m):
-                sc[i] = _price_v(sc, i, False)
-        for i in range(m):
-            out[lo + i] = sc[i]
+                out[lo + i] = _price_v(sc, i, False)
         for i in range(lo, hi):  # the few marked options, scalar
             if math.isnan(out[i]):
                 if _valid(F[i], K[i], T[i], r[i], sigma[i], w[i]) & _valid_w(w[i]):

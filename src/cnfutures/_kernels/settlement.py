@@ -397,11 +397,11 @@ def _cash_day(
     cash += vm - fees
     if o is not None:
         cash += o_cash
+    # one collateral unit: 1 USD counting haircut × FX CNY (cm = 0), or 1 CNY bought at the
+    # channel rate g counting 1:1 (cm = 1); CNY of margin (unit_cny) and USD paid per unit
+    unit_usd = cm * inv_g + (1.0 - cm)
     # negative cash is covered by converting USD (0 when cash >= 0; branch-free), at the
     # fixing, or at the route's channel rate g = fixing × basis (offshore CNH) if given
-    # one collateral unit: 1 USD counting haircut × FX CNY (cm = 0), or 1 CNY bought at the
-    # channel rate g counting 1:1 (cm = 1); CNY of margin and USD paid per unit, branch-free
-    unit_usd = cm * inv_g + (1.0 - cm)
     convert = max(-cash, 0.0) * (inv_g * inv_sell)
     fxcost = convert - max(-cash, 0.0) * inv_f if has_basis else convert * fx_spread
     cash = max(cash, 0.0)
@@ -557,14 +557,15 @@ def book_paths(
     # multiplies by them (a division costs several multiplications, and most sat on the
     # day-to-day chain of cash and collateral)
     inv_fx = np.empty((fx_rows, n_days))
-    inv_gx = np.empty((fx_rows, n_days))
+    inv_gx = np.empty((fx_rows, n_days)) if has_basis else inv_fx  # g = FX without a channel basis
     unit_x = np.empty((fx_rows, n_days))
     inv_unit_x = np.empty((fx_rows, n_days))
     for q in prange(fx_rows):
         for d in range(n_days):
             fq = fx[q, d]
             inv_fx[q, d] = 1.0 / fq
-            inv_gx[q, d] = 1.0 / (fq * conv_basis[d]) if has_basis else 1.0 / fq
+            if has_basis:
+                inv_gx[q, d] = 1.0 / (fq * conv_basis[d])
             u = cm + (1.0 - cm) * haircut_d[d] * fq
             unit_x[q, d] = u
             inv_unit_x[q, d] = 1.0 / u
@@ -592,10 +593,11 @@ def book_paths(
         # lane at (j * N_IN + q) * LANES + lane; lanes without a path book zeros at FX 1 (never read)
         w = np.zeros(N_W * LANES)
         cb = np.zeros(N_IN * CHUNK_DAYS * LANES)
-        for q in (W_INV_F, W_INV_G, W_UNIT_CNY, W_INV_UNIT):
-            for j in range(CHUNK_DAYS):
-                for lane in range(LANES):
-                    cb[(j * N_IN + q - W_VM) * LANES + lane] = 1.0
+        if per_path_fx:  # (a shared FX row is not read from the buffer)
+            for q in (W_INV_F, W_INV_G, W_UNIT_CNY, W_INV_UNIT):
+                for j in range(CHUNK_DAYS):
+                    for lane in range(LANES):
+                        cb[(j * N_IN + q - W_VM) * LANES + lane] = 1.0
         p1 = np.zeros((LANES, N_P1))  # phase-1 state of each lane between chunks
         p1k = np.full(LANES, -1, np.int64)  # contract held
         for c0 in range(0, n_days, CHUNK_DAYS):
@@ -604,7 +606,7 @@ def book_paths(
             # option legs; the day's inputs of phase 2 into the chunk buffer
             for lane in range(n_lanes):
                 p = p0 + lane
-                pf = p * (fx_rows > 1)  # the path's FX and wanted-lots rows (or the shared one)
+                pf = p * per_path_fx  # the path's FX and wanted-lots rows (or the shared one)
                 pw = p * (want_rows > 1)
                 prow = np.int64(p) * n_k
                 k = p1k[lane]
